@@ -1,0 +1,47 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Debian packages that training and the tests read: sample media and speech/text generators.
+DATA_PACKAGES := opencv-doc pocketsphinx-en-us pocketsphinx-testdata fortunes fortunes-min \
+	espeak-ng flite dadadodo polygen
+DATA_STAMP := var/.data-packages
+
+.PHONY: run test lint data venv train evaluate clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+run: venv
+	$(BIN)/detector serve
+
+# Debian packages (root): needed by `detector train` and by the tests that read real media.
+data: $(DATA_STAMP)
+
+$(DATA_STAMP):
+	@missing=$$(for p in $(DATA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+	mkdir -p var && touch $(DATA_STAMP)
+
+lint: venv
+	$(BIN)/ruff check .
+
+test: venv data
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+train: venv data
+	$(BIN)/detector train
+
+clean:
+	rm -rf var/test-*

@@ -1,0 +1,123 @@
+"""One configuration object for every part, read from environment variables (unset = embedded)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    value = _env(name)
+    return int(value) if value is not None else default
+
+
+def _env_float(name: str, default: float) -> float:
+    value = _env(name)
+    return float(value) if value is not None else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    return default if value is None else value.lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Input limits; every one can be changed with the environment variable named beside it."""
+
+    max_upload_bytes: int = 200 * 1024 * 1024  # MAX_UPLOAD_BYTES, per file
+    max_files_per_request: int = 16  # MAX_FILES_PER_REQUEST
+    max_image_pixels: int = 50_000_000  # MAX_IMAGE_PIXELS
+    min_image_side: int = 32  # MIN_IMAGE_SIDE
+    max_audio_seconds: float = 600.0  # MAX_AUDIO_SECONDS
+    min_audio_seconds: float = 0.5  # MIN_AUDIO_SECONDS
+    max_video_seconds: float = 600.0  # MAX_VIDEO_SECONDS
+    max_video_pixels: int = 3840 * 2160  # MAX_VIDEO_PIXELS, per frame
+    max_text_chars: int = 200_000  # MAX_TEXT_CHARS
+    min_text_chars: int = 20  # MIN_TEXT_CHARS
+    sync_timeout_s: float = 120.0  # SYNC_TIMEOUT_S: how long ?mode=sync waits for a job
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        return cls(
+            max_upload_bytes=_env_int("MAX_UPLOAD_BYTES", cls.max_upload_bytes),
+            max_files_per_request=_env_int("MAX_FILES_PER_REQUEST", cls.max_files_per_request),
+            max_image_pixels=_env_int("MAX_IMAGE_PIXELS", cls.max_image_pixels),
+            min_image_side=_env_int("MIN_IMAGE_SIDE", cls.min_image_side),
+            max_audio_seconds=_env_float("MAX_AUDIO_SECONDS", cls.max_audio_seconds),
+            min_audio_seconds=_env_float("MIN_AUDIO_SECONDS", cls.min_audio_seconds),
+            max_video_seconds=_env_float("MAX_VIDEO_SECONDS", cls.max_video_seconds),
+            max_video_pixels=_env_int("MAX_VIDEO_PIXELS", cls.max_video_pixels),
+            max_text_chars=_env_int("MAX_TEXT_CHARS", cls.max_text_chars),
+            min_text_chars=_env_int("MIN_TEXT_CHARS", cls.min_text_chars),
+            sync_timeout_s=_env_float("SYNC_TIMEOUT_S", cls.sync_timeout_s),
+        )
+
+
+@dataclass(frozen=True)
+class Config:
+    """Endpoints, folders, secrets and limits. `None` for an endpoint means: use the embedded part."""
+
+    var_dir: Path
+    media_root: Path
+    scratch_root: Path
+    mongo_uri: str | None
+    mongo_db: str
+    mlflow_tracking_uri: str
+    argo_server: str | None
+    argo_token: str | None
+    argo_namespace: str
+    argo_verify_tls: bool
+    inference_url: str | None
+    jwt_secret: str
+    token_ttl_s: int
+    local_workers: int
+    port: int
+    limits: Limits = field(default_factory=Limits)
+
+    @classmethod
+    def from_env(cls) -> Config:
+        var_dir = Path(_env("DETECTOR_VAR_DIR", "var")).resolve()
+        return cls(
+            var_dir=var_dir,
+            media_root=Path(_env("MEDIA_ROOT", str(var_dir / "media"))).resolve(),
+            scratch_root=Path(_env("SCRATCH_ROOT", str(var_dir / "scratch"))).resolve(),
+            mongo_uri=_env("MONGO_URI"),
+            mongo_db=_env("MONGO_DB", "detector"),
+            mlflow_tracking_uri=_env("MLFLOW_TRACKING_URI", f"sqlite:///{var_dir / 'mlflow.db'}"),
+            argo_server=_env("ARGO_SERVER"),
+            argo_token=_env("ARGO_TOKEN"),
+            argo_namespace=_env("ARGO_NAMESPACE", "argo"),
+            argo_verify_tls=_env_bool("ARGO_VERIFY_TLS", True),
+            inference_url=_env("INFERENCE_URL"),
+            jwt_secret=_env("JWT_SECRET") or _local_secret(var_dir),
+            token_ttl_s=_env_int("TOKEN_TTL_S", 3600),
+            local_workers=_env_int("LOCAL_WORKERS", max(1, min(4, os.cpu_count() or 1))),
+            port=_env_int("PORT", 8000),
+            limits=Limits.from_env(),
+        )
+
+    @property
+    def mlflow_artifact_root(self) -> Path:
+        return self.var_dir / "mlartifacts"
+
+
+def _local_secret(var_dir: Path) -> str:
+    """A random JWT key kept under var/ so tokens survive restarts on one machine."""
+    path = var_dir / "jwt.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(os.urandom(32).hex())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def get_config() -> Config:
+    """The configuration as the environment says now (cheap; read on every call)."""
+    return Config.from_env()
