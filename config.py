@@ -62,7 +62,7 @@ class Limits:
 
 @dataclass(frozen=True)
 class Config:
-    """Endpoints, folders, secrets and limits. `None` for an endpoint means: use the embedded part."""
+    """Endpoints, folders, secrets and limits; `None` for an endpoint means the embedded part."""
 
     var_dir: Path
     media_root: Path
@@ -105,7 +105,8 @@ class Config:
 
     @property
     def mlflow_artifact_root(self) -> Path:
-        return self.var_dir / "mlartifacts"
+        """Where a local MLflow keeps artifacts: MLFLOW_ARTIFACT_ROOT or var/mlartifacts."""
+        return Path(_env("MLFLOW_ARTIFACT_ROOT", str(self.var_dir / "mlartifacts"))).resolve()
 
 
 def _local_secret(var_dir: Path) -> str:

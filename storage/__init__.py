@@ -1,0 +1,1 @@
+"""MongoDB access: the one place that talks to the database."""

@@ -1,0 +1,89 @@
+"""Start and stop the embedded MongoDB (nx-27017) as a child process on loopback."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _server_command() -> list[str]:
+    exe = Path(sys.executable).with_name("nx-27017")
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("nx-27017")
+    if found:
+        return [found]
+    return [sys.executable, "-m", "nx_27017"]
+
+
+class EmbeddedMongo:
+    """A real MongoDB wire-protocol server on SQLite, with its files under `data_dir`."""
+
+    def __init__(self, data_dir: Path, port: int | None = None, start_timeout_s: float = 30.0):
+        self.data_dir = Path(data_dir)
+        self.port = port
+        self.start_timeout_s = start_timeout_s
+        self._proc: subprocess.Popen | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/"
+
+    def start(self) -> str:
+        """Start the server and return its URI once it answers `ping`."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or _free_port()
+        log = self.data_dir / "nx-27017.log"
+        cmd = _server_command() + [
+            "--data-dir", str(self.data_dir),
+            "--host", "127.0.0.1",
+            "--port", str(self.port),
+            "--log-file", str(log),
+            "--pid-file", str(self.data_dir / "nx-27017.pid"),
+        ]
+        self._proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=open(self.data_dir / "stderr.log", "ab")
+        )
+        deadline = time.monotonic() + self.start_timeout_s
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"nx-27017 exited with {self._proc.returncode}; see {log}")
+            try:
+                with MongoClient(self.uri, serverSelectionTimeoutMS=300) as client:
+                    client.admin.command("ping")
+                return self.uri
+            except PyMongoError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"nx-27017 did not answer ping within {self.start_timeout_s}s")
+
+    def stop(self) -> None:
+        """Stop the server (terminate, then kill after 10 s)."""
+        if self._proc and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+
+    def __enter__(self) -> EmbeddedMongo:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
