@@ -39,6 +39,10 @@ class EmbeddedMongo:
         self._proc: subprocess.Popen | None = None
 
     @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
     def uri(self) -> str:
         return f"mongodb://127.0.0.1:{self.port}/"
 

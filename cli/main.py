@@ -1,0 +1,115 @@
+"""Entry point of the `detector` command: argument parsing and dispatch to one function a command."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from waitress import serve
+
+    from api import create_app
+    from cli.stack import embedded_stack
+
+    with embedded_stack() as cfg:
+        app = create_app()
+        port = args.port or cfg.port
+        print(f"detector API on http://{args.host}:{port}/  (Ctrl-C stops)", flush=True)
+        try:
+            serve(app, host=args.host, port=port, threads=args.threads, ident="detector")
+        finally:
+            engine = app.extensions.get("engine")
+            if engine is not None and hasattr(engine, "shutdown"):
+                engine.shutdown()
+    return 0
+
+
+def _read_password(stream=sys.stdin) -> str:
+    if stream.isatty():
+        first = getpass.getpass("Password: ")
+        if first != getpass.getpass("Repeat: "):
+            raise SystemExit("passwords differ")
+        return first
+    return stream.readline().rstrip("\n")
+
+
+def _users_create(args: argparse.Namespace) -> int:
+    from cli.stack import embedded_stack
+    from storage.db import get_db
+    from storage.users import DuplicateUser, create_user
+
+    password = _read_password()
+    if len(password) < 8:
+        print("error: the password needs at least 8 characters", file=sys.stderr)
+        return 2
+    with embedded_stack(register_models=False):
+        try:
+            user = create_user(get_db(), args.name, password, admin=args.admin)
+        except DuplicateUser:
+            print(f"error: user {args.name!r} exists", file=sys.stderr)
+            return 1
+    print(json.dumps({"user_id": user["user_id"], "name": user["name"], "admin": args.admin}))
+    return 0
+
+
+def _detect(args: argparse.Namespace) -> int:
+    from cli.detect import detect_paths
+    from cli.stack import embedded_stack
+
+    with embedded_stack():
+        return detect_paths([Path(p) for p in args.paths], as_json=args.json)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from models.train import train_all
+
+    metrics = train_all(out_dir=Path(args.out), seed=args.seed, quick=args.quick,
+                        modalities=args.modality or None)
+    print(json.dumps(metrics, indent=2, default=str))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="detector", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    for name in ("serve", "serve-api"):
+        p = sub.add_parser(name, help="serve the API and upload page (embedded stack if unset)")
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=None, help="default: $PORT or 8000")
+        p.add_argument("--threads", type=int, default=8)
+        p.set_defaults(func=_serve)
+
+    users = sub.add_parser("users", help="manage users").add_subparsers(dest="action", required=True)
+    create = users.add_parser("create", help="create a user; the password is read from stdin")
+    create.add_argument("name")
+    create.add_argument("--admin", action="store_true")
+    create.set_defaults(func=_users_create)
+
+    detect = sub.add_parser("detect", help="score files with the detect workflow")
+    detect.add_argument("paths", nargs="+")
+    detect.add_argument("--json", action="store_true", help="one JSON result per line")
+    detect.set_defaults(func=_detect)
+
+    train = sub.add_parser("train", help="train the baseline models (seeded, reproducible)")
+    train.add_argument("--out", default="models/weights")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--quick", action="store_true", help="tiny data, one epoch (smoke run)")
+    train.add_argument("--modality", action="append",
+                       choices=["image", "audio", "video", "text"])
+    train.set_defaults(func=_train)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

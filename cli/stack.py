@@ -1,0 +1,77 @@
+"""The embedded stack for one machine: start what the environment leaves unset, stop it on exit."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
+from config import Config, get_config
+from storage.embedded import EmbeddedMongo
+
+
+def _server_file(cfg: Config) -> Path:
+    return cfg.var_dir / "mongo" / "server.json"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def running_embedded_mongo(cfg: Config) -> str | None:
+    """The URI of an embedded MongoDB another `detector` process started on this var/, if alive."""
+    path = _server_file(cfg)
+    if not path.exists():
+        return None
+    info = json.loads(path.read_text())
+    if not _pid_alive(info.get("pid", -1)):
+        return None
+    try:
+        with MongoClient(info["uri"], serverSelectionTimeoutMS=1000) as client:
+            client.admin.command("ping")
+    except PyMongoError:
+        return None
+    return info["uri"]
+
+
+@contextmanager
+def embedded_stack(register_models: bool = True) -> Iterator[Config]:
+    """Yield a configuration whose MongoDB and MLflow answer, starting the embedded ones if unset.
+
+    MongoDB: `MONGO_URI` set means use it; otherwise reuse a running embedded server on the same
+    var/ (another `detector` command started it) or start `nx-27017` with its files under
+    var/mongo and stop it on exit. MLflow: the tracking URI from config (sqlite under var/ by
+    default); the committed baselines are registered as champions where a name has none.
+    """
+    cfg = get_config()
+    server: EmbeddedMongo | None = None
+    if not cfg.mongo_uri:
+        uri = running_embedded_mongo(cfg)
+        if uri is None:
+            server = EmbeddedMongo(cfg.var_dir / "mongo")
+            uri = server.start()
+            _server_file(cfg).write_text(json.dumps({"uri": uri, "pid": server.pid}))
+        os.environ["MONGO_URI"] = uri
+        cfg = get_config()
+    try:
+        from storage.db import ensure_indexes, get_db
+
+        ensure_indexes(get_db())
+        if register_models:
+            from models.registry import ensure_baselines
+
+            ensure_baselines(cfg.mlflow_tracking_uri)
+        yield cfg
+    finally:
+        if server is not None:
+            _server_file(cfg).unlink(missing_ok=True)
+            server.stop()
