@@ -1,0 +1,76 @@
+"""Helpers shared by the collection modules: ids, UTC time, projections, safe updates.
+
+nx-27017 (the embedded server) stores a datetime given in `$set` on an existing document, or
+in any `find_one_and_update`, as a string. Updates here therefore read the document, change it
+in Python and `replace_one` it guarded by a revision counter (`_rev`): datetimes stay BSON
+dates and concurrent writers never lose each other's changes. It is also correct on MongoDB.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError
+
+NO_ID = {"_id": 0, "_rev": 0}
+_ATTEMPTS = 50
+
+
+def new_id() -> str:
+    """A fresh uuid4 hex id."""
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC, truncated to milliseconds (what BSON keeps)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def public(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The document without `_id` and `_rev`."""
+    if doc is None:
+        return None
+    return {k: v for k, v in doc.items() if k not in ("_id", "_rev")}
+
+
+def insert(coll: Collection, doc: dict[str, Any]) -> dict[str, Any]:
+    """Insert a versioned document; returns it without `_id`/`_rev`."""
+    stored = {**doc, "_rev": 0}
+    coll.insert_one(stored)
+    return public(stored)
+
+
+def modify(
+    coll: Collection,
+    query: dict[str, Any],
+    change: Callable[[dict[str, Any]], None],
+    new: Callable[[], dict[str, Any]] | None = None,
+) -> dict[str, Any] | None:
+    """Apply `change(doc)` in place to the one document matching `query` and store it.
+
+    Without a match: insert `new()` changed by `change` when `new` is given (upsert), else
+    return None. Retries when another writer got there first.
+    """
+    for _ in range(_ATTEMPTS):
+        doc = coll.find_one(query)
+        if doc is None:
+            if new is None:
+                return None
+            fresh = new()
+            change(fresh)
+            try:
+                return insert(coll, fresh)
+            except DuplicateKeyError:
+                continue
+        rev = doc.pop("_rev", 0)
+        doc_id = doc.pop("_id")
+        change(doc)
+        doc["_rev"] = rev + 1
+        if coll.replace_one({"_id": doc_id, "_rev": rev}, doc).matched_count:
+            return public(doc)
+    raise RuntimeError(f"could not update {coll.name} {query}: too many concurrent writers")
