@@ -1,0 +1,3 @@
+"""Detector models: features, networks, training, MLflow registry and scoring."""
+
+MODALITIES = ("image", "audio", "video", "text")

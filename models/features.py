@@ -1,0 +1,391 @@
+"""Decoders and per-unit featurisers (image patches, audio segments, video frames, sentences)."""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import zlib
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+Features = dict[str, Any]
+
+FEATURE_VERSION = 1
+PATCH = 64  # image patches and video crops are PATCH x PATCH pixels
+MAX_PATCHES_PER_REGION = 16
+SAMPLE_RATE = 16_000
+SEGMENT_S = 1.0
+N_MELS = 64
+HOP = 160  # 10 ms at 16 kHz
+N_FFT = 512
+SEGMENT_FRAMES = int(SEGMENT_S * SAMPLE_RATE) // HOP + 1  # 101 mel frames per segment
+MAX_SEGMENTS = 240
+MAX_VIDEO_FRAMES = 16
+VIDEO_SAMPLE_FPS = 2.0
+MAX_FRAME_SIDE = 1280
+TEXT_DIM = 4096
+TEXT_STATS = 16
+MAX_SENTENCES = 256
+FACE_DETECT_SIDE = 256  # Haar on a 256-pixel grey copy: ~25 ms on one core
+
+_local = threading.local()
+
+
+# ----------------------------------------------------------------------------- decoders
+
+
+def decode_image(path: str | Path) -> np.ndarray:
+    """Read an image file as a BGR uint8 array (alpha dropped, grey expanded)."""
+    data = np.fromfile(str(path), dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"cannot decode image {path}")
+    return image
+
+
+def decode_audio(path: str | Path) -> tuple[np.ndarray, int]:
+    """Read an audio file as mono float32 samples resampled to 16 kHz."""
+    import librosa
+
+    samples, sr = librosa.load(str(path), sr=SAMPLE_RATE, mono=True)
+    return samples.astype(np.float32), int(sr)
+
+
+def decode_video(
+    path: str | Path, max_frames: int = MAX_VIDEO_FRAMES
+) -> tuple[list[np.ndarray], float]:
+    """Read up to `max_frames` BGR frames sampled evenly (at most 2 per second).
+
+    The returned rate is that of the sampled sequence: frame `i` is at `i / fps` seconds.
+    Frames larger than 1280 pixels on a side are downscaled.
+    """
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise ValueError(f"cannot open video {path}")
+    try:
+        fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+        if not math.isfinite(fps) or fps <= 0:
+            fps = 25.0
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        step = max(1.0, fps / VIDEO_SAMPLE_FPS)
+        if count > 0:
+            wanted_n = min(max_frames, max(1, int(count / step)))
+            step = max(step, count / wanted_n)
+        wanted = {int(round(i * step)) for i in range(max_frames)}
+        frames: list[np.ndarray] = []
+        index = 0
+        last = max(wanted)
+        while index <= last and len(frames) < max_frames:
+            if not cap.grab():
+                break
+            if index in wanted:
+                ok, frame = cap.retrieve()
+                if ok and frame is not None:
+                    frames.append(_limit_side(frame, MAX_FRAME_SIDE))
+            index += 1
+    finally:
+        cap.release()
+    if not frames:
+        raise ValueError(f"no frames decoded from {path}")
+    return frames, float(fps / step)
+
+
+def read_text(path: str | Path) -> str:
+    """Read a text file as UTF-8 (undecodable bytes replaced)."""
+    return Path(path).read_bytes().decode("utf-8", errors="replace")
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _limit_side(image: np.ndarray, side: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    scale = side / max(h, w)
+    if scale >= 1:
+        return image
+    return cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+
+
+def _cascade() -> cv2.CascadeClassifier:
+    cascade = getattr(_local, "cascade", None)
+    if cascade is None:
+        path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
+        cascade = cv2.CascadeClassifier(str(path))
+        if cascade.empty():
+            raise RuntimeError(f"cannot load Haar cascade {path}")
+        _local.cascade = cascade
+    return cascade
+
+
+def detect_faces(image: np.ndarray, max_faces: int = 2) -> list[list[int]]:
+    """Frontal faces as `[x, y, w, h]` in `image` pixels, largest first (Haar, downscaled grey)."""
+    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    h, w = grey.shape
+    scale = min(1.0, FACE_DETECT_SIDE / max(h, w))
+    small = grey if scale == 1.0 else cv2.resize(
+        grey, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+    )
+    small = cv2.equalizeHist(small)
+    found = _cascade().detectMultiScale(small, scaleFactor=1.2, minNeighbors=5, minSize=(20, 20))
+    boxes = [[int(v / scale) for v in box] for box in (found if len(found) else [])]
+    boxes.sort(key=lambda b: b[2] * b[3], reverse=True)
+    return boxes[:max_faces]
+
+
+def _enlarge(box: list[int], factor: float, w: int, h: int) -> list[int]:
+    x, y, bw, bh = box
+    cx, cy = x + bw / 2, y + bh / 2
+    nw, nh = bw * factor, bh * factor
+    x0, y0 = max(0, round(cx - nw / 2)), max(0, round(cy - nh / 2))
+    x1, y1 = min(w, round(cx + nw / 2)), min(h, round(cy + nh / 2))
+    return [x0, y0, x1 - x0, y1 - y0]
+
+
+def _grid(start: int, length: int, size: int, n_max: int) -> list[int]:
+    if length <= size:
+        return [start]
+    n = min(n_max, math.ceil(length / size))
+    return [start + round(i * (length - size) / max(1, n - 1)) for i in range(n)]
+
+
+def _patch_channels(patch_bgr: np.ndarray) -> np.ndarray:
+    """BGR in [-0.5, 0.5] plus a high-pass residual of the grey patch: (4, P, P) float32."""
+    bgr = patch_bgr.astype(np.float32) / 255.0
+    grey = cv2.cvtColor(patch_bgr, cv2.COLOR_BGR2GRAY).astype(np.float32) / 255.0
+    residual = (grey - cv2.GaussianBlur(grey, (3, 3), 0)) * 8.0
+    return np.concatenate([bgr.transpose(2, 0, 1) - 0.5, residual[None]], axis=0)
+
+
+def _pad_to(image: np.ndarray, size: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    if h >= size and w >= size:
+        return image
+    return cv2.copyMakeBorder(
+        image, 0, max(0, size - h), 0, max(0, size - w), cv2.BORDER_REFLECT_101
+    )
+
+
+# ----------------------------------------------------------------------------- image
+
+
+def image_features(image: np.ndarray) -> Features:
+    """Native-resolution 64x64 patches tiled over the faces found, else over the whole image.
+
+    `x`: (N, 4, 64, 64) float32 = BGR - 0.5 and a high-pass residual; N <= 16 per region.
+    `meta`: `faces` and `patches` as `[x, y, w, h]` boxes in image pixels.
+    """
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    image = _pad_to(image[:, :, :3], PATCH)
+    h, w = image.shape[:2]
+    faces = detect_faces(image)
+    regions = [_enlarge(face, 1.2, w, h) for face in faces] or [[0, 0, w, h]]
+    side = int(math.isqrt(MAX_PATCHES_PER_REGION))
+    units, boxes = [], []
+    for rx, ry, rw, rh in regions:
+        rx, ry = min(rx, w - PATCH), min(ry, h - PATCH)
+        rw, rh = max(rw, PATCH), max(rh, PATCH)
+        for py in _grid(ry, min(rh, h - ry), PATCH, side):
+            for px in _grid(rx, min(rw, w - rx), PATCH, side):
+                units.append(_patch_channels(image[py : py + PATCH, px : px + PATCH]))
+                boxes.append([px, py, PATCH, PATCH])
+    x = np.stack(units).astype(np.float32)
+    return {"x": x, "meta": {"faces": faces, "patches": boxes, "size": [w, h]}}
+
+
+# ----------------------------------------------------------------------------- audio
+
+
+def log_mel(samples: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
+    """Log-mel spectrogram (64 mels, 10 ms hop) of 16 kHz mono samples: (64, frames)."""
+    import librosa
+
+    if sr != SAMPLE_RATE:
+        samples = librosa.resample(samples, orig_sr=sr, target_sr=SAMPLE_RATE)
+    mel = librosa.feature.melspectrogram(
+        y=np.asarray(samples, dtype=np.float32), sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP,
+        n_mels=N_MELS, fmin=20.0, fmax=SAMPLE_RATE / 2, power=2.0,
+    )
+    return np.log(mel + 1e-8).astype(np.float32)
+
+
+def audio_features(decoded: tuple[np.ndarray, int]) -> Features:
+    """Log-mel per 1 s segment, each standardised (loudness removed).
+
+    `x`: (N, 1, 64, 101) float32; `meta.segments`: `[start_s, end_s]` per segment (N <= 240,
+    spread evenly over long audio).
+    """
+    samples, sr = decoded
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim > 1:
+        samples = samples.mean(axis=0 if samples.shape[0] < samples.shape[-1] else 1)
+    if sr != SAMPLE_RATE:
+        import librosa
+
+        samples = librosa.resample(samples, orig_sr=sr, target_sr=SAMPLE_RATE)
+    seg = int(SEGMENT_S * SAMPLE_RATE)
+    duration = len(samples) / SAMPLE_RATE
+    if len(samples) < seg:
+        samples = np.pad(samples, (0, seg - len(samples)))
+    n = max(1, len(samples) // seg)
+    if len(samples) - n * seg > seg // 2:
+        n += 1  # a last, partial segment of more than half a second gets its own unit
+    starts = np.linspace(0, len(samples) - seg, n).round().astype(int)
+    if n > MAX_SEGMENTS:
+        starts = starts[np.linspace(0, n - 1, MAX_SEGMENTS).round().astype(int)]
+    units, times = [], []
+    for s in starts:
+        mel = log_mel(samples[s : s + seg])[:, :SEGMENT_FRAMES]
+        mel = (mel - mel.mean()) / (mel.std() + 1e-5)
+        units.append(mel[None])
+        end = min(duration, (s + seg) / SAMPLE_RATE)
+        times.append([round(float(s) / SAMPLE_RATE, 3), round(float(end), 3)])
+    return {"x": np.stack(units).astype(np.float32), "meta": {"segments": times,
+                                                             "duration_s": round(duration, 3)}}
+
+
+# ----------------------------------------------------------------------------- video
+
+
+def video_features(decoded: tuple[list[np.ndarray], float]) -> Features:
+    """Per sampled frame: the largest face (else a centre square) resized to 64x64, plus the
+    grey difference of that crop from the previous sampled frame (temporal signal).
+
+    `x`: (T, 4, 64, 64) float32; `meta`: `times` (s), `faces` per frame, `crops` boxes.
+    """
+    frames, fps = decoded
+    frames = [f if f.ndim == 3 else cv2.cvtColor(f, cv2.COLOR_GRAY2BGR) for f in frames]
+    crops, boxes, faces_per_frame, greys = [], [], [], []
+    for frame in frames:
+        h, w = frame.shape[:2]
+        faces = detect_faces(frame, max_faces=1)
+        if faces:
+            box = _enlarge(faces[0], 1.3, w, h)
+        else:
+            side = min(h, w)
+            box = [(w - side) // 2, (h - side) // 2, side, side]
+        faces_per_frame.append(faces)
+        boxes.append(box)
+        crops.append(_crop_resize(frame, box))
+    for i in range(len(frames)):
+        j = i - 1 if i > 0 else min(1, len(frames) - 1)
+        other = _crop_resize(frames[j], boxes[i]) if j != i else crops[i]
+        greys.append(
+            (cv2.cvtColor(crops[i], cv2.COLOR_BGR2GRAY).astype(np.float32)
+             - cv2.cvtColor(other, cv2.COLOR_BGR2GRAY).astype(np.float32)) / 64.0
+        )
+    units = [
+        np.concatenate([crop.astype(np.float32).transpose(2, 0, 1) / 255.0 - 0.5, diff[None]])
+        for crop, diff in zip(crops, greys, strict=True)
+    ]
+    times = [round(i / fps, 3) if fps > 0 else float(i) for i in range(len(frames))]
+    return {
+        "x": np.stack(units).astype(np.float32),
+        "meta": {"times": times, "faces": faces_per_frame, "crops": boxes, "fps": float(fps)},
+    }
+
+
+def _crop_resize(frame: np.ndarray, box: list[int]) -> np.ndarray:
+    x, y, w, h = box
+    crop = frame[y : y + h, x : x + w]
+    return cv2.resize(crop, (PATCH, PATCH), interpolation=cv2.INTER_AREA)
+
+
+# ----------------------------------------------------------------------------- text
+
+_PUNCT = re.compile(r"[^\w\s]")
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans with NLTK's untrained Punkt tokenizer (works offline)."""
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+    tokenizer = getattr(_local, "punkt", None)
+    if tokenizer is None:
+        tokenizer = _local.punkt = PunktSentenceTokenizer()
+    spans = [(s, e) for s, e in tokenizer.span_tokenize(text) if text[s:e].strip()]
+    return spans or [(0, len(text))]
+
+
+def _bucket(token: str) -> int:
+    return TEXT_STATS + zlib.crc32(token.encode("utf-8", "replace")) % (TEXT_DIM - TEXT_STATS)
+
+
+def sentence_vector(sentence: str) -> np.ndarray:
+    """Hashed char 2-4-grams and word 1-2-grams (log counts, L2-normalised) plus 16 statistics."""
+    from nltk.tokenize import wordpunct_tokenize
+
+    vec = np.zeros(TEXT_DIM, dtype=np.float32)
+    flat = " ".join(sentence.split())
+    low = f" {flat.lower()} "
+    for n in (2, 3, 4):
+        for i in range(len(low) - n + 1):
+            vec[_bucket("c" + low[i : i + n])] += 1.0
+    words = [w.lower() for w in wordpunct_tokenize(flat)]
+    for i, word in enumerate(words):
+        vec[_bucket("w" + word)] += 1.0
+        if i:
+            vec[_bucket("b" + words[i - 1] + " " + word)] += 1.0
+    hashed = np.log1p(vec[TEXT_STATS:])
+    vec[TEXT_STATS:] = hashed / (np.linalg.norm(hashed) + 1e-6)
+    n_chars = max(1, len(flat))
+    alpha = [w for w in words if w.isalpha()]
+    vec[:TEXT_STATS] = [
+        math.log1p(len(words)) / 4,
+        math.log1p(n_chars) / 6,
+        len(_PUNCT.findall(flat)) / n_chars * 5,
+        sum(c.isupper() for c in flat) / n_chars * 5,
+        sum(c.isdigit() for c in flat) / n_chars * 5,
+        (np.mean([len(w) for w in alpha]) / 8) if alpha else 0.0,
+        (flat.count('"') % 2),
+        float(flat.count("(") != flat.count(")")),
+        float(flat[:1].isupper()),
+        float(flat[-1:] in ".!?\"')"),
+        flat.count(",") / max(1, len(words)) * 3,
+        len(set(alpha)) / max(1, len(alpha)),
+        float("--" in flat),
+        flat.count(":") / max(1, len(words)) * 5,
+        flat.count(";") / max(1, len(words)) * 5,
+        float(len(sentence.splitlines()) > 1),
+    ]
+    return vec
+
+
+def text_features(text: str) -> Features:
+    """One hashed n-gram vector per sentence.
+
+    `x`: (N, 4096) float32 (N <= 256, the first sentences); `meta.sentences`: `text`, `start`,
+    `end` character offsets per unit.
+    """
+    spans = split_sentences(text)[:MAX_SENTENCES]
+    x = np.stack([sentence_vector(text[s:e]) for s, e in spans]).astype(np.float32)
+    sentences = [{"text": text[s:e][:500], "start": s, "end": e} for s, e in spans]
+    return {"x": x, "meta": {"sentences": sentences}}
+
+
+_FEATURIZERS = {
+    "image": image_features,
+    "audio": audio_features,
+    "video": video_features,
+    "text": text_features,
+}
+
+
+def featurize(modality: str, decoded: Any) -> Features:
+    """Features of decoded media: `x` (float32 model input, one row per unit) and `meta`."""
+    if modality not in _FEATURIZERS:
+        raise ValueError(f"unknown modality {modality!r}")
+    return _FEATURIZERS[modality](decoded)
+
+
+def decode(modality: str, path: str | Path) -> Any:
+    """Decode a file of the given modality into what `featurize` expects."""
+    decoders = {"image": decode_image, "audio": decode_audio, "video": decode_video,
+                "text": read_text}
+    if modality not in decoders:
+        raise ValueError(f"unknown modality {modality!r}")
+    return decoders[modality](path)

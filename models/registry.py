@@ -1,0 +1,251 @@
+"""MLflow registry helpers: register the committed baselines, find and load each champion."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from config import get_config
+from models import MODALITIES
+from models.checkpoint import WEIGHTS_DIR, load_checkpoint, network_from_checkpoint
+
+log = logging.getLogger(__name__)
+
+MODEL_NAMES = {
+    "image": "detector-image",
+    "audio": "detector-audio",
+    "video": "detector-video",
+    "text": "detector-text",
+}
+ALIAS = "champion"
+EXPERIMENT = "detector-baselines"
+ARTIFACT_DIR = "detector"  # run artifact folder holding `<modality>.pt`
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_BAND = 0.1
+
+_lock = threading.RLock()
+_models: dict[tuple[str, str, str], LoadedModel] = {}
+_clients: dict[str, Any] = {}
+
+
+@dataclass
+class LoadedModel:
+    """A champion ready to score: `predict(x)` gives one synthetic probability per unit."""
+
+    name: str
+    version: str
+    modality: str
+    network: nn.Module
+    threshold: float = DEFAULT_THRESHOLD
+    uncertain_band: float = DEFAULT_BAND
+    temperature: float = 1.0
+    tags: dict[str, str] = field(default_factory=dict)
+    batch_size: int = 64
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities (sigmoid(logit / temperature)), shape (N,), float64."""
+        x = np.asarray(x, dtype=np.float32)
+        if len(x) == 0:
+            return np.zeros(0, dtype=np.float64)
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(x), self.batch_size):
+                logits = self.network(torch.from_numpy(x[i : i + self.batch_size]))
+                out.append(torch.sigmoid(logits.reshape(-1) / self.temperature).double().numpy())
+        return np.concatenate(out)
+
+
+def _uri(tracking_uri: str | None) -> str:
+    return tracking_uri or get_config().mlflow_tracking_uri
+
+
+def _client(tracking_uri: str | None = None) -> Any:
+    from mlflow import MlflowClient
+
+    uri = _uri(tracking_uri)
+    with _lock:
+        if uri not in _clients:
+            if uri.startswith("sqlite:///"):
+                Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            _clients[uri] = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        return _clients[uri]
+
+
+def _experiment_id(client: Any, uri: str) -> str:
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    if experiment is not None:
+        return experiment.experiment_id
+    location = None
+    if not uri.startswith(("http://", "https://", "databricks")):
+        root = get_config().mlflow_artifact_root
+        root.mkdir(parents=True, exist_ok=True)
+        location = root.as_uri()
+    try:
+        return client.create_experiment(EXPERIMENT, artifact_location=location)
+    except Exception:  # created meanwhile by another process
+        experiment = client.get_experiment_by_name(EXPERIMENT)
+        if experiment is None:
+            raise
+        return experiment.experiment_id
+
+
+def champion_version(modality: str, tracking_uri: str | None = None) -> str | None:
+    """The version (str) holding the `champion` alias for `modality`, or None."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        mv = _client(tracking_uri).get_model_version_by_alias(MODEL_NAMES[modality], ALIAS)
+    except MlflowException:
+        return None
+    return str(mv.version)
+
+
+def register_weights(
+    modality: str,
+    weights: str | Path,
+    tracking_uri: str | None = None,
+    champion: bool = True,
+    description: str = "",
+) -> str:
+    """Log a weights file as a run artifact and register it as a new version; returns it.
+
+    The version's tags carry `threshold`, `uncertain_band` and `temperature` from the file
+    (chosen on the validation split by `models.train`).
+    """
+    uri = _uri(tracking_uri)
+    client = _client(uri)
+    name = MODEL_NAMES[modality]
+    ckpt = load_checkpoint(weights)
+    if ckpt["modality"] != modality:
+        raise ValueError(f"{weights} holds a {ckpt['modality']} model, not {modality}")
+    run = client.create_run(_experiment_id(client, uri), run_name=f"register-{modality}")
+    run_id = run.info.run_id
+    with tempfile.TemporaryDirectory() as tmp:
+        staged = Path(tmp) / f"{modality}.pt"
+        staged.write_bytes(Path(weights).read_bytes())
+        client.log_artifact(run_id, str(staged), ARTIFACT_DIR)
+    for key, value in ckpt["hparams"].items():
+        client.log_param(run_id, f"net.{key}", value)
+    for key, value in ckpt.get("metrics", {}).items():
+        if isinstance(value, int | float):
+            client.log_metric(run_id, key, float(value))
+    client.set_terminated(run_id)
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.create_registered_model(name, description=f"Synthetic-{modality} detector")
+    except MlflowException:
+        pass  # exists already
+    tags = {
+        "modality": modality,
+        "format": "detector-state-dict",
+        "threshold": f"{ckpt['threshold']:.6f}",
+        "uncertain_band": f"{ckpt['uncertain_band']:.6f}",
+        "temperature": f"{ckpt['temperature']:.6f}",
+        "feature_version": str(ckpt["feature_version"]),
+    }
+    mv = client.create_model_version(
+        name, f"{run.info.artifact_uri}/{ARTIFACT_DIR}", run_id=run_id, tags=tags,
+        description=description,
+    )
+    version = str(mv.version)
+    if champion:
+        client.set_registered_model_alias(name, ALIAS, version)
+    return version
+
+
+def ensure_baselines(
+    tracking_uri: str | None = None, weights_dir: str | Path = WEIGHTS_DIR
+) -> dict[str, str]:
+    """Register `models/weights/<modality>.pt` as champion for each name that has none.
+
+    Idempotent: names with a champion are left alone. Returns `{modality: champion version}`.
+    """
+    versions = {}
+    with _lock:
+        for modality in MODALITIES:
+            version = champion_version(modality, tracking_uri)
+            if version is None:
+                start = time.perf_counter()
+                version = register_weights(
+                    modality, Path(weights_dir) / f"{modality}.pt", tracking_uri,
+                    description="baseline trained by models.train",
+                )
+                log.info("registered %s v%s in %.1fs", MODEL_NAMES[modality], version,
+                         time.perf_counter() - start)
+            versions[modality] = version
+    return versions
+
+
+def _float_tag(tags: dict[str, str], key: str, default: float) -> float:
+    try:
+        return float(tags[key])
+    except (KeyError, ValueError):
+        return default
+
+
+def load_version(modality: str, version: str, tracking_uri: str | None = None) -> LoadedModel:
+    """Load one registered version (cached per process by tracking URI, name and version)."""
+    uri = _uri(tracking_uri)
+    name = MODEL_NAMES[modality]
+    key = (uri, name, str(version))
+    with _lock:
+        if key in _models:
+            return _models[key]
+    client = _client(uri)
+    mv = client.get_model_version(name, str(version))
+    tags = dict(mv.tags or {})
+    download_uri = client.get_model_version_download_uri(name, str(version))
+    import mlflow.artifacts
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=download_uri, dst_path=tmp))
+        weights = local / f"{modality}.pt" if local.is_dir() else local
+        if weights.is_file() and weights.suffix == ".pt":
+            ckpt = load_checkpoint(weights)
+            network = network_from_checkpoint(ckpt)
+            defaults = (ckpt["threshold"], ckpt["uncertain_band"], ckpt["temperature"])
+        else:  # a user's model logged with mlflow.pytorch.log_model
+            import mlflow.pytorch
+
+            network = mlflow.pytorch.load_model(str(local), map_location="cpu").eval()
+            defaults = (DEFAULT_THRESHOLD, DEFAULT_BAND, 1.0)
+    loaded = LoadedModel(
+        name=name,
+        version=str(version),
+        modality=modality,
+        network=network,
+        threshold=_float_tag(tags, "threshold", defaults[0]),
+        uncertain_band=_float_tag(tags, "uncertain_band", defaults[1]),
+        temperature=_float_tag(tags, "temperature", defaults[2]),
+        tags=tags,
+    )
+    with _lock:
+        return _models.setdefault(key, loaded)
+
+
+def load_champion(modality: str, tracking_uri: str | None = None) -> LoadedModel:
+    """The current champion of `modality` (alias looked up on every call, weights cached)."""
+    version = champion_version(modality, tracking_uri)
+    if version is None:
+        raise LookupError(f"{MODEL_NAMES[modality]} has no {ALIAS!r} version; "
+                          "call models.registry.ensure_baselines()")
+    return load_version(modality, version, tracking_uri)
+
+
+def clear_cache() -> None:
+    """Forget loaded models and clients (tests, or after a registry is replaced)."""
+    with _lock:
+        _models.clear()
+        _clients.clear()

@@ -1,0 +1,87 @@
+"""Turn unit probabilities into a media score, a verdict and a per-unit explanation."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from models.features import Features
+
+TOP_FRACTION = 0.25
+MAX_EXPLAINED_UNITS = 256
+
+
+def aggregate(probabilities: np.ndarray) -> float:
+    """Media score from unit probabilities: the mean of the top quarter (at least one unit).
+
+    A manipulation often touches only some patches, segments, frames or sentences, so the
+    most suspicious units decide; averaging the top quarter rather than taking the maximum
+    keeps one noisy unit from deciding alone. No units gives 0.5 (no evidence).
+    """
+    p = np.sort(np.asarray(probabilities, dtype=np.float64).reshape(-1))[::-1]
+    if len(p) == 0:
+        return 0.5
+    k = max(1, math.ceil(len(p) * TOP_FRACTION))
+    return float(p[:k].mean())
+
+
+def verdict(score: float, threshold: float, band: float) -> str:
+    """`uncertain` within `band` of `threshold` (inclusive), else synthetic/authentic."""
+    if abs(score - threshold) <= band:
+        return "uncertain"
+    return "synthetic" if score > threshold else "authentic"
+
+
+def _units(modality: str, meta: dict[str, Any], probs: np.ndarray) -> list[dict[str, Any]]:
+    units: list[dict[str, Any]] = []
+    for i, p in enumerate(probs[:MAX_EXPLAINED_UNITS]):
+        unit: dict[str, Any] = {"index": i, "score": round(float(p), 4)}
+        if modality == "image" and i < len(meta.get("patches", [])):
+            unit["box"] = meta["patches"][i]
+        elif modality == "audio" and i < len(meta.get("segments", [])):
+            unit["start_s"], unit["end_s"] = meta["segments"][i]
+        elif modality == "video" and i < len(meta.get("times", [])):
+            unit["time_s"] = meta["times"][i]
+            unit["box"] = meta["crops"][i]
+            unit["faces"] = meta["faces"][i]
+        elif modality == "text" and i < len(meta.get("sentences", [])):
+            unit.update(meta["sentences"][i])
+        units.append(unit)
+    return units
+
+
+def score(modality: str, features: Features, loaded: Any) -> dict[str, Any]:
+    """Score featurised media with a loaded model.
+
+    `score` is the probability that the media is synthetic: `aggregate` (mean of the top
+    quarter) of the calibrated unit probabilities from `loaded.predict(features["x"])`.
+    `verdict` is `uncertain` within `loaded.uncertain_band` of `loaded.threshold`, otherwise
+    `synthetic` or `authentic`. `explanation` lists each unit's score with its box, time span,
+    frame time or sentence, plus the face boxes found.
+    """
+    probs = np.asarray(loaded.predict(features["x"]), dtype=np.float64).reshape(-1)
+    media_score = aggregate(probs)
+    threshold, band = float(loaded.threshold), float(loaded.uncertain_band)
+    meta = dict(features.get("meta") or {})
+    explanation: dict[str, Any] = {
+        "unit": {"image": "patch", "audio": "segment", "video": "frame", "text": "sentence"}.get(
+            modality, "unit"
+        ),
+        "aggregate": f"mean of top {int(TOP_FRACTION * 100)}% unit scores",
+        "threshold": threshold,
+        "uncertain_band": band,
+        "units": _units(modality, meta, probs),
+        "n_units": len(probs),
+    }
+    if modality == "image":
+        explanation["faces"] = meta.get("faces", [])
+    if len(probs):
+        explanation["top_unit"] = int(np.argmax(probs))
+    return {
+        "score": round(media_score, 6),
+        "verdict": verdict(media_score, threshold, band),
+        "model": {"name": loaded.name, "version": str(loaded.version)},
+        "explanation": explanation,
+    }
