@@ -1,0 +1,1 @@
+"""Workflow steps: plain functions, each usable as a Hera script on either engine."""

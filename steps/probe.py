@@ -1,0 +1,339 @@
+"""Probe an upload before it is stored: sniff its type from content, check it decodes and fits."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+import soundfile as sf
+from pydantic import BaseModel
+
+from config import Limits
+
+Modality = Literal["image", "audio", "video", "text"]
+TEXT_SUFFIXES = (".txt", ".text", ".md", ".csv")
+_HEAD = 64
+
+
+class MediaError(Exception):
+    """Input the detector cannot take: `status` is 415 (type), 413 (too large) or 422 (broken)."""
+
+    def __init__(self, message: str, status: int = 422):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class MediaInfo(BaseModel):
+    """What probing found; the fields that do not apply to the modality stay None."""
+
+    modality: Modality
+    mime: str
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+    fps: float | None = None
+    frames: int | None = None
+    chars: int | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+
+    def as_dict(self) -> dict:
+        """The fields that apply, JSON-able."""
+        return self.model_dump(exclude_none=True)
+
+
+def sniff(head: bytes) -> tuple[Modality, str] | None:
+    """(modality, mime) from a file's first bytes, or None when no known signature matches.
+
+    Raises MediaError(415) for recognised types the detector does not take (PDF, archives ...).
+    """
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image", "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image", "image/png"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image", "image/gif"
+    if head.startswith(b"BM") and len(head) >= 26 and head[6:10] == b"\0\0\0\0":
+        return "image", "image/bmp"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image", "image/tiff"
+    if head.startswith(b"RIFF") or head.startswith(b"RF64"):
+        riff = {b"WEBP": ("image", "image/webp"), b"WAVE": ("audio", "audio/wav"),
+                b"AVI ": ("video", "video/x-msvideo")}
+        if head[8:12] in riff:
+            return riff[head[8:12]]
+    if head.startswith(b"fLaC"):
+        return "audio", "audio/flac"
+    if head.startswith(b"OggS"):
+        return "audio", "audio/ogg"
+    if head.startswith(b"FORM") and head[8:12] in (b"AIFF", b"AIFC"):
+        return "audio", "audio/aiff"
+    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE6 == 0xE2):
+        return "audio", "audio/mpeg"  # MPEG-1/2 layer III frame sync
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "video", "video/webm" if b"webm" in head else "video/x-matroska"
+    if head[4:8] == b"ftyp":
+        return _iso_media(head[8:12])
+    if head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip"):
+        return "video", "video/quicktime"
+    _reject_known(head)
+    return None
+
+
+def _iso_media(brand: bytes) -> tuple[Modality, str]:
+    if brand in (b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis"):
+        raise MediaError("HEIF/AVIF images are not supported; send JPEG, PNG or WebP", 415)
+    if brand in (b"M4A ", b"M4B ", b"M4P "):
+        raise MediaError("AAC/M4A audio is not supported; send WAV, FLAC, OGG or MP3", 415)
+    return "video", "video/quicktime" if brand == b"qt  " else "video/mp4"
+
+
+_REJECTED = {
+    b"%PDF": "PDF documents",
+    b"PK\x03\x04": "ZIP archives (and office documents)",
+    b"\x1f\x8b": "gzip archives",
+    b"7z\xbc\xaf": "7-Zip archives",
+    b"Rar!": "RAR archives",
+    b"\x7fELF": "executables",
+    b"MZ": "executables",
+}
+
+
+def _reject_known(head: bytes) -> None:
+    for magic, what in _REJECTED.items():
+        if head.startswith(magic):
+            raise MediaError(f"{what} are not supported", 415)
+
+
+def probe_media(path: Path, filename: str, limits: Limits) -> MediaInfo:
+    """Sniff, decode and check `path` against `limits`; raise MediaError when it will not do."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size == 0:
+        raise MediaError("the file is empty", 422)
+    if size > limits.max_upload_bytes:
+        raise MediaError(f"the file is {size} bytes; the limit is {limits.max_upload_bytes}", 413)
+    with path.open("rb") as fh:
+        head = fh.read(_HEAD)
+    kind = sniff(head)
+    if kind is None:
+        return _probe_text(path, filename, limits)
+    modality, mime = kind
+    if modality == "image":
+        return _probe_image(path, mime, limits)
+    if modality == "audio":
+        return _probe_audio(path, mime, limits)
+    return _probe_video(path, mime, limits)
+
+
+# -- images ---------------------------------------------------------------------------------
+
+
+def _probe_image(path: Path, mime: str, limits: Limits) -> MediaInfo:
+    data = path.read_bytes()
+    if _truncated_image(data, mime):
+        raise MediaError(f"the {mime} file is truncated", 422)
+    dims = _header_size(data, mime)
+    if dims:
+        _check_pixels(*dims, limits)
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None or image.size == 0:
+        raise MediaError(f"the {mime} file cannot be decoded (corrupt or truncated)", 422)
+    height, width = image.shape[:2]
+    _check_pixels(width, height, limits)
+    return MediaInfo(modality="image", mime=mime, width=width, height=height)
+
+
+def _check_pixels(width: int, height: int, limits: Limits) -> None:
+    if width * height > limits.max_image_pixels:
+        raise MediaError(
+            f"the image is {width}x{height}; the limit is {limits.max_image_pixels} pixels", 413
+        )
+    if min(width, height) < limits.min_image_side:
+        raise MediaError(
+            f"the image is {width}x{height}; each side needs {limits.min_image_side} pixels", 422
+        )
+
+
+def _truncated_image(data: bytes, mime: str) -> bool:
+    if mime == "image/jpeg":
+        return not _jpeg_complete(data)
+    if mime == "image/png":
+        return not _png_complete(data)
+    if mime == "image/gif":
+        return not data.rstrip(b"\0").endswith(b";")
+    if mime == "image/webp":
+        return struct.unpack_from("<I", data, 4)[0] + 8 > len(data)
+    if mime == "image/bmp":
+        return struct.unpack_from("<I", data, 2)[0] > len(data)
+    return False
+
+
+def _jpeg_complete(data: bytes) -> bool:
+    """Walk the JPEG's segments to its end-of-image marker (data after it is allowed)."""
+    pos = 2
+    while pos + 2 <= len(data):
+        if data[pos] != 0xFF:
+            return False
+        marker = data[pos + 1]
+        if marker == 0xD9:
+            return True
+        if marker == 0xFF or 0xD0 <= marker <= 0xD8 or marker == 0x01:
+            pos += 1 if marker == 0xFF else 2
+            continue
+        if pos + 4 > len(data):
+            return False
+        pos += 2 + struct.unpack_from(">H", data, pos + 2)[0]
+        if marker == 0xDA:  # entropy-coded data follows: find the next real marker
+            while True:
+                pos = data.find(b"\xff", pos)
+                if pos < 0 or pos + 1 >= len(data):
+                    return False
+                if data[pos + 1] == 0x00 or 0xD0 <= data[pos + 1] <= 0xD7:
+                    pos += 2
+                    continue
+                break
+    return False
+
+
+def _png_complete(data: bytes) -> bool:
+    pos = 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        pos += 12 + length
+        if kind == b"IEND":
+            return pos <= len(data)
+    return False
+
+
+def _header_size(data: bytes, mime: str) -> tuple[int, int] | None:
+    """(width, height) from the header, to refuse a decompression bomb before decoding it."""
+    try:
+        if mime == "image/png":
+            return struct.unpack_from(">II", data, 16)
+        if mime == "image/gif":
+            return struct.unpack_from("<HH", data, 6)
+        if mime == "image/bmp":
+            width, height = struct.unpack_from("<ii", data, 18)
+            return abs(width), abs(height)
+    except struct.error:
+        return None
+    return None
+
+
+# -- audio ----------------------------------------------------------------------------------
+
+
+def _probe_audio(path: Path, mime: str, limits: Limits) -> MediaInfo:
+    try:
+        with sf.SoundFile(str(path)) as snd:
+            frames, rate, channels = snd.frames, snd.samplerate, snd.channels
+            if frames <= 0 or rate <= 0:
+                raise MediaError(f"the {mime} file holds no audio", 422)
+            snd.seek(max(0, frames - 1024))
+            if len(snd.read(1024)) == 0:
+                raise MediaError(f"the {mime} file is truncated", 422)
+    except (RuntimeError, sf.LibsndfileError) as exc:
+        raise MediaError(f"the {mime} file cannot be decoded: {exc}", 422) from exc
+    duration = frames / rate
+    if duration > limits.max_audio_seconds:
+        raise MediaError(
+            f"the audio lasts {duration:.1f} s; the limit is {limits.max_audio_seconds} s", 413
+        )
+    if duration < limits.min_audio_seconds:
+        raise MediaError(
+            f"the audio lasts {duration:.2f} s; at least {limits.min_audio_seconds} s needed", 422
+        )
+    return MediaInfo(
+        modality="audio", mime=mime, duration_s=round(duration, 3), sample_rate=rate,
+        channels=channels, frames=frames,
+    )
+
+
+# -- video ----------------------------------------------------------------------------------
+
+
+def _probe_video(path: Path, mime: str, limits: Limits) -> MediaInfo:
+    cap = cv2.VideoCapture(str(path))
+    try:
+        ok, frame = cap.read() if cap.isOpened() else (False, None)
+        if not ok or frame is None:
+            raise MediaError(f"the {mime} file cannot be decoded (corrupt or truncated)", 422)
+        height, width = frame.shape[:2]
+        if width * height > limits.max_video_pixels:
+            raise MediaError(
+                f"the video is {width}x{height}; the limit is {limits.max_video_pixels} pixels "
+                "a frame", 413
+            )
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        fps = fps if 0 < fps <= 1000 else 25.0
+        declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        most = int(limits.max_video_seconds * fps) + 2
+        frames = declared if declared > 0 and _last_frame_reads(cap, declared) else 0
+    finally:
+        cap.release()
+    if frames == 0:  # no usable frame count (some webm/mkv), or the last frame is missing
+        frames = _count_frames(path, min(most, declared) if declared > 0 else most)
+        # mp4/mov/avi headers count frames exactly; matroska's count is estimated
+        exact = mime not in ("video/webm", "video/x-matroska")
+        if declared > 0 and frames < (1.0 if exact else 0.9) * min(most, declared):
+            raise MediaError(
+                f"the {mime} file is truncated: {frames} of {declared} frames decode", 422
+            )
+    duration = frames / fps
+    if duration > limits.max_video_seconds:
+        raise MediaError(
+            f"the video lasts {duration:.1f} s; the limit is {limits.max_video_seconds} s", 413
+        )
+    return MediaInfo(
+        modality="video", mime=mime, width=width, height=height, fps=round(fps, 3),
+        frames=frames, duration_s=round(duration, 3),
+    )
+
+
+def _last_frame_reads(cap: cv2.VideoCapture, frames: int) -> bool:
+    if frames > 1:
+        cap.set(cv2.CAP_PROP_POS_FRAMES, frames - 1)
+    return cap.grab()
+
+
+def _count_frames(path: Path, most: int) -> int:
+    """Decode up to `most` frames from the start; how many there were."""
+    cap = cv2.VideoCapture(str(path))
+    count = 0
+    try:
+        while count < most and cap.grab():
+            count += 1
+    finally:
+        cap.release()
+    return count
+
+
+# -- text -----------------------------------------------------------------------------------
+
+
+def _probe_text(path: Path, filename: str, limits: Limits) -> MediaInfo:
+    if path.stat().st_size > 4 * limits.max_text_chars + 3:  # UTF-8 uses at most 4 bytes a char
+        raise MediaError(f"the text is longer than {limits.max_text_chars} characters", 413)
+    named_text = filename.lower().endswith(TEXT_SUFFIXES)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if named_text:
+            raise MediaError("the text is not valid UTF-8", 422) from exc
+        raise MediaError("unknown or unsupported file type", 415) from exc
+    controls = sum(1 for c in text if ord(c) < 32 and c not in "\t\n\r\f\v")
+    if controls > max(2, len(text) // 100):
+        raise MediaError("unknown or unsupported file type (binary data)", 415)
+    chars = len(text.strip())
+    if chars > limits.max_text_chars:
+        raise MediaError(f"the text has {chars} characters; the limit is "
+                         f"{limits.max_text_chars}", 413)
+    if chars < limits.min_text_chars:
+        raise MediaError(f"the text has {chars} characters; at least {limits.min_text_chars} "
+                         "needed", 422)
+    return MediaInfo(modality="text", mime="text/plain", chars=chars)
