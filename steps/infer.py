@@ -1,0 +1,67 @@
+"""Step 2 of detect: score the features with the modality's champion model, write a result JSON."""
+
+import json
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from hera.workflows import Parameter, script
+
+from steps.preprocess import load_features
+from steps.scratch import atomic_write_text, job_scratch, safe_id, scratch_file
+
+CHAMPION_TTL_S = float(os.environ.get("CHAMPION_TTL_S", "300"))
+"""How long a worker keeps a loaded champion before asking the registry again (a promotion)."""
+
+_champions: dict[tuple[str, str | None], tuple[float, Any]] = {}
+_lock = threading.Lock()
+
+
+def champion(modality: str) -> Any:
+    """`models.registry.load_champion(modality)`, cached per process (and registry) for a while."""
+    key = (modality, os.environ.get("MLFLOW_TRACKING_URI"))
+    with _lock:
+        hit = _champions.get(key)
+        if hit is not None and time.monotonic() - hit[0] < CHAMPION_TTL_S:
+            return hit[1]
+    from models.registry import load_champion
+
+    loaded = load_champion(modality)
+    with _lock:
+        _champions[key] = (time.monotonic(), loaded)
+    return loaded
+
+
+def clear_champions() -> None:
+    """Forget the cached models (tests; after a promotion when waiting is not wanted)."""
+    with _lock:
+        _champions.clear()
+
+
+@script(constructor="runner")
+def infer(
+    job_id: str, media_id: str, modality: str, features_path: str
+) -> Annotated[str, Parameter(name="result_path")]:
+    """Score `features_path` with the champion; write `<job scratch>/<media_id>.result.json`."""
+    from models.scoring import score
+
+    features = load_features(scratch_file(features_path))
+    result = dict(score(modality, features, champion(modality)))
+    result.update(
+        job_id=job_id,
+        media_id=media_id,
+        modality=modality,
+        scored_at=datetime.now(UTC).isoformat(),
+    )
+    out = job_scratch(job_id) / f"{safe_id(media_id, 'media_id')}.result.json"
+    return str(atomic_write_text(out, json.dumps(result, default=_jsonable)))
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -1,0 +1,50 @@
+"""Step 3 of detect: write one media's result to MongoDB (idempotent, so retries are safe)."""
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from hera.workflows import Parameter, script
+
+from steps.scratch import media_root, scratch_file
+
+RESULT_FIELDS = ("score", "verdict", "model", "explanation")
+
+
+def explanations_dir() -> Path:
+    """Where large explanation artefacts (e.g. heatmap PNGs) go: `MEDIA_ROOT/explanations`."""
+    return media_root() / "explanations"
+
+
+def result_document(job_id: str, media: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """The results-collection document for one media of one job."""
+    doc = {
+        "job_id": job_id,
+        "media_id": media["media_id"],
+        "owner": media.get("owner"),
+        "sha256": media.get("sha256"),
+        "modality": media.get("modality") or result.get("modality"),
+        "filename": media.get("filename"),
+        "created_at": datetime.now(UTC),
+    }
+    doc.update({k: result.get(k) for k in RESULT_FIELDS})
+    return doc
+
+
+@script(constructor="runner")
+def persist(
+    job_id: str, media_id: str, result_path: str
+) -> Annotated[str, Parameter(name="media_id")]:
+    """Upsert the result at `result_path` for (`job_id`, `media_id`) into MongoDB."""
+    from storage.db import get_db
+    from storage.media import get_media
+    from storage.results import upsert_result
+
+    db = get_db()
+    media = get_media(db, media_id)
+    if media is None:
+        raise LookupError(f"media {media_id} not found")
+    result = json.loads(scratch_file(result_path).read_text())
+    upsert_result(db, result_document(job_id, media, result))
+    return media_id

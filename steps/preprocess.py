@@ -1,0 +1,56 @@
+"""Step 1 of detect: decode one media file and write its model features to scratch (.npz)."""
+
+import io
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+from hera.workflows import Parameter, script
+
+from steps.scratch import job_scratch, media_file, safe_id
+
+
+def save_features(path: Path, features: dict[str, Any]) -> Path:
+    """Write the arrays of `features` plus `meta` (as JSON) to `path` atomically."""
+    arrays = {k: np.asarray(v) for k, v in features.items() if k != "meta"}
+    if "x" not in arrays:
+        raise ValueError("features have no 'x' array")
+    arrays["meta"] = np.array(json.dumps(features.get("meta") or {}, default=_jsonable))
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(buffer.getvalue())
+    os.replace(tmp, path)
+    return path
+
+
+def load_features(path: Path) -> dict[str, Any]:
+    """The inverse of `save_features`: arrays by name and `meta` as a dict."""
+    with np.load(path, allow_pickle=False) as data:
+        features: dict[str, Any] = {k: data[k] for k in data.files if k != "meta"}
+        features["meta"] = json.loads(str(data["meta"])) if "meta" in data.files else {}
+    return features
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+@script(constructor="runner")
+def preprocess(
+    job_id: str, media_id: str, modality: str, media_path: str
+) -> Annotated[str, Parameter(name="features_path")]:
+    """Decode `MEDIA_ROOT/media_path`, featurise, write `<SCRATCH_ROOT>/<job_id>/<media_id>.npz`."""
+    from models.features import decode, featurize
+
+    decoded = decode(modality, media_file(media_path))
+    features = featurize(modality, decoded)
+    out = job_scratch(job_id) / f"{safe_id(media_id, 'media_id')}.npz"
+    return str(save_features(out, features))

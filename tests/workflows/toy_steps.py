@@ -1,0 +1,45 @@
+"""Small stand-ins for preprocess and infer (same signatures) used to test the engines quickly."""
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+from hera.workflows import Parameter, script
+
+from steps.scratch import atomic_write_text, job_scratch, media_file, scratch_file
+
+
+@script(constructor="runner")
+def preprocess(
+    job_id: str, media_id: str, modality: str, media_path: str
+) -> Annotated[str, Parameter(name="features_path")]:
+    """Upper-case a text file into scratch; 'fail-always' raises, 'fail-once' fails one attempt."""
+    text = media_file(media_path).read_text()
+    if "fail-always" in text:
+        raise RuntimeError(f"cannot decode {media_id}")
+    marker = job_scratch(job_id) / f"{media_id}.tried"
+    if "fail-once" in text and not marker.exists():
+        atomic_write_text(marker, "1")
+        raise RuntimeError("transient failure")
+    return str(atomic_write_text(job_scratch(job_id) / f"{media_id}.feat", text.upper()))
+
+
+@script(constructor="runner")
+def infer(
+    job_id: str, media_id: str, modality: str, features_path: str
+) -> Annotated[str, Parameter(name="result_path")]:
+    """A 'score' from the features' length, written as the result JSON the real infer writes."""
+    features = scratch_file(features_path).read_text()
+    result = {
+        "score": min(1.0, len(features) / 100),
+        "verdict": "authentic",
+        "model": {"name": "toy", "version": "1"},
+        "explanation": {"chars": len(features)},
+    }
+    out = job_scratch(job_id) / f"{media_id}.result.json"
+    return str(atomic_write_text(out, json.dumps(result)))
+
+
+def scratch_exists(root: Path, job_id: str) -> bool:
+    """Whether the job's scratch folder is still there."""
+    return (root / job_id).exists()

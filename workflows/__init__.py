@@ -1,0 +1,1 @@
+"""Hera workflow definitions (detect) and the engines that run them: local and Argo."""

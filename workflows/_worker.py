@@ -1,0 +1,53 @@
+"""Code that runs inside the local engine's worker processes (kept light: imported on spawn)."""
+
+import os
+import sys
+import traceback
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+_threads = 1
+
+
+class StepError(Exception):
+    """A step's exception as text (any exception type survives the trip back to the engine)."""
+
+
+def init_worker(env: dict[str, str], threads: int) -> None:
+    """Pool initializer: the engine's environment, and `threads` math threads per worker.
+
+    Set before torch or numpy load, so each worker uses `threads` cores and N workers do not
+    oversubscribe the machine.
+    """
+    global _threads
+    _threads = threads
+    os.environ.update(env)
+    for name in _THREAD_VARS:
+        os.environ[name] = str(threads)
+
+
+def ping() -> int:
+    """Used to start the workers ahead of the first job."""
+    return os.getpid()
+
+
+def run_step(entrypoint: str, inputs: list[dict[str, str]], env: dict[str, str]) -> None:
+    """Run `module:function` exactly as the container does (Hera's runner), with `env` set."""
+    from hera.workflows._runner.util import _runner
+
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        _runner(entrypoint, inputs)
+    except Exception as exc:
+        traceback.print_exc()  # the full story goes to the engine's stderr
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        raise StepError(detail) from None
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.get_num_threads() != _threads:
+            torch.set_num_threads(_threads)

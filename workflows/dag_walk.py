@@ -1,0 +1,279 @@
+"""Walk a rendered Argo Workflow (`w.to_dict()`) as Argo would: DAGs, parameters, fan-out, retries.
+
+Only what running a script needs is delegated (`run_script`); the engine decides where it runs.
+Supported: DAG and script templates, `dependencies` and `depends` (conjunctions of task names,
+optionally `.Succeeded`), `{{inputs.parameters.x}}`, `{{workflow.parameters.x}}`,
+`{{tasks.X.outputs.parameters.y}}`, `{{item}}` / `{{item.field}}`, `withParam` / `withItems`,
+`retryStrategy` (limit, backoff duration/factor/cap/maxDuration) and `onExit`. Anything else
+raises WorkflowError instead of being silently misread.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import UTC, datetime
+from typing import Any
+
+_VAR = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
+_DEPENDS_TERM = re.compile(r"^\(?\s*([A-Za-z0-9][A-Za-z0-9_-]*)(\.Succeeded)?\s*\)?$")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+RunScript = Callable[[str, dict, dict[str, str]], dict[str, str]]
+"""(node name, template dict, input values) -> output parameter values; raises on failure."""
+OnNode = Callable[..., None]
+"""on_node(node, **fields) with status, started_at, finished_at, attempts, error."""
+
+
+class WorkflowError(Exception):
+    """The manifest uses something this walker does not support, or is inconsistent."""
+
+
+class StepFailed(Exception):
+    """A script node failed on its last attempt."""
+
+    def __init__(self, node: str, message: str) -> None:
+        super().__init__(f"{node}: {message}")
+        self.node = node
+        self.message = message
+
+
+def substitute(text: str, scope: dict[str, str]) -> str:
+    """Replace every `{{name}}` in `text` from `scope`; an unknown name is an error."""
+
+    def value(match: re.Match) -> str:
+        key = match.group(1)
+        if key not in scope:
+            raise WorkflowError(f"cannot resolve {{{{{key}}}}}")
+        return scope[key]
+
+    return _VAR.sub(value, text)
+
+
+def parse_duration(value: str | int | float | None) -> float:
+    """Seconds in an Argo duration: an int (seconds) or a Go duration like '5s', '1m30s'."""
+    if value is None or value == "":
+        return 0.0
+    if isinstance(value, int | float) or str(value).isdigit():
+        return float(value)
+    parts = _DURATION.findall(str(value))
+    if not parts or "".join(n + u for n, u in parts) != str(value):
+        raise WorkflowError(f"unsupported duration {value!r}")
+    return sum(float(n) * _UNITS[u] for n, u in parts)
+
+
+def dependencies(task: dict) -> set[str]:
+    """Names of the tasks `task` waits for; `depends` limited to conjunctions (A && B.Succeeded)."""
+    deps = set(task.get("dependencies") or [])
+    depends = task.get("depends")
+    if depends:
+        for term in depends.split("&&"):
+            match = _DEPENDS_TERM.match(term.strip())
+            if not match:
+                raise WorkflowError(f"unsupported depends expression {depends!r}")
+            deps.add(match.group(1))
+    return deps
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _item_scope(item: Any) -> dict[str, str]:
+    scope = {"item": _text(item)}
+    if isinstance(item, dict):
+        scope.update({f"item.{k}": _text(v) for k, v in item.items()})
+    return scope
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class WorkflowRun:
+    """One run of a manifest with `arguments` for its workflow parameters."""
+
+    def __init__(
+        self,
+        manifest: dict,
+        arguments: dict[str, str],
+        run_script: RunScript,
+        on_node: OnNode | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.spec = manifest["spec"]
+        self.templates = {t["name"]: t for t in self.spec["templates"]}
+        declared = {
+            p["name"]: p.get("value") for p in self.spec.get("arguments", {}).get("parameters", [])
+        }
+        unknown = set(arguments) - set(declared)
+        if unknown:
+            raise WorkflowError(f"unknown workflow parameters: {sorted(unknown)}")
+        values = {**declared, **arguments}
+        missing = [k for k, v in values.items() if v is None]
+        if missing:
+            raise WorkflowError(f"workflow parameters without a value: {missing}")
+        self.globals = {f"workflow.parameters.{k}": str(v) for k, v in values.items()}
+        self._run_script = run_script
+        self._on_node = on_node or (lambda node, **fields: None)
+        self._sleep = sleep
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        """Run the entrypoint, then the exit handler; raise the first StepFailed."""
+        error: BaseException | None = None
+        try:
+            self.template(self.spec["entrypoint"], {}, "")
+        except (StepFailed, WorkflowError) as exc:
+            error = exc
+        on_exit = self.spec.get("onExit")
+        if on_exit:
+            self.globals["workflow.status"] = "Failed" if error else "Succeeded"
+            try:
+                self.template(on_exit, {}, "onExit/")
+            except StepFailed as exc:
+                error = error or exc
+        if error is not None:
+            raise error
+
+    def template(self, name: str, inputs: dict[str, str], node: str) -> dict[str, str]:
+        """Run template `name` with `inputs`; its output parameters."""
+        if name not in self.templates:
+            raise WorkflowError(f"no template named {name!r}")
+        t = self.templates[name]
+        values: dict[str, str] = {}
+        for p in t.get("inputs", {}).get("parameters", []):
+            value = inputs.get(p["name"], p.get("value", p.get("default")))
+            if value is None:
+                raise WorkflowError(f"template {name!r}: input {p['name']!r} has no value")
+            values[p["name"]] = str(value)
+        if "dag" in t:
+            scope = {**self.globals, **{f"inputs.parameters.{k}": v for k, v in values.items()}}
+            return self._dag(t, scope, node)
+        if "script" in t:
+            return self._script(t, values, node.rstrip("/"))
+        raise WorkflowError(f"template {name!r}: only dag and script templates run locally")
+
+    def _dag(self, t: dict, scope: dict[str, str], node: str) -> dict[str, str]:
+        tasks = {task["name"]: task for task in t["dag"]["tasks"]}
+        deps = {name: dependencies(task) for name, task in tasks.items()}
+        for name, wanted in deps.items():
+            unknown = sorted(wanted - set(tasks))
+            if unknown:
+                raise WorkflowError(f"task {name!r} depends on unknown tasks {unknown}")
+        outputs: dict[str, str] = {}
+        done: set[str] = set()
+        failure: BaseException | None = None
+        running: dict[Future, str] = {}
+        with ThreadPoolExecutor(max_workers=max(1, len(tasks))) as threads:
+            while True:
+                if failure is None:
+                    for name, task in tasks.items():
+                        if name in done or name in running.values() or not deps[name] <= done:
+                            continue
+                        task_scope = {**scope, **outputs}
+                        future = threads.submit(self._task, task, task_scope, f"{node}{name}")
+                        running[future] = name
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    name = running.pop(future)
+                    try:
+                        result = future.result()
+                    except (StepFailed, WorkflowError) as exc:
+                        failure = failure or exc
+                        continue
+                    done.add(name)
+                    outputs.update(
+                        {f"tasks.{name}.outputs.parameters.{k}": v for k, v in result.items()}
+                    )
+        if failure is not None:
+            raise failure
+        if done != set(tasks):
+            raise WorkflowError(f"tasks never ready (cycle?): {sorted(set(tasks) - done)}")
+        return {}
+
+    def _task(self, task: dict, scope: dict[str, str], node: str) -> dict[str, str]:
+        if "when" in task:
+            raise WorkflowError(f"task {task['name']!r}: 'when' is not supported locally")
+        if "withParam" in task:
+            items = json.loads(substitute(task["withParam"], scope))
+            if not isinstance(items, list):
+                raise WorkflowError(f"task {task['name']!r}: withParam is not a JSON list")
+        elif "withItems" in task:
+            items = task["withItems"]
+        else:
+            return self.template(task["template"], self._arguments(task, scope), f"{node}/")
+        return self._fan_out(task, scope, items, node)
+
+    def _fan_out(self, task: dict, scope: dict[str, str], items: list, node: str) -> dict:
+        if not items:
+            return {}
+        with ThreadPoolExecutor(max_workers=len(items)) as threads:
+            futures = [
+                threads.submit(
+                    self.template,
+                    task["template"],
+                    self._arguments(task, {**scope, **_item_scope(item)}),
+                    f"{node}({i})/",
+                )
+                for i, item in enumerate(items)
+            ]
+            results, failure = [], None
+            for future in futures:
+                try:
+                    results.append(future.result())
+                except (StepFailed, WorkflowError) as exc:
+                    failure = failure or exc
+        if failure is not None:
+            raise failure
+        names = set().union(*(r.keys() for r in results))
+        return {k: json.dumps([r.get(k) for r in results]) for k in names}
+
+    @staticmethod
+    def _arguments(task: dict, scope: dict[str, str]) -> dict[str, str]:
+        params = task.get("arguments", {}).get("parameters", [])
+        return {p["name"]: substitute(str(p.get("value", "")), scope) for p in params}
+
+    def _script(self, t: dict, inputs: dict[str, str], node: str) -> dict[str, str]:
+        retry = t.get("retryStrategy") or {}
+        limit = int(retry.get("limit", 0) or 0)
+        backoff = retry.get("backoff") or {}
+        delay = parse_duration(backoff.get("duration"))
+        factor = float(backoff.get("factor", 1) or 1)
+        cap = parse_duration(backoff.get("cap")) or None
+        max_total = parse_duration(backoff.get("maxDuration")) or None
+        started = time.monotonic()
+        self._on_node(node, status="running", started_at=_now(), attempts=0, error=None)
+        attempt = 0
+        while True:
+            attempt += 1
+            self._on_node(node, status="running", attempts=attempt)
+            try:
+                outputs = self._run_script(node, t, inputs)
+            except Exception as exc:  # the step's own failure, whatever it is
+                message = str(exc) or type(exc).__name__
+                wait_s = min(delay * factor ** (attempt - 1), cap or float("inf"))
+                over = max_total is not None and time.monotonic() - started + wait_s > max_total
+                if attempt > limit or over or self._stop.is_set():
+                    self._on_node(
+                        node, status="failed", finished_at=_now(), attempts=attempt, error=message
+                    )
+                    raise StepFailed(node, message) from exc
+                self._on_node(node, status="running", attempts=attempt, error=message)
+                self._sleep(wait_s)
+                continue
+            self._on_node(
+                node, status="succeeded", finished_at=_now(), attempts=attempt, error=None
+            )
+            return outputs
+
+    def stop(self) -> None:
+        """Give up retrying (the engine is shutting down)."""
+        self._stop.set()

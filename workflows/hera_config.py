@@ -1,0 +1,21 @@
+"""Hera settings shared by every workflow: image, namespace and script constructor, set once."""
+
+import os
+
+from hera.shared import global_config
+from hera.workflows import Script
+
+DEFAULT_IMAGE = "ghcr.io/deepfake-detector/detector:0.1.0"
+"""The image every step runs in (the project installed, so `python -m hera.workflows.runner`
+imports `steps.*`); override with DETECTOR_IMAGE."""
+
+
+def configure_hera(namespace: str | None = None) -> None:
+    """Set Hera's global image, namespace and the runner constructor (idempotent).
+
+    Class defaults apply to Script objects made afterwards: the workflow builders call this
+    before they make their templates, so the order in which `steps` was imported does not matter.
+    """
+    global_config.image = os.environ.get("DETECTOR_IMAGE", DEFAULT_IMAGE)
+    global_config.namespace = namespace or os.environ.get("ARGO_NAMESPACE", "argo")
+    global_config.set_class_defaults(Script, constructor="runner")

@@ -1,0 +1,273 @@
+"""The local engine: runs the detect Workflow on this machine in a warm pool of worker processes.
+
+The same Hera Workflow Argo gets is rendered (`to_dict()`) and walked (`workflows.dag_walk`);
+each script template's Hera runner entrypoint runs in a worker process, with the volume mount
+paths of the template (/mnt/media, /mnt/scratch) mapped to the local folders from config.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import shutil
+import socket
+import tempfile
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hera.workflows import Workflow
+
+from config import Config
+from workflows import _worker
+from workflows.dag_walk import StepFailed, WorkflowError, WorkflowRun
+from workflows.engine import TERMINAL, job_arguments, poll_status
+
+log = logging.getLogger(__name__)
+
+HERA_OUTPUTS_ENV = "hera__outputs_directory"
+TORCH_THREADS = 1
+"""Math threads per worker: N workers x 1 thread keeps N cores busy without oversubscribing."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class LocalEngine:
+    """Engine on one machine: a background thread per job, a process pool shared by all jobs."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        cfg: Config,
+        workflow: Workflow | None = None,
+        workers: int | None = None,
+        start_method: str = "spawn",
+    ) -> None:
+        if workflow is None:
+            from workflows.detect import build_detect_workflow
+
+            workflow = build_detect_workflow()
+        self.cfg = cfg
+        self.manifest: dict[str, Any] = workflow.to_dict()
+        self.volumes = {"media": cfg.media_root, "scratch": cfg.scratch_root}
+        self.workers = workers or cfg.local_workers
+        self._context = multiprocessing.get_context(start_method)
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._runs: dict[str, WorkflowRun] = {}
+        self._threads: dict[str, threading.Thread] = {}
+        self._closed = False
+
+    # ------------------------------------------------------------------ Engine
+
+    def submit(self, job_id: str) -> None:
+        """Queue the job's workflow on a background thread and return."""
+        from storage.jobs import update_job
+
+        db = self._db()
+        try:
+            arguments = job_arguments(db, job_id)
+        except LookupError as exc:
+            update_job(db, job_id, status="failed", error=str(exc), finished_at=_now())
+            raise
+        update_job(
+            db, job_id, engine="local",
+            engine_ref={"engine": "local", "host": socket.gethostname(), "pid": os.getpid()},
+        )
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the local engine is shut down")
+            thread = threading.Thread(
+                target=self._run_job, args=(job_id, arguments), name=f"job-{job_id}", daemon=True
+            )
+            self._threads[job_id] = thread
+        thread.start()
+
+    def refresh(self, job_id: str) -> None:
+        """Mark a job failed whose local run is gone (its process stopped before the end)."""
+        from storage.jobs import get_job, update_job
+
+        db = self._db()
+        job = get_job(db, job_id)
+        if job is None or job.get("status") in TERMINAL:
+            return
+        ref = job.get("engine_ref") or {}
+        if ref.get("engine") != "local" or ref.get("host") != socket.gethostname():
+            return
+        with self._lock:
+            mine = ref.get("pid") == os.getpid() and job_id in self._threads
+        if not mine and not _pid_alive(int(ref.get("pid", -1))):
+            update_job(db, job_id, status="failed", finished_at=_now(),
+                       error="the local engine stopped before the job finished")
+
+    def wait(self, job_id: str, timeout: float) -> str:
+        """Poll the job document until a terminal status or `timeout` seconds."""
+        from storage.jobs import get_job
+
+        db = self._db()
+
+        def read() -> str | None:
+            job = get_job(db, job_id)
+            return job["status"] if job else None
+
+        status = poll_status(read, timeout, interval=0.05, max_interval=0.5)
+        if status is None:
+            raise LookupError(f"job {job_id} not found")
+        return status
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop taking jobs, stop retries, and stop the worker processes."""
+        with self._lock:
+            self._closed = True
+            runs = list(self._runs.values())
+            pool, self._pool = self._pool, None
+        for run in runs:
+            run.stop()
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=True)
+
+    def warm_up(self) -> None:
+        """Start the worker processes now rather than on the first step."""
+        pool = self._get_pool()
+        for future in [pool.submit(_worker.ping) for _ in range(self.workers)]:
+            future.result()
+
+    # ------------------------------------------------------------------ one job
+
+    def _run_job(self, job_id: str, arguments: dict[str, str]) -> None:
+        from storage.jobs import set_node, update_job
+
+        db = self._db()
+        status, error = "failed", None
+        try:
+            update_job(db, job_id, status="running", started_at=_now(), error=None)
+            run = WorkflowRun(
+                self.manifest,
+                arguments,
+                self._run_script,
+                on_node=lambda node, **fields: set_node(db, job_id, node, **fields),
+            )
+            with self._lock:
+                self._runs[job_id] = run
+            run.run()
+            status = "succeeded"
+        except StepFailed as exc:
+            error = str(exc)
+        except Exception as exc:  # the engine's own fault: say so on the job
+            log.exception("local engine: job %s", job_id)
+            error = f"engine error: {type(exc).__name__}: {exc}"
+        finally:
+            shutil.rmtree(self.cfg.scratch_root / job_id, ignore_errors=True)
+            with self._lock:
+                self._runs.pop(job_id, None)
+                self._threads.pop(job_id, None)
+            try:
+                update_job(db, job_id, status=status, error=error, finished_at=_now())
+            except Exception:
+                log.exception("local engine: cannot record the end of job %s", job_id)
+
+    def _run_script(self, node: str, template: dict, inputs: dict[str, str]) -> dict[str, str]:
+        script = template["script"]
+        entrypoint = _runner_entrypoint(template)
+        mounts = self._mounts(script)
+        outputs_dir = Path(tempfile.mkdtemp(prefix="hera-outputs-"))
+        container_outputs = None
+        env: dict[str, str] = {}
+        for var in script.get("env", []):
+            if "value" not in var:
+                continue  # valueFrom (Secret, ConfigMap): this process's environment provides it
+            name, value = var["name"], str(var["value"])
+            if name == HERA_OUTPUTS_ENV:
+                container_outputs, env[name] = value, str(outputs_dir)
+            elif (local := _map_path(value, mounts)) is not None:
+                env[name] = local
+        try:
+            self._call(entrypoint, [{"name": k, "value": v} for k, v in inputs.items()], env)
+            outputs = {}
+            for param in template.get("outputs", {}).get("parameters", []):
+                path = param.get("valueFrom", {}).get("path")
+                if path is None:
+                    raise WorkflowError(f"{node}: output {param['name']!r} is not read from a path")
+                if container_outputs:
+                    mounts = {container_outputs: outputs_dir, **mounts}
+                local = _map_path(path, mounts)
+                if local is None:
+                    raise WorkflowError(f"{node}: output path {path} is outside the mapped volumes")
+                outputs[param["name"]] = Path(local).read_text()
+            return outputs
+        finally:
+            shutil.rmtree(outputs_dir, ignore_errors=True)
+
+    def _call(self, entrypoint: str, inputs: list[dict[str, str]], env: dict[str, str]) -> None:
+        pool = self._get_pool()
+        try:
+            pool.submit(_worker.run_step, entrypoint, inputs, env).result()
+        except BrokenProcessPool:
+            # a worker died (killed, out of memory): a fresh pool for the retry, like a new pod
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+    def _mounts(self, script: dict) -> dict[str, Path]:
+        mounts = {}
+        for mount in script.get("volumeMounts", []):
+            local = self.volumes.get(mount["name"])
+            if local is not None:
+                mounts[mount["mountPath"]] = Path(local)
+        return mounts
+
+    def _get_pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the local engine is shut down")
+            if self._pool is None:
+                for folder in self.volumes.values():
+                    Path(folder).mkdir(parents=True, exist_ok=True)
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.workers,
+                    mp_context=self._context,
+                    initializer=_worker.init_worker,
+                    initargs=(dict(os.environ), TORCH_THREADS),
+                )
+            return self._pool
+
+    def _db(self) -> Any:
+        from storage.db import get_db
+
+        return get_db(self.cfg.mongo_uri, self.cfg.mongo_db)
+
+
+def _runner_entrypoint(template: dict) -> str:
+    args = template["script"].get("args") or []
+    if "hera.workflows.runner" not in args or "-e" not in args:
+        raise WorkflowError(
+            f"template {template['name']!r}: the local engine runs Hera runner scripts only"
+        )
+    return args[args.index("-e") + 1]
+
+
+def _map_path(value: str, mounts: dict[str, Path]) -> str | None:
+    """`value` with its mount path replaced by the local folder; None if under no mount."""
+    for mount_path in sorted(mounts, key=len, reverse=True):
+        if value == mount_path or value.startswith(mount_path.rstrip("/") + "/"):
+            return str(mounts[mount_path]) + value[len(mount_path.rstrip("/")):]
+    return None
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
