@@ -60,6 +60,9 @@ def ensure_admin(db: Database, name: str, password: str) -> dict[str, Any]:
     """Create the admin `name` if missing; an existing user keeps its password and is made admin."""
     try:
         return create_user(db, name, password, admin=True)
-    except DuplicateUser:
-        db.users.update_one({"name": name.strip()}, {"$set": {"admin": True}})
-        return db.users.find_one({"name": name.strip()}, _PUBLIC)
+    except DuplicateUser:  # replace, not $set: nx-27017 stores a $set True as 1
+        user = db.users.find_one({"name": name.strip()})
+        if not user.get("admin"):
+            user["admin"] = True
+            db.users.replace_one({"_id": user["_id"]}, user)
+        return {k: v for k, v in user.items() if k not in ("_id", "password_hash")}

@@ -47,3 +47,6 @@ def test_ensure_admin(db: Database) -> None:
     assert again["user_id"] == admin["user_id"]
     assert users.authenticate(db, "root", "pw1") is not None
     assert db.users.count_documents({}) == 1
+    users.create_user(db, "dave", "pw")
+    assert users.ensure_admin(db, "dave", "other")["admin"] is True
+    assert users.get_user(db, users.authenticate(db, "dave", "pw")["user_id"])["admin"] is True

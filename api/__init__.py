@@ -1,0 +1,69 @@
+"""The Flask application: `create_app()` builds it with one blueprint per concern."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from config import get_config
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from `config.get_config()`; `test_config` overrides any key (e.g. ENGINE)."""
+    from api import auth, detections, health, jobs, results, web
+    from api.errors import register_errors
+    from api.serialize import JSONProvider
+    from api.uploads import UploadRequest, remove_temp_files
+
+    cfg = get_config()
+    app = Flask(__name__)
+    app.json_provider_class = JSONProvider
+    app.json = JSONProvider(app)
+    app.request_class = UploadRequest
+    app.config.from_mapping(
+        DETECTOR=cfg,
+        LIMITS=cfg.limits,
+        MONGO_URI=cfg.mongo_uri,
+        MONGO_DB=cfg.mongo_db,
+        UPLOAD_TMP=cfg.var_dir / "tmp",
+        ENGINE=None,
+        ADMIN_USER=os.environ.get("DETECTOR_ADMIN_USER"),
+        ADMIN_PASSWORD=os.environ.get("DETECTOR_ADMIN_PASSWORD"),
+    )
+    if test_config:
+        app.config.update(test_config)
+    if "MAX_CONTENT_LENGTH" not in (test_config or {}):
+        limits = app.config["LIMITS"]  # every file at its limit, plus the multipart framing
+        app.config["MAX_CONTENT_LENGTH"] = (
+            limits.max_upload_bytes * limits.max_files_per_request + (1 << 20)
+        )
+
+    register_errors(app)
+    for module in (auth, detections, jobs, results, health, web):
+        app.register_blueprint(module.bp)
+    app.teardown_request(lambda _exc: remove_temp_files())
+
+    app.extensions["engine"] = app.config["ENGINE"] or _default_engine(cfg)
+    _bootstrap_admin(app)
+    return app
+
+
+def _default_engine(cfg: Any) -> Any:
+    from workflows.engine import get_engine
+
+    return get_engine(cfg)
+
+
+def _bootstrap_admin(app: Flask) -> None:
+    """DETECTOR_ADMIN_USER / DETECTOR_ADMIN_PASSWORD create that admin if missing."""
+    name, password = app.config["ADMIN_USER"], app.config["ADMIN_PASSWORD"]
+    if not name or not password:
+        return
+    from api.context import db
+    from storage.users import ensure_admin
+
+    with app.app_context():
+        ensure_admin(db(), name, password)

@@ -1,0 +1,31 @@
+"""Accessors for what the app holds: configuration, limits, database, engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from pymongo.database import Database
+
+from config import Config, Limits
+from storage.db import get_db
+
+
+def settings() -> Config:
+    """The configuration the app was created with."""
+    return current_app.config["DETECTOR"]
+
+
+def limits() -> Limits:
+    """The input limits (overridable with test_config={"LIMITS": ...})."""
+    return current_app.config["LIMITS"]
+
+
+def db() -> Database:
+    """The detector's database."""
+    return get_db(current_app.config["MONGO_URI"], current_app.config["MONGO_DB"])
+
+
+def engine() -> Any:
+    """The workflow engine: `.name`, `.submit(job_id)`, `.refresh(job_id)`, `.wait(job_id, t)`."""
+    return current_app.extensions["engine"]

@@ -1,0 +1,83 @@
+"""POST /api/v1/detections: validate and store uploads, create a job, run it sync or async."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+
+from api import uploads
+from api.auth import current_user, require_token
+from api.context import db, engine, limits, settings
+from api.errors import ApiError
+from api.serialize import public_result
+from storage import jobs, logs, media, results
+
+bp = Blueprint("detections", __name__, url_prefix="/api/v1/detections")
+require_token(bp)
+MODES = ("sync", "async")
+
+
+@bp.post("")
+def create_detection() -> ResponseReturnValue:
+    """Take one or more files (multipart `file`) or JSON `{"text"}`; answer 200 or 202."""
+    mode = request.args.get("mode")
+    if mode not in (None, *MODES):
+        raise ApiError(400, "bad_mode", f"mode must be one of {', '.join(MODES)}")
+    owner = current_user()["user_id"]
+    staged = uploads.probe_all(uploads.collect(), limits())
+    if mode is None:
+        mode = "async" if any(s.info.modality == "video" for s in staged) else "sync"
+    job = _store(staged, owner, mode)
+    job_id = job["job_id"]
+    try:
+        engine().submit(job_id)
+    except Exception as exc:  # the engine is someone else's process: report, do not crash
+        jobs.update_job(db(), job_id, status="failed", error=f"submit failed: {exc}")
+        logs.log_event(db(), "error", "job.submit_failed", job_id=job_id, error=str(exc))
+        raise ApiError(503, "engine_unavailable", f"the job could not be submitted: {exc}",
+                       job_id=job_id) from exc
+    status_url = url_for("jobs.get_job", job_id=job_id)
+    if mode == "async":
+        return jsonify({"job_id": job_id, "status_url": status_url}), 202, {
+            "Location": status_url}
+    return _wait(job_id, status_url)
+
+
+def _store(staged: list[uploads.Staged], owner: str, mode: str) -> dict[str, Any]:
+    """Store bytes and documents, then the job; undo all of it if any step fails."""
+    database, new_blobs, media_ids = db(), [], []
+    try:
+        for item in staged:
+            rel, created = uploads.store_blob(item)
+            if created:
+                new_blobs.append(rel)
+            media_ids.append(media.insert_media(database, uploads.media_doc(item, owner, rel)))
+        job = jobs.create_job(database, owner, media_ids, engine=engine().name, mode=mode)
+    except Exception:
+        media.delete_media(database, media_ids)
+        for rel in new_blobs:
+            if database.media.count_documents({"path": rel}, limit=1) == 0:
+                (settings().media_root / rel).unlink(missing_ok=True)
+        raise
+    logs.log_event(database, "info", "job.created", job_id=job["job_id"], owner=owner,
+                   mode=mode, media=len(media_ids))
+    return job
+
+
+def _wait(job_id: str, status_url: str) -> ResponseReturnValue:
+    try:
+        engine().wait(job_id, timeout=limits().sync_timeout_s)
+    except TimeoutError:
+        pass
+    job = jobs.get_job(db(), job_id) or {}
+    status = job.get("status", "queued")
+    body: dict[str, Any] = {"job_id": job_id, "status": status}
+    if status not in ("succeeded", "failed"):  # not done in time: continue as an async job
+        body.update(status_url=status_url, results=[])
+        return jsonify(body), 202, {"Location": status_url}
+    body["results"] = [public_result(r) for r in results.results_for_job(db(), job_id)]
+    if job.get("error"):
+        body["error"] = job["error"]
+    return jsonify(body), 200

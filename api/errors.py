@@ -1,0 +1,69 @@
+"""JSON errors: `{"error": {"code", "message"}}` for every 4xx/5xx, werkzeug's included."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, jsonify
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_type",
+    422: "invalid_media",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """An error answered as JSON with `status`; `extra` adds top-level fields (e.g. job_id)."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any):
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+
+def code_for(status: int) -> str:
+    """The default error code of an HTTP status."""
+    return _CODES.get(status, "error")
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> ResponseReturnValue:
+    """The JSON error body and status."""
+    return jsonify({"error": {"code": code, "message": message}, **extra}), status
+
+
+def _api_error(exc: ApiError) -> ResponseReturnValue:
+    return error_response(exc.status, exc.code, exc.message, **exc.extra)
+
+
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
+    if exc.code is None or exc.code < 400:
+        return exc
+    response = exc.get_response()
+    body, status = error_response(exc.code, code_for(exc.code), exc.description or exc.name)
+    for name in ("Allow", "WWW-Authenticate", "Retry-After"):
+        if name in response.headers:
+            body.headers[name] = response.headers[name]
+    return body, status
+
+
+def _unexpected(exc: Exception) -> ResponseReturnValue:
+    current_app.logger.exception("unhandled error: %s", exc)
+    return error_response(500, "internal_error", "internal server error")
+
+
+def register_errors(app: Flask) -> None:
+    """Install the JSON error handlers on `app`."""
+    app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)

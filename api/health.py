@@ -1,0 +1,62 @@
+"""Probes: /healthz (the process answers) and /readyz (MongoDB and the model registry)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+
+from api.context import db, settings
+
+bp = Blueprint("health", __name__)
+MODALITIES = ("image", "audio", "video", "text")
+
+
+@bp.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    """Liveness: no dependencies checked."""
+    return jsonify({"status": "ok"})
+
+
+def _champion_version(modality: str) -> str | None:
+    """The champion's version of the modality's model in MLflow (None when there is none)."""
+    from models.registry import champion_version
+
+    return champion_version(modality, settings().mlflow_tracking_uri)
+
+
+def _check_mongo() -> str | None:
+    try:
+        db().command("ping")
+    except Exception as exc:
+        return f"mongodb: {exc}"
+    return None
+
+
+def _check_models(checks: dict) -> list[str]:
+    reasons = []
+    for modality in MODALITIES:
+        try:
+            version = _champion_version(modality)
+        except Exception as exc:
+            checks[modality] = None
+            reasons.append(f"mlflow: {modality}: {exc}")
+            continue
+        checks[modality] = version
+        if version is None:
+            reasons.append(f"mlflow: no champion for {modality}")
+    return reasons
+
+
+@bp.get("/readyz")
+def readyz() -> ResponseReturnValue:
+    """Readiness: 200 when MongoDB answers and every modality has a champion, else 503."""
+    reasons, champions = [], {}
+    mongo = _check_mongo()
+    if mongo:
+        reasons.append(mongo)
+    reasons += _check_models(champions)
+    checks = {"mongodb": mongo is None, "champions": champions}
+    if reasons:
+        return jsonify({"status": "unavailable", "reasons": reasons, "checks": checks,
+                        "error": {"code": "not_ready", "message": "; ".join(reasons)}}), 503
+    return jsonify({"status": "ready", "checks": checks})

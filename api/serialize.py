@@ -1,0 +1,43 @@
+"""What clients see of results and jobs, and a JSON provider writing datetimes as ISO 8601 UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask.json.provider import DefaultJSONProvider
+
+RESULT_KEYS = (
+    "media_id", "job_id", "filename", "sha256", "modality", "score", "verdict", "model",
+    "explanation", "created_at",
+)
+JOB_KEYS = (
+    "job_id", "status", "engine", "mode", "media_ids", "error", "created_at", "updated_at",
+    "nodes",
+)
+
+
+def public_result(doc: dict[str, Any]) -> dict[str, Any]:
+    """A result as the API returns it."""
+    out = {k: doc.get(k) for k in RESULT_KEYS}
+    model = doc.get("model") or {}
+    out["model"] = {"name": model.get("name"), "version": model.get("version")}
+    return out
+
+
+def public_job(doc: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, Any]:
+    """A job with its results as the API returns it."""
+    out = {k: doc.get(k) for k in JOB_KEYS}
+    out["nodes"] = out["nodes"] or {}
+    out["results"] = [public_result(r) for r in results]
+    return out
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON provider with datetimes as ISO 8601 in UTC instead of HTTP dates."""
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, datetime):
+            return (o if o.tzinfo else o.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+        return DefaultJSONProvider.default(o)

@@ -1,0 +1,152 @@
+"""Uploads: stream to temp files under var/tmp, probe, then store content-addressed bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from flask import Request, current_app, request
+
+from api.context import limits, settings
+from api.errors import ApiError, code_for
+from config import Limits
+from steps.probe import MediaError, MediaInfo, probe_media
+
+TEXT_FILENAME = "text.txt"
+
+
+class UploadRequest(Request):
+    """A request whose file parts go straight to named temp files under var/tmp."""
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        return new_temp_file()
+
+
+def temp_dir() -> Path:
+    path = current_app.config["UPLOAD_TMP"]
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def new_temp_file(suffix: str = "") -> IO[bytes]:
+    """A temp file under var/tmp, deleted when the request ends unless moved away."""
+    handle = tempfile.NamedTemporaryFile(
+        dir=temp_dir(), prefix="upload-", suffix=suffix, delete=False
+    )
+    request.__dict__.setdefault("upload_temp_paths", []).append(Path(handle.name))
+    return handle
+
+
+def remove_temp_files() -> None:
+    """Delete whatever this request left under var/tmp (teardown)."""
+    for path in request.__dict__.pop("upload_temp_paths", []):
+        path.unlink(missing_ok=True)
+
+
+@dataclass
+class Staged:
+    """One validated upload waiting in var/tmp."""
+
+    path: Path
+    filename: str
+    info: MediaInfo
+    size: int
+    sha256: str
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _clean_name(name: str | None) -> str:
+    base = Path((name or "").replace("\\", "/")).name.strip()
+    return base[:255] or "upload"
+
+
+def _size(stream: IO[bytes]) -> int:
+    stream.flush()
+    return os.fstat(stream.fileno()).st_size
+
+
+def collect() -> list[tuple[Path, str]]:
+    """(temp path, filename) for each input of the request; 4xx ApiError when there is none."""
+    lim = limits()
+    if request.mimetype == "multipart/form-data":
+        files = [f for f in request.files.getlist("file") if f.filename or _size(f.stream) > 0]
+        if not files:
+            raise ApiError(400, "missing_field", "send the media in the multipart field 'file'")
+        if len(files) > lim.max_files_per_request:
+            raise ApiError(413, "too_many_files", f"{len(files)} files; the limit is "
+                           f"{lim.max_files_per_request} a request")
+        for f in files:
+            f.stream.flush()
+        return [(Path(f.stream.name), _clean_name(f.filename)) for f in files]
+    if request.is_json:
+        if (request.content_length or 0) > 4 * lim.max_text_chars + 4096:
+            raise ApiError(413, "too_large", f"the text is longer than {lim.max_text_chars} "
+                           "characters")
+        body = request.get_json(silent=True)
+        if body is None:
+            raise ApiError(400, "bad_json", "the request body is not valid JSON")
+        if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+            raise ApiError(400, "missing_field", 'send JSON {"text": "..."} with a string')
+        with new_temp_file(".txt") as fh:
+            fh.write(body["text"].encode("utf-8"))
+        return [(Path(fh.name), TEXT_FILENAME)]
+    raise ApiError(415, "unsupported_type",
+                   "send multipart/form-data with the field 'file', or JSON {\"text\": ...}")
+
+
+def probe_all(inputs: list[tuple[Path, str]], lim: Limits) -> list[Staged]:
+    """Probe every input before anything is stored; the first bad one fails the request."""
+    staged = []
+    for path, filename in inputs:
+        try:
+            info = probe_media(path, filename, lim)
+        except MediaError as exc:
+            raise ApiError(exc.status, code_for(exc.status), f"{filename}: {exc.message}",
+                           filename=filename) from exc
+        staged.append(Staged(path, filename, info, path.stat().st_size, _sha256(path)))
+    return staged
+
+
+def store_blob(item: Staged) -> tuple[str, bool]:
+    """Move the bytes to MEDIA_ROOT/<sha[:2]>/<sha>; (relative path, whether it is new)."""
+    rel = f"{item.sha256[:2]}/{item.sha256}"
+    dest = settings().media_root / rel
+    if dest.exists():
+        return rel, False
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
+    try:
+        os.replace(item.path, part)
+    except OSError:  # another file system: copy, then rename into place
+        shutil.copyfile(item.path, part)
+    part.chmod(0o644)
+    os.replace(part, dest)
+    return rel, True
+
+
+def media_doc(item: Staged, owner: str, rel: str) -> dict[str, Any]:
+    """The media document for a stored upload."""
+    return {
+        "owner": owner, "sha256": item.sha256, "modality": item.info.modality,
+        "mime": item.info.mime, "filename": item.filename, "size": item.size, "path": rel,
+        "info": item.info.as_dict(),
+    }
