@@ -25,8 +25,15 @@ def init_worker(env: dict[str, str], threads: int) -> None:
         os.environ[name] = str(threads)
 
 
-def ping() -> int:
-    """Used to start the workers ahead of the first job."""
+def warm(modules: list[str], hold_s: float = 0.2) -> int:
+    """Import `modules` (the step modules) in this worker; held briefly so that each call of a
+    warm-up round lands on a different worker. Returns the worker's pid."""
+    import importlib
+    import time
+
+    for name in modules:
+        importlib.import_module(name)
+    time.sleep(hold_s)
     return os.getpid()
 
 

@@ -133,11 +133,15 @@ class LocalEngine:
         if pool is not None:
             pool.shutdown(wait=wait, cancel_futures=True)
 
-    def warm_up(self) -> None:
-        """Start the worker processes now rather than on the first step."""
+    def warm_up(self) -> set[int]:
+        """Start the workers and import the step modules now rather than on the first job."""
+        modules = sorted(
+            {_runner_entrypoint(t).split(":")[0] for t in self.manifest["spec"]["templates"]
+             if "script" in t}
+        )
         pool = self._get_pool()
-        for future in [pool.submit(_worker.ping) for _ in range(self.workers)]:
-            future.result()
+        futures = [pool.submit(_worker.warm, modules) for _ in range(self.workers)]
+        return {future.result() for future in futures}
 
     # ------------------------------------------------------------------ one job
 

@@ -1,0 +1,122 @@
+"""A stand-in Argo Server behind a `requests` adapter: every request is checked against Argo's
+swagger (path, method, query names, body schema) and answered as the server would."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+import jsonschema
+import requests
+from requests.adapters import BaseAdapter
+
+
+class SwaggerViolation(AssertionError):
+    """A request the real Argo Server API does not define."""
+
+
+class FakeArgoServer(BaseAdapter):
+    def __init__(self, swagger: dict, token: str | None = None) -> None:
+        super().__init__()
+        self.swagger = swagger
+        self.token = token
+        self.requests: list[dict[str, Any]] = []
+        self.workflows: dict[tuple[str, str], dict] = {}
+        self.statuses: dict[str, list[dict]] = {}  # name -> statuses served in turn (last sticks)
+        self.fail_next: tuple[int, str] | None = None
+        self._routes = sorted(
+            ((_pattern(p), p) for p in swagger["paths"]), key=lambda r: r[1].count("{")
+        )
+
+    # -------------------------------------------------------------- checking
+
+    def validate(self, ref: str, instance: Any) -> None:
+        """Raise SwaggerViolation unless `instance` matches swagger definition `ref`."""
+        validator = jsonschema.Draft4Validator(
+            {"$ref": ref, "definitions": self.swagger["definitions"]}
+        )
+        errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
+        if errors:
+            raise SwaggerViolation("; ".join(f"{list(e.path)}: {e.message}" for e in errors[:5]))
+
+    def _operation(self, path: str, method: str) -> tuple[str, dict, list[str]]:
+        for pattern, template in self._routes:
+            match = pattern.match(path)
+            if match and method in self.swagger["paths"][template]:
+                return template, self.swagger["paths"][template][method], list(match.groups())
+        raise SwaggerViolation(f"{method.upper()} {path} is not in the Argo Server API")
+
+    # -------------------------------------------------------------- serving
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        url = urlparse(request.url)
+        method = request.method.lower()
+        template, op, path_values = self._operation(url.path, method)
+        declared = {p["name"]: p for p in op.get("parameters", [])}
+        query = dict(parse_qsl(url.query))
+        for name in query:
+            if declared.get(name, {}).get("in") != "query":
+                raise SwaggerViolation(f"{template}: unknown query parameter {name!r}")
+        body = json.loads(request.body) if request.body else None
+        for p in declared.values():
+            if p["in"] == "body":
+                if body is None:
+                    raise SwaggerViolation(f"{template}: body required")
+                self.validate(p["schema"]["$ref"], body)
+        self.requests.append(
+            {"method": method.upper(), "path": url.path, "template": template, "query": query,
+             "body": body, "headers": dict(request.headers)}
+        )
+        if self.token and request.headers.get("Authorization") != f"Bearer {self.token}":
+            return self._reply(request, 401, {"code": 16, "message": "token not valid"})
+        if self.fail_next:
+            code, message = self.fail_next
+            self.fail_next = None
+            return self._reply(request, code, {"code": 7, "message": message})
+        return self._dispatch(request, method, template, path_values, body, op)
+
+    def _dispatch(self, request, method, template, values, body, op) -> requests.Response:
+        if (method, template) == ("post", "/api/v1/workflows/{namespace}"):
+            (namespace,) = values
+            wf = json.loads(json.dumps(body["workflow"]))
+            meta = wf["metadata"]
+            meta["name"] = meta.pop("generateName", "wf-") + secrets.token_hex(3)[:5]
+            meta.update(namespace=namespace, uid=str(uuid.uuid4()),
+                        creationTimestamp=_now())
+            self.workflows[(namespace, meta["name"])] = wf
+            return self._reply(request, 200, wf, op)
+        if (method, template) == ("get", "/api/v1/workflows/{namespace}/{name}"):
+            wf = self.workflows.get(tuple(values))
+            if wf is None:
+                return self._reply(request, 404, {"code": 5, "message": "not found"})
+            queue = self.statuses.get(values[1], [])
+            status = queue.pop(0) if len(queue) > 1 else (queue[0] if queue else {})
+            return self._reply(request, 200, {**wf, "status": status}, op)
+        return self._reply(request, 501, {"code": 12, "message": "not in the fake"})
+
+    def _reply(self, request, code: int, payload: dict, op: dict | None = None):
+        if op is not None and code == 200:
+            self.validate(op["responses"]["200"]["schema"]["$ref"], payload)
+        response = requests.Response()
+        response.status_code = code
+        response._content = json.dumps(payload).encode()
+        response.headers["Content-Type"] = "application/json"
+        response.url = request.url
+        response.request = request
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def _pattern(template: str) -> re.Pattern:
+    return re.compile("^" + re.sub(r"\{[^}]+\}", "([^/]+)", template) + "$")
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
