@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pymongo
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
@@ -9,6 +10,7 @@ from api.context import db, settings
 
 bp = Blueprint("health", __name__)
 MODALITIES = ("image", "audio", "video", "text")
+PING_TIMEOUT_S = 2.0
 
 
 @bp.get("/healthz")
@@ -26,7 +28,8 @@ def _champion_version(modality: str) -> str | None:
 
 def _check_mongo() -> str | None:
     try:
-        db().command("ping")
+        with pymongo.timeout(PING_TIMEOUT_S):
+            db().command("ping")
     except Exception as exc:
         return f"mongodb: {exc}"
     return None

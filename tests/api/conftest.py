@@ -146,4 +146,17 @@ def files(*items: tuple[bytes, str]) -> dict:
 
 @pytest.fixture
 def upload() -> Iterator:
+    """`upload((bytes, filename), ...)` -> a multipart body with the field `file`."""
     yield files
+
+
+@pytest.fixture
+def auth_factory(engine: FakeEngine):
+    """`make(extra_config)` -> (client, bearer headers of a fresh user) for an app built with
+    extra configuration (limits ...)."""
+
+    def make(extra: dict) -> tuple[FlaskClient, dict[str, str]]:
+        client = create_app({"TESTING": True, "ENGINE": engine, **extra}).test_client()
+        return client, AuthActions(client).headers("alice")
+
+    return make
