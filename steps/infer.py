@@ -47,6 +47,7 @@ def infer(
     """Score `features_path` with the champion; write `<job scratch>/<media_id>.result.json`."""
     from models.scoring import score
 
+    out = job_scratch(job_id) / f"{safe_id(media_id, 'media_id')}.result.json"
     features = load_features(scratch_file(features_path))
     result = dict(score(modality, features, champion(modality)))
     result.update(
@@ -55,7 +56,6 @@ def infer(
         modality=modality,
         scored_at=datetime.now(UTC).isoformat(),
     )
-    out = job_scratch(job_id) / f"{safe_id(media_id, 'media_id')}.result.json"
     return str(atomic_write_text(out, json.dumps(result, default=_jsonable)))
 
 

@@ -50,7 +50,6 @@ def preprocess(
     """Decode `MEDIA_ROOT/media_path`, featurise, write `<SCRATCH_ROOT>/<job_id>/<media_id>.npz`."""
     from models.features import decode, featurize
 
-    decoded = decode(modality, media_file(media_path))
-    features = featurize(modality, decoded)
     out = job_scratch(job_id) / f"{safe_id(media_id, 'media_id')}.npz"
+    features = featurize(modality, decode(modality, media_file(media_path)))
     return str(save_features(out, features))
