@@ -1,0 +1,60 @@
+"""The one image, read (no Docker engine here): base, non-root uid, torch CPU build, entrypoint."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+
+from k8s_helpers import REPO, containers, named
+
+DOCKERFILE = (REPO / "Dockerfile").read_text()
+# Instructions with their continuation lines joined, comments dropped.
+INSTRUCTIONS = [
+    line for line in re.sub(r"\\\n\s*", " ", DOCKERFILE).splitlines()
+    if line.strip() and not line.lstrip().startswith("#")
+]
+
+
+def _all(keyword: str) -> list[str]:
+    return [i.split(None, 1)[1] for i in INSTRUCTIONS if i.split()[0].upper() == keyword]
+
+
+def test_every_stage_is_python_3_11_slim():
+    stages = _all("FROM")
+    assert stages and all(s.split()[0] == "python:3.11-slim" for s in stages)
+
+
+def test_torch_is_the_pinned_cpu_build_installed_before_the_project():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    (torch_pin,) = [d for d in project["dependencies"] if d.startswith("torch")]
+    runs = _all("RUN")
+    (torch_run,) = [r for r in runs if "torch" in r and "--index-url" in r]
+    assert f"pip install {torch_pin} --index-url https://download.pytorch.org/whl/cpu" in torch_run
+    (project_run,) = [r for r in runs if re.search(r"pip install \.(\s|$)", r)]
+    assert runs.index(torch_run) < runs.index(project_run)
+    assert "opencv-python-headless<5" in project["dependencies"]
+    assert not re.search(r"libgl", " ".join(INSTRUCTIONS), re.IGNORECASE)
+
+
+def test_runs_as_uid_10001_with_detector_as_entrypoint():
+    assert _all("USER")[-1] == "10001:10001"
+    assert "--uid 10001" in " ".join(_all("RUN"))
+    entrypoint = json.loads(_all("ENTRYPOINT")[-1])
+    assert entrypoint[-1] == "detector"
+
+
+def test_manifests_run_the_image_as_its_user(render):
+    import yaml
+
+    docs = [d for d in yaml.safe_load_all(render("prod")) if d]
+    for name in ("api", "inference", "mlflow"):
+        pod = named(docs, "Deployment", name)["spec"]["template"]
+        assert pod["spec"]["securityContext"]["runAsUser"] == 10001
+        assert all("deepfake-detector" in c["image"] for c in containers(pod))
+
+
+def test_build_context_leaves_out_secrets_and_local_state():
+    ignored = {line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    assert {"k8s", ".git", ".venv", "var"} <= ignored

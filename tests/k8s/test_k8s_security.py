@@ -1,0 +1,269 @@
+"""Secure defaults: pod and container security contexts, probes, network policies, RBAC."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from k8s_helpers import K8S, containers, named, of_kind, pod_specs
+
+RESTRICTED_CONTAINER = {
+    "runAsNonRoot": True,
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+# Long-running servers and their probe paths; the metrics sidecar serves no port.
+HTTP_PROBES = {
+    ("Deployment/api", "api"): (8000, "/healthz", "/readyz"),
+    ("Deployment/inference", "inference"): (8001, "/healthz", "/readyz"),
+    ("Deployment/mlflow", "mlflow"): (5000, "/health", "/health"),
+}
+
+
+def test_every_container_runs_restricted(docs):
+    seen = 0
+    for where, pod in pod_specs(docs):
+        spec = pod["spec"]
+        assert spec["securityContext"]["runAsNonRoot"] is True, where
+        assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, where
+        assert spec["securityContext"].get("runAsUser", 0) > 0, where
+        for key in ("hostNetwork", "hostPID", "hostIPC"):
+            assert not spec.get(key), where
+        assert not [v for v in spec.get("volumes", []) if "hostPath" in v], where
+        for c in containers(pod):
+            context = c["securityContext"]
+            for key, value in RESTRICTED_CONTAINER.items():
+                assert context.get(key) == value, (where, c["name"], key)
+            assert not context.get("privileged"), (where, c["name"])
+            seen += 1
+    assert seen >= 5
+
+
+def test_read_only_root_has_a_writable_tmp(docs):
+    for where, pod in pod_specs(docs):
+        empty_dirs = {v["name"] for v in pod["spec"].get("volumes", []) if "emptyDir" in v}
+        for c in containers(pod):
+            tmp = [m for m in c.get("volumeMounts", []) if m["mountPath"] == "/tmp"]
+            assert tmp and tmp[0]["name"] in empty_dirs, (where, c["name"])
+
+
+def test_service_accounts_mount_no_token_unless_needed(docs):
+    accounts = {a["metadata"]["name"]: a for a in of_kind(docs, "ServiceAccount")}
+    # Only Argo's executor in workflow pods calls the Kubernetes API.
+    for name, account in accounts.items():
+        assert account["automountServiceAccountToken"] is (name == "detector-workflow"), name
+    for where, pod in pod_specs(docs):
+        assert pod["spec"]["automountServiceAccountToken"] is False, where
+
+
+def test_resources_requested_and_limited(docs):
+    for where, pod in pod_specs(docs):
+        for c in containers(pod):
+            resources = c["resources"]
+            for bound in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(resources[bound]), (where, c["name"], bound)
+
+
+def test_probes(docs):
+    pods = dict(pod_specs(docs))
+    for (where, name), (port, live, ready) in HTTP_PROBES.items():
+        (c,) = [c for c in containers(pods[where]) if c["name"] == name]
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        for probe, path in (("startupProbe", live), ("livenessProbe", live),
+                            ("readinessProbe", ready)):
+            get = c[probe]["httpGet"]
+            assert (get["path"], ports[get["port"]]) == (path, port), (where, probe)
+        # Liveness never gives up faster than readiness, and startup covers a slow first start.
+        live_s = c["livenessProbe"]["periodSeconds"] * c["livenessProbe"]["failureThreshold"]
+        ready_s = c["readinessProbe"]["periodSeconds"] * c["readinessProbe"]["failureThreshold"]
+        start_s = c["startupProbe"]["periodSeconds"] * c["startupProbe"]["failureThreshold"]
+        assert live_s >= ready_s and start_s >= 120, where
+    (mongodb,) = containers(pods["StatefulSet/mongodb"])
+    assert {"startupProbe", "livenessProbe", "readinessProbe"} <= set(mongodb)
+
+
+def test_probes_carry_a_comment_on_their_thresholds():
+    for path in sorted((K8S / "base").rglob("*.yaml")):
+        lines = path.read_text().splitlines()
+        for i, line in enumerate(lines):
+            if re.match(r"\s+(liveness|readiness|startup)Probe:", line):
+                assert lines[i - 1].strip().startswith("#"), f"{path.name}:{i + 1}"
+
+
+# --- NetworkPolicies: a small evaluator of the rendered policies -------------------------------
+
+def _matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+    if selector is None:
+        return True
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    for expression in selector.get("matchExpressions", []):
+        key, operator = expression["key"], expression["operator"]
+        values = expression.get("values", [])
+        if not {
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+            "In": labels.get(key) in values,
+            "NotIn": labels.get(key) not in values,
+        }[operator]:
+            return False
+    return True
+
+
+def _peer_allows(peer: dict[str, Any], other: dict[str, Any]) -> bool:
+    if "ipBlock" in peer:
+        return peer["ipBlock"]["cidr"] == "0.0.0.0/0" and other.get("external", False)
+    if "namespaceSelector" in peer:
+        if not _matches(peer["namespaceSelector"],
+                        {"kubernetes.io/metadata.name": other["namespace"]}):
+            return False
+    elif other["namespace"] != "deepfake-detector":
+        return False
+    return _matches(peer.get("podSelector"), other["labels"])
+
+
+def _allowed(policies, pod: dict[str, Any], direction: str, other: dict[str, Any], port: int):
+    """Whether the policies selecting `pod` let it talk to `other` in `direction`."""
+    if pod["namespace"] != "deepfake-detector":
+        return True  # not ours to police
+    selecting = [p for p in policies if _matches(p["spec"]["podSelector"], pod["labels"])
+                 and direction.capitalize() in p["spec"]["policyTypes"]]
+    if not selecting:
+        return True
+    peers_key = "from" if direction == "ingress" else "to"
+    for policy in selecting:
+        for rule in policy["spec"].get(direction, []):
+            ports = [p["port"] for p in rule.get("ports", [])]
+            if ports and port not in ports:
+                continue
+            peers = rule.get(peers_key)
+            if not peers or any(_peer_allows(peer, other) for peer in peers):
+                return True
+    return False
+
+
+def _pod(name: str, namespace: str = "deepfake-detector", **labels: str) -> dict[str, Any]:
+    return {"namespace": namespace, "labels": {"app.kubernetes.io/name": name, **labels},
+            "external": namespace == "internet"}
+
+
+PODS = {
+    "api": _pod("api"),
+    "inference": _pod("inference"),
+    "mongodb": _pod("mongodb"),
+    "mlflow": _pod("mlflow"),
+    "workflow": _pod("detect-step", **{"workflows.argoproj.io/workflow": "detect-x1"}),
+    "ingress": _pod("ingress-nginx", namespace="ingress-nginx"),
+    "argo-server": {"namespace": "argo", "labels": {"app": "argo-server"}, "external": False},
+    "dns": {"namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}, "external": False},
+    "internet": _pod("anyone", namespace="internet"),
+}
+ALLOWED = {
+    ("ingress", "api", 8000),
+    ("api", "inference", 8001), ("api", "mongodb", 27017), ("api", "mlflow", 5000),
+    ("api", "argo-server", 2746),
+    ("workflow", "mongodb", 27017), ("workflow", "mlflow", 5000),
+    ("inference", "mlflow", 5000), ("inference", "mongodb", 27017),
+}
+PORTS = {"api": 8000, "inference": 8001, "mongodb": 27017, "mlflow": 5000, "argo-server": 2746,
+         "dns": 53, "ingress": 443, "internet": 443, "workflow": 8080}
+
+
+def _flow(policies, source: str, target: str, port: int) -> bool:
+    src, dst = PODS[source], PODS[target]
+    return _allowed(policies, src, "egress", dst, port) and _allowed(
+        policies, dst, "ingress", src, port)
+
+
+def test_default_deny_ingress_and_egress(docs):
+    policies = of_kind(docs, "NetworkPolicy")
+    deny = named(docs, "NetworkPolicy", "default-deny")["spec"]
+    assert deny["podSelector"] == {}
+    assert sorted(deny["policyTypes"]) == ["Egress", "Ingress"]
+    assert not deny.get("ingress") and not deny.get("egress")
+    # A pod no other policy selects can do nothing at all.
+    stranger = _pod("stranger")
+    assert not _allowed(policies, stranger, "ingress", PODS["api"], 80)
+    assert not _allowed(policies, stranger, "egress", PODS["internet"], 443)
+    assert _allowed(policies, stranger, "egress", PODS["dns"], 53)
+
+
+def test_only_the_designed_flows_are_open(docs, overlay):
+    policies = of_kind(docs, "NetworkPolicy")
+    for source in PODS:
+        for target in PODS:
+            ours = {PODS[source]["namespace"], PODS[target]["namespace"]}
+            if source == target or "deepfake-detector" not in ours:
+                continue
+            if (source, target) == ("workflow", "internet"):
+                continue  # the Kubernetes API: see the next test
+            expected = (source, target, PORTS[target]) in ALLOWED or target == "dns"
+            if overlay == "dev" and (source, target) == ("internet", "api"):
+                expected = True  # the dev LoadBalancer (component api-loadbalancer)
+            assert _flow(policies, source, target, PORTS[target]) is expected, (source, target)
+    # Nobody reaches the model server, MongoDB or MLflow on another port.
+    assert not _flow(policies, "api", "mongodb", 5000)
+
+
+def test_workflow_pods_reach_only_the_kubernetes_api_outside(docs):
+    policies = of_kind(docs, "NetworkPolicy")
+    wf = PODS["workflow"]
+    for port in (443, 6443):
+        assert _allowed(policies, wf, "egress", PODS["internet"], port)
+    assert not _allowed(policies, wf, "egress", PODS["internet"], 80)
+    assert not _allowed(policies, wf, "egress", PODS["inference"], 8001)
+
+
+# --- RBAC ---------------------------------------------------------------------------------------
+
+def _rules(docs, role: str) -> dict[tuple[str, str], set[str]]:
+    granted: dict[tuple[str, str], set[str]] = {}
+    for rule in named(docs, "Role", role)["rules"]:
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                granted.setdefault((group, resource), set()).update(rule["verbs"])
+    return granted
+
+
+def test_rbac_grants_what_the_design_needs_and_no_wildcards(docs):
+    for role in of_kind(docs, "Role"):
+        for rule in role["rules"]:
+            for field in ("apiGroups", "resources", "verbs"):
+                assert "*" not in rule[field], role["metadata"]["name"]
+    api = _rules(docs, "detector-api")
+    assert {"create", "get", "list", "watch", "patch"} <= api[("argoproj.io", "workflows")]
+    assert api[("argoproj.io", "workflowtemplates")] == {"get", "list"}
+    assert "delete" not in api[("argoproj.io", "workflows")]
+    workflow = _rules(docs, "detector-workflow")
+    assert workflow[("argoproj.io", "workflowtaskresults")] == {"create", "patch"}
+    assert workflow[("", "pods")] == {"get", "patch"}
+    for binding in of_kind(docs, "RoleBinding"):
+        name = binding["metadata"]["name"]
+        assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                      "name": name}
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": name, "namespace": "deepfake-detector"}]
+        named(docs, "ServiceAccount", name)
+
+
+def test_api_acts_on_argo_with_its_own_service_account_token(docs):
+    token = named(docs, "Secret", "detector-api-token")
+    assert token["type"] == "kubernetes.io/service-account-token"
+    assert token["metadata"]["annotations"]["kubernetes.io/service-account.name"] == "detector-api"
+    api = named(docs, "Deployment", "api")["spec"]["template"]["spec"]
+    assert api["serviceAccountName"] == "detector-api"
+    env = {e["name"]: e for e in api["containers"][0]["env"]}
+    assert env["ARGO_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+        "name": "detector-api-token", "key": "token"}
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "StatefulSet"])
+def test_no_secret_value_in_plain_env(docs, kind):
+    for workload in of_kind(docs, kind):
+        for c in containers(workload["spec"]["template"]):
+            for env in c.get("env", []):
+                if re.search(r"PASSWORD|SECRET|TOKEN|MONGO_URI", env["name"]):
+                    assert "valueFrom" in env, (workload["metadata"]["name"], env["name"])
