@@ -34,6 +34,22 @@ def champion(modality: str) -> Any:
     return loaded
 
 
+def warm_up() -> list[str]:
+    """Load every modality's champion into this process (a worker starting); the ones loaded.
+
+    Modalities without a champion are skipped: the registry may not be filled yet."""
+    from models import MODALITIES
+
+    loaded = []
+    for modality in MODALITIES:
+        try:
+            champion(modality)
+        except LookupError:
+            continue
+        loaded.append(modality)
+    return loaded
+
+
 def clear_champions() -> None:
     """Forget the cached models (tests; after a promotion when waiting is not wanted)."""
     with _lock:

@@ -26,13 +26,16 @@ def init_worker(env: dict[str, str], threads: int) -> None:
 
 
 def warm(modules: list[str], hold_s: float = 0.2) -> int:
-    """Import `modules` (the step modules) in this worker; held briefly so that each call of a
-    warm-up round lands on a different worker. Returns the worker's pid."""
+    """Import `modules` (the step modules) and call their `warm_up()` where they have one (infer
+    loads the champions); held briefly so that each call of a warm-up round lands on another
+    worker. Returns the worker's pid."""
     import importlib
     import time
 
     for name in modules:
-        importlib.import_module(name)
+        warm_up = getattr(importlib.import_module(name), "warm_up", None)
+        if callable(warm_up):
+            warm_up()
     time.sleep(hold_s)
     return os.getpid()
 

@@ -24,6 +24,9 @@ _DEPENDS_TERM = re.compile(r"^\(?\s*([A-Za-z0-9][A-Za-z0-9_-]*)(\.Succeeded)?\s*
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
+MAX_ERROR_CHARS = 2000
+"""Longest error message kept on a node (and so on the job); the worker's log has the rest."""
+
 RunScript = Callable[[str, dict, dict[str, str]], dict[str, str]]
 """(node name, template dict, input values) -> output parameter values; raises on failure."""
 OnNode = Callable[..., None]
@@ -89,6 +92,10 @@ def _item_scope(item: Any) -> dict[str, str]:
     if isinstance(item, dict):
         scope.update({f"item.{k}": _text(v) for k, v in item.items()})
     return scope
+
+
+def _shorten(message: str, limit: int = MAX_ERROR_CHARS) -> str:
+    return message if len(message) <= limit else message[: limit - 15] + " ... (truncated)"
 
 
 def _now() -> datetime:
@@ -258,7 +265,7 @@ class WorkflowRun:
             try:
                 outputs = self._run_script(node, t, inputs)
             except Exception as exc:  # the step's own failure, whatever it is
-                message = str(exc) or type(exc).__name__
+                message = _shorten(str(exc) or type(exc).__name__)
                 wait_s = min(delay * factor ** (attempt - 1), cap or float("inf"))
                 over = max_total is not None and time.monotonic() - started + wait_s > max_total
                 if attempt > limit or over or self._stop.is_set():

@@ -133,15 +133,16 @@ class LocalEngine:
         if pool is not None:
             pool.shutdown(wait=wait, cancel_futures=True)
 
-    def warm_up(self) -> set[int]:
-        """Start the workers and import the step modules now rather than on the first job."""
+    def warm_up(self, wait: bool = True) -> set[int]:
+        """Start the workers, import the step modules and let them load their models (each
+        module's `warm_up()`), rather than on the first job. The workers' pids when `wait`."""
         modules = sorted(
             {_runner_entrypoint(t).split(":")[0] for t in self.manifest["spec"]["templates"]
              if "script" in t}
         )
         pool = self._get_pool()
         futures = [pool.submit(_worker.warm, modules) for _ in range(self.workers)]
-        return {future.result() for future in futures}
+        return {future.result() for future in futures} if wait else set()
 
     # ------------------------------------------------------------------ one job
 

@@ -72,6 +72,19 @@ def test_real_workflow_scores_an_image_and_a_text(module_env, champions):
     finally:
         engine.shutdown()
 
+    engine = LocalEngine(module_env, workers=2)
+    try:
+        started = time.perf_counter()
+        assert len(engine.warm_up()) == 2
+        print(f"warm_up (2 workers load the champions): {time.perf_counter() - started:.1f}s")
+        third = create_job(get_db(), "u1", media_ids, engine="local", mode="async")["job_id"]
+        started = time.perf_counter()
+        engine.submit(third)
+        assert engine.wait(third, timeout=120) == "succeeded"
+        print(f"after warm_up: {time.perf_counter() - started:.2f}s")
+    finally:
+        engine.shutdown()
+
     assert all(n["status"] == "succeeded" for n in job["nodes"].values())
     results = {r["media_id"]: r for r in results_for_job(get_db(), job_id)}
     image, text = results[media_ids[0]], results[media_ids[1]]
