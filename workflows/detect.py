@@ -4,13 +4,14 @@ One definition for both engines. On Argo every step is a pod running the project
 `python -m hera.workflows.runner -e steps.<module>:<function>`; the local engine runs the same
 functions in a warm process pool and maps the volume mount paths below to local folders.
 
-The cluster provides (names are parameters of `build_detect_workflow`):
-- PVC `detector-media` (the uploads, ReadWriteMany) mounted at /mnt/media = MEDIA_ROOT;
-- PVC `detector-scratch` (ReadWriteMany: the steps of one media run in different pods)
-  mounted at /mnt/scratch = SCRATCH_ROOT; the exit handler removes `<SCRATCH_ROOT>/<job_id>`;
-- Secret `detector-secrets` key `mongo-uri` -> MONGO_URI;
-- ConfigMap `detector-config` keys `mlflow-tracking-uri` -> MLFLOW_TRACKING_URI and
-  `mongo-db` -> MONGO_DB (optional).
+What the cluster provides (k8s/ base; names are parameters of `build_detect_workflow`):
+- PVC `detector-media` (uploads, ReadWriteMany) at /mnt/media = MEDIA_ROOT;
+- PVC `detector-scratch` (ReadWriteMany: the steps of one media run in different pods) at
+  /mnt/scratch = SCRATCH_ROOT; the exit handler removes `<SCRATCH_ROOT>/<job_id>`;
+- an emptyDir at /tmp (the root filesystem is read-only; Hera's outputs go to /tmp/hera-outputs);
+- ConfigMap `detector-config` (MONGO_DB, MLFLOW_TRACKING_URI, ...) and Secret `detector-mongo`
+  (MONGO_URI) as envFrom; ServiceAccount `detector-workflow`;
+- the image named by DETECTOR_IMAGE (see `workflows.hera_config`).
 """
 
 from collections.abc import Callable
@@ -18,13 +19,11 @@ from dataclasses import dataclass
 
 from hera.workflows import (
     DAG,
-    ConfigMapEnv,
     Env,
     Parameter,
     Resources,
     RetryStrategy,
     Script,
-    SecretEnv,
     Workflow,
     models,
 )
@@ -70,20 +69,19 @@ def default_steps() -> DetectSteps:
     return DetectSteps(preprocess, infer, persist, cleanup_scratch)
 
 
-def _env(mongo_secret: str, config_map: str) -> list:
+def _env() -> list[Env]:
     return [
         Env(name="MEDIA_ROOT", value=MEDIA_MOUNT),
         Env(name="SCRATCH_ROOT", value=SCRATCH_MOUNT),
         Env(name="DETECTOR_VAR_DIR", value=f"{TMP_MOUNT}/detector"),
         Env(name="OMP_NUM_THREADS", value="1"),
-        SecretEnv(name="MONGO_URI", secret_name=mongo_secret, secret_key="mongo-uri"),
-        ConfigMapEnv(
-            name="MLFLOW_TRACKING_URI", config_map_name=config_map,
-            config_map_key="mlflow-tracking-uri",
-        ),
-        ConfigMapEnv(
-            name="MONGO_DB", config_map_name=config_map, config_map_key="mongo-db", optional=True
-        ),
+    ]
+
+
+def _env_from(config_map: str, mongo_secret: str) -> list[models.EnvFromSource]:
+    return [
+        models.EnvFromSource(config_map_ref=models.ConfigMapEnvSource(name=config_map)),
+        models.EnvFromSource(secret_ref=models.SecretEnvSource(name=mongo_secret)),
     ]
 
 
@@ -110,6 +108,7 @@ def _security_context() -> models.SecurityContext:
         read_only_root_filesystem=True,
         run_as_non_root=True,
         capabilities=models.Capabilities(drop=["ALL"]),
+        seccomp_profile=models.SeccompProfile(type="RuntimeDefault"),
     )
 
 
@@ -134,8 +133,9 @@ def build_detect_workflow(
     backoff: str = STEP_BACKOFF,
     media_claim: str = "detector-media",
     scratch_claim: str = "detector-scratch",
-    mongo_secret: str = "detector-secrets",
+    mongo_secret: str = "detector-mongo",
     config_map: str = "detector-config",
+    service_account: str | None = "detector-workflow",
     parallelism: int | None = 8,
     steps: DetectSteps | None = None,
 ) -> Workflow:
@@ -147,7 +147,8 @@ def build_detect_workflow(
     configure_hera(namespace)
     steps = steps or default_steps()
     common = dict(
-        env=_env(mongo_secret, config_map),
+        env=_env(),
+        env_from=_env_from(config_map, mongo_secret),
         volume_mounts=_volume_mounts(),
         security_context=_security_context(),
         resources=Resources(cpu_request="250m", memory_request="512Mi", memory_limit="3Gi"),
@@ -165,8 +166,10 @@ def build_detect_workflow(
         namespace=namespace,
         arguments=[Parameter(name="job_id", value=""), Parameter(name="media", value="[]")],
         volumes=_volumes(media_claim, scratch_claim),
+        service_account_name=service_account,
         security_context=models.PodSecurityContext(
-            run_as_non_root=True, run_as_user=10001, run_as_group=10001, fs_group=10001
+            run_as_non_root=True, run_as_user=10001, run_as_group=10001, fs_group=10001,
+            seccomp_profile=models.SeccompProfile(type="RuntimeDefault"),
         ),
         parallelism=parallelism,
         ttl_strategy=models.TTLStrategy(seconds_after_completion=86400),

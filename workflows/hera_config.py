@@ -5,9 +5,10 @@ import os
 from hera.shared import global_config
 from hera.workflows import Script
 
-DEFAULT_IMAGE = "ghcr.io/deepfake-detector/detector:0.1.0"
-"""The image every step runs in (the project installed, so `python -m hera.workflows.runner`
-imports `steps.*`); override with DETECTOR_IMAGE."""
+DEFAULT_IMAGE = "deepfake-detector:dev"
+"""The image every step runs in (the root Dockerfile: the project installed, so
+`python -m hera.workflows.runner` imports `steps.*`). Set DETECTOR_IMAGE where the api runs
+(its ConfigMap) to the pinned image of the release."""
 
 
 def configure_hera(namespace: str | None = None) -> None:

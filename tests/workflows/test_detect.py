@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 from conftest import ARGO_DIR
 
 from workflows.detect import (
@@ -52,6 +55,9 @@ def test_workflow_shape(manifest):
     spec = manifest["spec"]
     assert spec["entrypoint"] == "detect"
     assert spec["onExit"] == "exit-handler"
+    assert spec["serviceAccountName"] == "detector-workflow"
+    assert spec["securityContext"]["runAsUser"] == 10001
+    assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert [p["name"] for p in spec["arguments"]["parameters"]] == ["job_id", "media"]
     templates = {t["name"]: t for t in spec["templates"]}
     assert set(templates) == {
@@ -101,13 +107,15 @@ def test_step_templates(manifest, name, entrypoint, outputs):
     env = {e["name"]: e for e in script["env"]}
     assert env["MEDIA_ROOT"]["value"] == MEDIA_MOUNT
     assert env["SCRATCH_ROOT"]["value"] == SCRATCH_MOUNT
-    assert env["MONGO_URI"]["valueFrom"]["secretKeyRef"]["key"] == "mongo-uri"
-    assert "configMapKeyRef" in env["MLFLOW_TRACKING_URI"]["valueFrom"]
+    assert script["envFrom"] == [
+        {"configMapRef": {"name": "detector-config"}}, {"secretRef": {"name": "detector-mongo"}}
+    ]
     mounts = {m["name"]: m["mountPath"] for m in script["volumeMounts"]}
     assert mounts["media"] == MEDIA_MOUNT and mounts["scratch"] == SCRATCH_MOUNT
     assert t["retryStrategy"]["limit"] == str(STEP_RETRIES)
     assert t["retryStrategy"]["retryPolicy"] == "Always"
     assert script["securityContext"]["readOnlyRootFilesystem"] is True
+    assert script["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     got = [p["name"] for p in t.get("outputs", {}).get("parameters", [])]
     assert got == outputs
 
@@ -117,3 +125,19 @@ def test_import_order_does_not_change_the_image(monkeypatch):
     manifest = build_detect_workflow().to_dict()
     images = {t["script"]["image"] for t in manifest["spec"]["templates"] if "script" in t}
     assert images == {"registry.example/detector:test"}
+
+
+SNAPSHOT = Path(__file__).resolve().parents[2] / "workflows" / "detect.yaml"
+HEADER = (
+    "# Generated from workflows/detect.py by tests/workflows/test_detect.py: do not edit.\n"
+    "# Regenerate: UPDATE_SNAPSHOTS=1 python -m pytest tests/workflows/test_detect.py\n"
+)
+
+
+def test_snapshot(monkeypatch):
+    """The rendered workflow equals the committed YAML (regenerated only on request)."""
+    monkeypatch.delenv("DETECTOR_IMAGE", raising=False)
+    rendered = build_detect_workflow(namespace="deepfake-detector").to_dict()
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        SNAPSHOT.write_text(HEADER + yaml.safe_dump(rendered, sort_keys=False))
+    assert yaml.safe_load(SNAPSHOT.read_text()) == rendered
