@@ -16,24 +16,57 @@ def _conv_block(c_in: int, c_out: int, stride: int = 2) -> nn.Sequential:
     )
 
 
-class PatchCNN(nn.Module):
-    """A 4-stage CNN over (C, H, W) units with global average + max pooling."""
+class RadialSpectrum(nn.Module):
+    """Azimuthally averaged log power spectrum of the grey unit (Durall et al. 2020): up-sampling
+    removes or mirrors high frequencies, which shows as a bent tail of this curve."""
 
-    def __init__(self, in_channels: int = 4, width: int = 16, dropout: float = 0.2) -> None:
+    def __init__(self, size: int = 64, bins: int = 32) -> None:
+        super().__init__()
+        u = torch.arange(size) - size // 2
+        radius = torch.sqrt(u[:, None].float() ** 2 + u[None, :].float() ** 2)
+        index = torch.clamp((radius / (size / 2) * bins).long(), max=bins - 1).reshape(-1)
+        onehot = torch.zeros(size * size, bins)
+        onehot[torch.arange(size * size), index] = 1.0
+        self.register_buffer("average", onehot / onehot.sum(0, keepdim=True), persistent=False)
+        self.size = size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        grey = x[:, :3].mean(dim=1)
+        grey = grey - grey.mean(dim=(1, 2), keepdim=True)
+        power = torch.fft.fftshift(torch.fft.fft2(grey).abs() ** 2, dim=(-2, -1))
+        spectrum = torch.log(power.reshape(len(x), -1) + 1e-6) @ self.average
+        return spectrum - spectrum.mean(dim=1, keepdim=True)
+
+
+class PatchCNN(nn.Module):
+    """A small CNN over (C, H, W) units (global average + max pooling), optionally joined by
+    the radial spectrum of the unit."""
+
+    def __init__(
+        self, in_channels: int = 4, width: int = 8, dropout: float = 0.2, spectrum: bool = False,
+        size: int = 64,
+    ) -> None:
         super().__init__()
         w = width
         self.features = nn.Sequential(
-            _conv_block(in_channels, w, stride=1),  # keep full resolution for pixel artefacts
+            _conv_block(in_channels, w, stride=1),  # full resolution: pixel-level artefacts
             _conv_block(w, w * 2),
             _conv_block(w * 2, w * 4),
-            _conv_block(w * 4, w * 4),
+            _conv_block(w * 4, w * 8),
+            _conv_block(w * 8, w * 8),
         )
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(w * 8, 1))
+        self.spectrum = RadialSpectrum(size) if spectrum else None
+        extra = 32 if spectrum else 0
+        self.spectrum_head = nn.Sequential(nn.Linear(32, 32), nn.ReLU(inplace=True)) if (
+            spectrum) else None
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(w * 16 + extra, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.features(x)
-        pooled = torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=1)
-        return self.head(pooled).squeeze(-1)
+        parts = [h.mean(dim=(2, 3)), h.amax(dim=(2, 3))]
+        if self.spectrum is not None and self.spectrum_head is not None:
+            parts.append(self.spectrum_head(self.spectrum(x)))
+        return self.head(torch.cat(parts, dim=1)).squeeze(-1)
 
 
 class SpectroCNN(nn.Module):
@@ -83,8 +116,8 @@ _ARCHITECTURES: dict[str, type[nn.Module]] = {
 }
 
 DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {
-    "image": {"in_channels": 4, "width": 16},
-    "video": {"in_channels": 4, "width": 16},
+    "image": {"in_channels": 4, "width": 8, "spectrum": True},
+    "video": {"in_channels": 4, "width": 8},
     "audio": {"in_channels": 1, "width": 16},
     "text": {"in_features": 4096, "hidden": 32},
 }

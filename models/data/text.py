@@ -1,0 +1,138 @@
+"""Text data: human fortunes vs. Markov-chain, dadadodo and polygen text."""
+
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import subprocess
+import tempfile
+import textwrap
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from models.data import Sample, split_of
+
+FORTUNE_DIR = Path("/usr/share/games/fortunes")
+POLYGEN = "/usr/games/polygen"
+POLYGEN_DIR = Path("/usr/share/polygen/eng")
+POLYGEN_GRAMMARS = ("bio", "genius", "manager", "ms", "paper2", "photoshop", "pythoniser",
+                    "reviews", "payoff")
+SYNTHETIC_KINDS = ("markov1", "markov2", "dadadodo", "polygen")
+_TAG = re.compile(r"<[^>]+>")
+
+
+@functools.cache
+def fortunes() -> tuple[tuple[str, str], ...]:
+    """Human-written fortunes (40-600 characters) as `(file:index, text)`."""
+    found = []
+    for path in sorted(FORTUNE_DIR.iterdir()):
+        if path.suffix or not path.is_file():
+            continue
+        try:
+            body = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for i, text in enumerate(body.split("\n%\n")):
+            text = text.strip("%\n ")
+            if 40 <= len(text) <= 600 and text.isascii():
+                found.append((f"{path.name}:{i}", text))
+    if not found:
+        raise FileNotFoundError(f"no fortunes under {FORTUNE_DIR}; install fortunes (make data)")
+    return tuple(found)
+
+
+class Markov:
+    """A word-level Markov chain of a given order over whitespace tokens."""
+
+    def __init__(self, texts: list[str], order: int) -> None:
+        self.order = order
+        self.table: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        self.starts: list[tuple[str, ...]] = []
+        for text in texts:
+            words = text.split()
+            if len(words) <= order:
+                continue
+            self.starts.append(tuple(words[:order]))
+            for i in range(len(words) - order):
+                self.table[tuple(words[i : i + order])].append(words[i + order])
+            self.table[tuple(words[-order:])].append("")
+
+    def generate(self, rng: np.random.Generator, max_words: int) -> str:
+        state = self.starts[int(rng.integers(len(self.starts)))]
+        words = list(state)
+        while len(words) < max_words:
+            options = self.table.get(state)
+            if not options:
+                break
+            word = options[int(rng.integers(len(options)))]
+            if not word:
+                break
+            words.append(word)
+            state = tuple(words[-self.order :])
+        return " ".join(words)
+
+
+def _dadadodo(corpus: list[str], count: int) -> list[str]:
+    if shutil.which("dadadodo") is None:
+        return []
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as handle:
+        handle.write("\n\n".join(corpus))
+        handle.flush()
+        out = subprocess.run(["dadadodo", "-c", str(count), "-p", "0", "-w", "10000", handle.name],
+                             capture_output=True, text=True, timeout=60, check=False).stdout
+    return [" ".join(p.split()) for p in out.split("\n\n") if len(p.split()) > 3]
+
+
+def _polygen(grammar: str, count: int, seed: int) -> list[str]:
+    path = POLYGEN_DIR / f"{grammar}.grm"
+    if not Path(POLYGEN).exists() or not path.exists():
+        return []
+    out = subprocess.run([POLYGEN, "-seed", str(seed), "-X", str(count), str(path)],
+                         capture_output=True, text=True, timeout=60, check=False).stdout
+    lines = [" ".join(_TAG.sub("", line).split()) for line in out.splitlines()]
+    return [line for line in lines if len(line) >= 20]
+
+
+def _layout(rng: np.random.Generator, text: str) -> str:
+    """Random line layout applied to both classes: keep, flatten, or re-wrap."""
+    choice = rng.random()
+    if choice < 0.4:
+        return text
+    flat = " ".join(text.split())
+    return flat if choice < 0.7 else textwrap.fill(flat, int(rng.integers(50, 78)))
+
+
+def generate(n_per_class: int, seed: int = 0) -> list[Sample]:
+    """Human fortunes vs. machine text of similar length; Markov chains and dadadodo are
+    trained on the training split of the fortunes only."""
+    rng = np.random.default_rng(seed)
+    human = fortunes()
+    train_texts = [t for g, t in human if split_of(g, seed) == "train"]
+    chains = {1: Markov(train_texts, 1), 2: Markov(train_texts, 2)}
+    pool_size = max(8, n_per_class // 4 + 8)
+    dodo = _dadadodo(train_texts[:3000], pool_size)
+    poly: list[str] = []
+    for j, grammar in enumerate(POLYGEN_GRAMMARS):
+        poly += _polygen(grammar, max(2, pool_size // len(POLYGEN_GRAMMARS) + 2), seed + j)
+    samples: list[Sample] = []
+    for i in range(n_per_class * 2):
+        label = i % 2
+        group, text = human[int(rng.integers(len(human)))]
+        kind = "fortune"
+        if label:
+            kind = SYNTHETIC_KINDS[int(rng.integers(len(SYNTHETIC_KINDS)))]
+            n_words = max(6, len(text.split()) + int(rng.integers(-3, 4)))
+            if kind == "dadadodo" and dodo:
+                text = " ".join(" ".join(dodo[int(rng.integers(len(dodo)))] for _ in range(3))
+                                .split()[:n_words])
+            elif kind == "polygen" and poly:
+                text = " ".join(poly[int(rng.integers(len(poly)))] for _ in range(2))
+            else:
+                kind = "markov2" if kind == "markov2" else "markov1"
+                text = chains[2 if kind == "markov2" else 1].generate(rng, n_words)
+            group = f"{kind}-{i}"
+        samples.append(Sample(_layout(rng, text), label, kind, group=group))
+    return samples

@@ -1,0 +1,92 @@
+"""Data generation: both classes, the right decoded shapes, deterministic for a seed."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.data import generate, split_of
+from models.data import image as image_data
+
+needs_opencv_doc = pytest.mark.skipif(
+    not image_data.OPENCV_DATA.exists(), reason="opencv-doc not installed (make data)"
+)
+needs_speech = pytest.mark.skipif(
+    not Path("/usr/share/pocketsphinx/test/data").exists() or shutil.which("espeak-ng") is None
+    or shutil.which("flite") is None, reason="speech packages not installed (make data)"
+)
+needs_fortunes = pytest.mark.skipif(
+    not Path("/usr/share/games/fortunes").exists(), reason="fortunes not installed (make data)"
+)
+
+
+def _both_classes(samples: list) -> None:
+    labels = [s.label for s in samples]
+    assert labels.count(0) == labels.count(1) == len(samples) // 2
+    assert {s.kind for s in samples if s.label == 0}.isdisjoint(
+        {s.kind for s in samples if s.label == 1}
+    )
+
+
+@needs_opencv_doc
+def test_image_samples() -> None:
+    samples = generate("image", 8, seed=3)
+    _both_classes(samples)
+    for s in samples:
+        assert s.media.dtype == np.uint8 and s.media.ndim == 3 and s.media.shape[2] == 3
+        assert min(s.media.shape[:2]) >= 64
+        if s.mask is not None:
+            assert s.mask.shape == s.media.shape[:2] and s.label == 1
+    again = generate("image", 8, seed=3)
+    assert all(np.array_equal(a.media, b.media) for a, b in zip(samples, again, strict=True))
+
+
+def test_upsampling_leaves_artefacts() -> None:
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)
+    up = image_data.upsample(rng, photo)
+    assert up.shape == photo.shape
+    # up-sampled pixels are smoother than the original noise
+    assert np.abs(np.diff(up.astype(int), axis=1)).mean() < np.abs(
+        np.diff(photo.astype(int), axis=1)
+    ).mean()
+
+
+@needs_speech
+def test_audio_samples() -> None:
+    samples = generate("audio", 4, seed=1)
+    _both_classes(samples)
+    for s in samples:
+        audio, sr = s.media
+        assert sr == 16000 and audio.dtype == np.float32 and audio.ndim == 1
+        assert 0.5 * sr <= len(audio) <= 4.5 * sr
+        assert np.abs(audio).max() > 0.01
+        assert s.info["split"] in {"train", "val", "test"}
+
+
+@needs_opencv_doc
+def test_video_samples() -> None:
+    samples = generate("video", 3, seed=2)
+    _both_classes(samples)
+    for s in samples:
+        frames, fps = s.media
+        assert fps == 2.0 and len(frames) >= 2
+        assert all(f.shape == frames[0].shape and f.dtype == np.uint8 for f in frames)
+
+
+@needs_fortunes
+def test_text_samples() -> None:
+    samples = generate("text", 20, seed=0)
+    _both_classes(samples)
+    assert all(isinstance(s.media, str) and len(s.media.split()) >= 3 for s in samples)
+    assert {s.kind for s in samples if s.label} <= {"markov1", "markov2", "dadadodo", "polygen"}
+
+
+def test_split_is_stable() -> None:
+    assert split_of("x", 0) == split_of("x", 0)
+    splits = [split_of(f"g{i}") for i in range(2000)]
+    assert 0.6 < splits.count("train") / 2000 < 0.8
+    assert splits.count("val") > 150 and splits.count("test") > 150

@@ -1,0 +1,113 @@
+"""Decoders and featurisers: shapes, unit metadata and round trips through real files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import soundfile
+
+from models import features as F
+
+
+def test_image_grid_patches_keep_native_pixels() -> None:
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (200, 300, 3), dtype=np.uint8)
+    out = F.featurize("image", image)
+    x, meta = out["x"], out["meta"]
+    assert x.dtype == np.float32 and x.shape[1:] == (4, F.PATCH, F.PATCH)
+    assert 1 <= len(x) <= F.MAX_PATCHES_PER_REGION
+    assert len(meta["patches"]) == len(x) and meta["faces"] == []
+    px, py, pw, ph = meta["patches"][0]
+    # channels 0-2 are the untouched pixels of the patch (BGR / 255 - 0.5)
+    expected = image[py : py + ph, px : px + pw].transpose(2, 0, 1) / 255.0 - 0.5
+    np.testing.assert_allclose(x[0, :3], expected, atol=1e-6)
+    json.dumps(meta)
+
+
+def test_small_image_is_padded() -> None:
+    out = F.featurize("image", np.full((40, 50, 3), 128, np.uint8))
+    assert out["x"].shape == (1, 4, F.PATCH, F.PATCH)
+
+
+def test_audio_segments_and_times() -> None:
+    sr = F.SAMPLE_RATE
+    t = np.arange(int(2.8 * sr)) / sr
+    out = F.featurize("audio", ((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), sr))
+    assert out["x"].shape == (3, 1, F.N_MELS, F.SEGMENT_FRAMES)
+    segments = out["meta"]["segments"]
+    assert segments[0] == [0.0, 1.0] and segments[-1][1] == pytest.approx(2.8)
+    json.dumps(out["meta"])
+
+
+def test_audio_resamples_other_rates() -> None:
+    out = F.featurize("audio", (np.zeros(22050 * 2, np.float32), 22050))
+    assert out["x"].shape == (2, 1, F.N_MELS, F.SEGMENT_FRAMES)
+
+
+def test_video_frames_and_temporal_channel() -> None:
+    rng = np.random.default_rng(1)
+    still = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    frames = [still.copy() for _ in range(4)]
+    frames[2] = np.clip(frames[2].astype(int) + 40, 0, 255).astype(np.uint8)  # a flicker
+    out = F.featurize("video", (frames, 2.0))
+    x, meta = out["x"], out["meta"]
+    assert x.shape == (4, 4, F.PATCH, F.PATCH)
+    assert meta["times"] == [0.0, 0.5, 1.0, 1.5]
+    assert np.abs(x[1, 3]).max() == 0  # identical to the previous frame
+    assert np.abs(x[2, 3]).mean() > 0.3  # the flicker shows in the difference channel
+    json.dumps(meta)
+
+
+def test_text_sentences() -> None:
+    text = "The cat sat on the mat. It was happy! Was it? Yes."
+    out = F.featurize("text", text)
+    sentences = out["meta"]["sentences"]
+    assert [s["text"] for s in sentences] == ["The cat sat on the mat.", "It was happy!",
+                                              "Was it?", "Yes."]
+    assert out["x"].shape == (4, F.TEXT_DIM)
+    assert text[sentences[1]["start"] : sentences[1]["end"]] == "It was happy!"
+    assert not np.allclose(out["x"][0], out["x"][1])
+
+
+def test_unknown_modality() -> None:
+    with pytest.raises(ValueError):
+        F.featurize("smell", None)
+
+
+def test_decoders_round_trip(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 256, (70, 90, 3), dtype=np.uint8)
+    cv2.imwrite(str(tmp_path / "a.png"), image)
+    np.testing.assert_array_equal(F.decode_image(tmp_path / "a.png"), image)
+
+    soundfile.write(tmp_path / "a.wav", rng.normal(0, 0.1, 22050).astype(np.float32), 22050)
+    samples, sr = F.decode_audio(tmp_path / "a.wav")
+    assert sr == 16000 and samples.dtype == np.float32 and len(samples) == 16000
+
+    writer = cv2.VideoWriter(str(tmp_path / "a.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10.0,
+                             (96, 64))
+    for i in range(30):
+        writer.write(np.full((64, 96, 3), i * 8, np.uint8))
+    writer.release()
+    frames, fps = F.decode_video(tmp_path / "a.mp4", max_frames=4)
+    assert len(frames) == 4 and frames[0].shape == (64, 96, 3)
+    assert fps == pytest.approx(4 / 3, rel=0.2)  # 4 frames spread over 3 seconds
+
+    (tmp_path / "a.txt").write_bytes("héllo wörld\n".encode())
+    assert F.read_text(tmp_path / "a.txt") == "héllo wörld\n"
+
+    with pytest.raises(ValueError):
+        F.decode_image(tmp_path / "a.txt")
+
+
+def test_face_found_in_real_photo() -> None:
+    path = Path("/usr/share/doc/opencv-doc/examples/data/Megamind.avi")
+    if not path.exists():
+        pytest.skip("opencv-doc not installed")
+    frames, _ = F.decode_video(path, max_frames=8)
+    out = F.featurize("video", (frames, 2.0))
+    assert any(out["meta"]["faces"])

@@ -1,0 +1,91 @@
+"""MLflow registry: baselines registered once as champions, loaded with their tags, scored."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from config import Config
+from models import MODALITIES, registry
+from models.features import featurize
+from models.scoring import score
+
+OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
+
+
+def test_ensure_baselines_registers_champions_once(detector_env: Config) -> None:
+    versions = registry.ensure_baselines()
+    assert set(versions) == set(MODALITIES)
+    client = registry._client()
+    for modality, name in registry.MODEL_NAMES.items():
+        mv = client.get_model_version_by_alias(name, "champion")
+        assert str(mv.version) == versions[modality]
+        assert float(mv.tags["threshold"]) > 0 and float(mv.tags["uncertain_band"]) > 0
+    start = time.perf_counter()
+    assert registry.ensure_baselines() == versions
+    assert time.perf_counter() - start < 2.0
+    assert all(len(client.search_model_versions(f"name='{n}'")) == 1
+               for n in registry.MODEL_NAMES.values())
+    assert registry.champion_version("image") == versions["image"]
+
+
+def test_load_champion_reads_tags_and_caches(detector_env: Config) -> None:
+    registry.ensure_baselines()
+    loaded = registry.load_champion("text")
+    assert loaded.name == "detector-text" and isinstance(loaded.version, str)
+    assert registry.load_champion("text") is loaded
+    tags = registry._client().get_model_version("detector-text", loaded.version).tags
+    assert loaded.threshold == pytest.approx(float(tags["threshold"]))
+    assert loaded.uncertain_band == pytest.approx(float(tags["uncertain_band"]))
+    probs = loaded.predict(np.zeros((3, 4096), np.float32))
+    assert probs.shape == (3,) and np.all((probs >= 0) & (probs <= 1))
+
+
+def test_new_champion_is_picked_up(detector_env: Config, tmp_path: Path) -> None:
+    registry.ensure_baselines()
+    weights = Path(registry.WEIGHTS_DIR) / "audio.pt"
+    before = registry.champion_version("audio")
+    version = registry.register_weights("audio", weights, champion=False)
+    assert registry.champion_version("audio") == before
+    client = registry._client()
+    client.set_model_version_tag("detector-audio", version, "threshold", "0.3125")
+    client.set_registered_model_alias("detector-audio", "champion", version)
+    loaded = registry.load_champion("audio")
+    assert loaded.version == version and loaded.threshold == 0.3125
+    client.set_registered_model_alias("detector-audio", "champion", before)
+
+
+def test_missing_champion_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(LookupError):
+        registry.load_champion("image", tracking_uri=f"sqlite:///{tmp_path / 'empty.db'}")
+
+
+@pytest.mark.skipif(not OPENCV_DATA.exists(), reason="opencv-doc not installed")
+def test_image_scores_differ_for_authentic_and_synthetic(detector_env: Config) -> None:
+    from models.data.image import upsample
+
+    registry.ensure_baselines()
+    loaded = registry.load_champion("image")
+    photo = __import__("cv2").imread(str(OPENCV_DATA / "building.jpg"))[:256, :256]
+    fake = upsample(np.random.default_rng(0), photo)
+    real_result = score("image", featurize("image", photo), loaded)
+    fake_result = score("image", featurize("image", fake), loaded)
+    assert fake_result["score"] > real_result["score"]
+    assert real_result["model"] == {"name": "detector-image", "version": loaded.version}
+    assert len(real_result["explanation"]["units"]) == real_result["explanation"]["n_units"]
+
+
+@pytest.mark.skipif(not Path("/usr/share/games/fortunes").exists(), reason="needs fortunes")
+def test_text_scores_separate_human_and_machine(detector_env: Config) -> None:
+    from models.data import generate
+
+    registry.ensure_baselines()
+    loaded = registry.load_champion("text")
+    samples = generate("text", 30, seed=123)
+    scores = {0: [], 1: []}
+    for s in samples:
+        scores[s.label].append(score("text", featurize("text", s.media), loaded)["score"])
+    assert np.mean(scores[1]) > np.mean(scores[0]) + 0.2

@@ -1,0 +1,45 @@
+"""Quick training writes loadable weights, calibration and metrics."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.checkpoint import load_checkpoint, network_from_checkpoint
+from models.train import choose_threshold, fit_temperature, train_all
+
+
+@pytest.mark.skipif(not Path("/usr/share/games/fortunes").exists(), reason="needs fortunes")
+def test_quick_training_writes_weights_and_metrics(tmp_path: Path) -> None:
+    report = train_all(tmp_path, seed=0, quick=True, modalities=["text"])
+    ckpt = load_checkpoint(tmp_path / "text.pt")
+    assert ckpt["modality"] == "text" and 0 < ckpt["threshold"] < 1
+    assert 0 < ckpt["uncertain_band"] <= 0.25 and ckpt["temperature"] > 0
+    network = network_from_checkpoint(ckpt)
+    assert network(__import__("torch").zeros(3, ckpt["hparams"]["in_features"])).shape == (3,)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics == json.loads(json.dumps(report))
+    assert "text" in metrics["modalities"] and metrics["quick"] is True
+    assert set(metrics["held_out_auc"]) == {"text"}
+
+
+def test_temperature_fits_overconfident_logits() -> None:
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 2000).astype(float)
+    true_logits = (labels * 2 - 1) * 1.0 + rng.normal(0, 1, 2000)
+    t = fit_temperature(true_logits * 5, labels)  # 5x too confident
+    assert 3.5 < t < 7
+
+
+def test_threshold_separates_and_band_is_narrow_when_easy() -> None:
+    scores = np.array([0.1, 0.2, 0.15, 0.3, 0.7, 0.8, 0.9, 0.75])
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    threshold, band = choose_threshold(scores, labels)
+    assert 0.3 < threshold < 0.7 and band == pytest.approx(0.03)
+    noisy = np.array([0.45, 0.55, 0.48, 0.52, 0.1, 0.9, 0.05, 0.95])
+    _, wide = choose_threshold(noisy, np.array([0, 0, 1, 1, 0, 1, 0, 1]))
+    assert wide > 0.03 and not math.isnan(wide)
