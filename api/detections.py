@@ -7,12 +7,13 @@ from typing import Any
 from flask import Blueprint, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
-from api import uploads
+from api import ingest, uploads
 from api.auth import current_user, require_token
 from api.context import db, engine, limits, settings
 from api.errors import ApiError
+from api.ingest import Staged
 from api.serialize import public_result
-from storage import jobs, logs, media, results
+from storage import jobs, logs, results
 
 bp = Blueprint("detections", __name__, url_prefix="/api/v1/detections")
 require_token(bp)
@@ -45,25 +46,8 @@ def create_detection() -> ResponseReturnValue:
     return _wait(job_id, status_url)
 
 
-def _store(staged: list[uploads.Staged], owner: str, mode: str) -> dict[str, Any]:
-    """Store bytes and documents, then the job; undo all of it if any step fails."""
-    database, new_blobs, media_ids = db(), [], []
-    try:
-        for item in staged:
-            rel, created = uploads.store_blob(item)
-            if created:
-                new_blobs.append(rel)
-            media_ids.append(media.insert_media(database, uploads.media_doc(item, owner, rel)))
-        job = jobs.create_job(database, owner, media_ids, engine=engine().name, mode=mode)
-    except Exception:
-        media.delete_media(database, media_ids)
-        for rel in new_blobs:
-            if database.media.count_documents({"path": rel}, limit=1) == 0:
-                (settings().media_root / rel).unlink(missing_ok=True)
-        raise
-    logs.log_event(database, "info", "job.created", job_id=job["job_id"], owner=owner,
-                   mode=mode, media=len(media_ids))
-    return job
+def _store(staged: list[Staged], owner: str, mode: str) -> dict[str, Any]:
+    return ingest.store_job(db(), staged, owner, engine().name, mode, settings().media_root)
 
 
 def _wait(job_id: str, status_url: str) -> ResponseReturnValue:

@@ -1,22 +1,19 @@
-"""Uploads: stream to temp files under var/tmp, probe, then store content-addressed bytes."""
+"""Uploads: stream request files to temp files under var/tmp and probe them (see api.ingest)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
 import tempfile
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from flask import Request, current_app, request
 
-from api.context import limits, settings
+from api.context import limits
 from api.errors import ApiError, code_for
+from api.ingest import Staged, stage
 from config import Limits
-from steps.probe import MediaError, MediaInfo, probe_media
+from steps.probe import MediaError
 
 TEXT_FILENAME = "text.txt"
 
@@ -53,25 +50,6 @@ def remove_temp_files() -> None:
     """Delete whatever this request left under var/tmp (teardown)."""
     for path in request.__dict__.pop("upload_temp_paths", []):
         path.unlink(missing_ok=True)
-
-
-@dataclass
-class Staged:
-    """One validated upload waiting in var/tmp."""
-
-    path: Path
-    filename: str
-    info: MediaInfo
-    size: int
-    sha256: str
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _clean_name(name: str | None) -> str:
@@ -118,35 +96,8 @@ def probe_all(inputs: list[tuple[Path, str]], lim: Limits) -> list[Staged]:
     staged = []
     for path, filename in inputs:
         try:
-            info = probe_media(path, filename, lim)
+            staged.append(stage(path, filename, lim))
         except MediaError as exc:
             raise ApiError(exc.status, code_for(exc.status), f"{filename}: {exc.message}",
                            filename=filename) from exc
-        staged.append(Staged(path, filename, info, path.stat().st_size, _sha256(path)))
     return staged
-
-
-def store_blob(item: Staged) -> tuple[str, bool]:
-    """Move the bytes to MEDIA_ROOT/<sha[:2]>/<sha>; (relative path, whether it is new)."""
-    rel = f"{item.sha256[:2]}/{item.sha256}"
-    dest = settings().media_root / rel
-    if dest.exists():
-        return rel, False
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
-    try:
-        os.replace(item.path, part)
-    except OSError:  # another file system: copy, then rename into place
-        shutil.copyfile(item.path, part)
-    part.chmod(0o644)
-    os.replace(part, dest)
-    return rel, True
-
-
-def media_doc(item: Staged, owner: str, rel: str) -> dict[str, Any]:
-    """The media document for a stored upload."""
-    return {
-        "owner": owner, "sha256": item.sha256, "modality": item.info.modality,
-        "mime": item.info.mime, "filename": item.filename, "size": item.size, "path": rel,
-        "info": item.info.as_dict(),
-    }

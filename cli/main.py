@@ -1,4 +1,4 @@
-"""Entry point of the `detector` command: argument parsing and dispatch to one function a command."""
+"""Entry point of the `detector` command: parse arguments, dispatch to one function each."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def _detect(args: argparse.Namespace) -> int:
     from cli.stack import embedded_stack
 
     with embedded_stack():
-        return detect_paths([Path(p) for p in args.paths], as_json=args.json)
+        return detect_paths([Path(p) for p in args.paths], as_json=args.json, user=args.user)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--threads", type=int, default=8)
         p.set_defaults(func=_serve)
 
-    users = sub.add_parser("users", help="manage users").add_subparsers(dest="action", required=True)
+    users_parser = sub.add_parser("users", help="manage users")
+    users = users_parser.add_subparsers(dest="action", required=True)
     create = users.add_parser("create", help="create a user; the password is read from stdin")
     create.add_argument("name")
     create.add_argument("--admin", action="store_true")
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     detect = sub.add_parser("detect", help="score files with the detect workflow")
     detect.add_argument("paths", nargs="+")
     detect.add_argument("--json", action="store_true", help="one JSON result per line")
+    detect.add_argument("--user", default="cli", help="owner of the media (created if missing)")
     detect.set_defaults(func=_detect)
 
     train = sub.add_parser("train", help="train the baseline models (seeded, reproducible)")

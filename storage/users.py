@@ -56,6 +56,11 @@ def get_user(db: Database, user_id: str) -> dict[str, Any] | None:
     return db.users.find_one({"user_id": user_id}, _PUBLIC)
 
 
+def get_user_by_name(db: Database, name: str) -> dict[str, Any] | None:
+    """The user by name (without the hash), or None."""
+    return db.users.find_one({"name": name}, _PUBLIC)
+
+
 def ensure_admin(db: Database, name: str, password: str) -> dict[str, Any]:
     """Create the admin `name` if missing; an existing user keeps its password and is made admin."""
     try:

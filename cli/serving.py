@@ -1,0 +1,64 @@
+"""CLI commands of the inference Deployment: `inference-server` and `metrics-sidecar`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _inference_server(args: argparse.Namespace) -> int:
+    from waitress import serve
+
+    from cli.stack import embedded_stack
+    from models.serving.app import configure_threads, create_app, shutdown
+    from models.serving.settings import ServingSettings
+
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    settings = ServingSettings.from_env()
+    threads = args.threads or settings.threads
+    configure_threads(settings)
+    with embedded_stack(register_models=True):
+        app = create_app(settings=settings)
+        print(f"inference service on http://{args.host}:{args.port}/  (torch threads "
+              f"{settings.torch_threads}, {threads} request threads, batch up to "
+              f"{settings.batch_max} / {settings.batch_wait_ms} ms; Ctrl-C stops)", flush=True)
+        try:
+            serve(app, host=args.host, port=args.port, threads=threads, ident="detector-inference")
+        finally:
+            shutdown(app)
+    return 0
+
+
+def _metrics_sidecar(args: argparse.Namespace) -> int:
+    from cli.stack import embedded_stack
+    from models.serving.settings import metrics_interval_s, metrics_url
+    from models.serving.sidecar import run_sidecar
+    from storage.db import get_db
+
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    url = args.url or metrics_url()
+    interval = args.interval if args.interval is not None else metrics_interval_s()
+    with embedded_stack(register_models=False):
+        return run_sidecar(get_db(), url, interval, once=args.once)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `inference-server` and `metrics-sidecar` to the `detector` command's sub-commands."""
+    server = subparsers.add_parser(
+        "inference-server", help="serve the champion models over HTTP (POST /v1/score)")
+    server.add_argument("--host", default="127.0.0.1")
+    server.add_argument("--port", type=int, default=8001)
+    server.add_argument("--threads", type=int, default=None,
+                        help="request threads (default: $INFERENCE_THREADS or 8)")
+    server.set_defaults(func=_inference_server)
+
+    sidecar = subparsers.add_parser(
+        "metrics-sidecar", help="scrape the inference service's /metrics into MongoDB logs")
+    sidecar.add_argument("--url", default=None, help="default: $METRICS_URL or "
+                         "http://127.0.0.1:8001/metrics")
+    sidecar.add_argument("--interval", type=float, default=None,
+                         help="seconds between scrapes (default: $METRICS_INTERVAL_S or 15)")
+    sidecar.add_argument("--once", action="store_true", help="scrape once and exit (1 if failed)")
+    sidecar.set_defaults(func=_metrics_sidecar)
