@@ -18,7 +18,9 @@ def explanations_dir() -> Path:
 
 
 def result_document(job_id: str, media: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
-    """The results-collection document for one media of one job."""
+    """The results-collection document for one media of one job.
+
+    `created_at` is left to `upsert_result`: set on the first write and kept by a retry."""
     doc = {
         "job_id": job_id,
         "media_id": media["media_id"],
@@ -26,7 +28,7 @@ def result_document(job_id: str, media: dict[str, Any], result: dict[str, Any]) 
         "sha256": media.get("sha256"),
         "modality": media.get("modality") or result.get("modality"),
         "filename": media.get("filename"),
-        "created_at": datetime.now(UTC),
+        "scored_at": result.get("scored_at") or datetime.now(UTC).isoformat(),
     }
     doc.update({k: result.get(k) for k in RESULT_FIELDS})
     return doc

@@ -74,8 +74,10 @@ def test_three_steps_end_to_end(detector_env, champions, modality, name):
     assert result["model"] == {"name": f"detector-{modality}", "version": champions[modality]}
 
     assert persist(job_id, media_id, result_path) == media_id
+    (first,) = results_for_job(get_db(), job_id)
     assert persist(job_id, media_id, result_path) == media_id  # a retried persist
     (stored,) = results_for_job(get_db(), job_id)
+    assert stored["created_at"] == first["created_at"]
     assert stored["model"]["name"] == f"detector-{modality}"
     assert stored["owner"] == "u1" and stored["filename"] == name
     assert stored["score"] == result["score"] and stored["created_at"] is not None

@@ -128,3 +128,11 @@ def test_refresh_fails_a_job_whose_process_is_gone(engine, module_env):
     engine.refresh(job_id)
     job = get_job(get_db(), job_id)
     assert job["status"] == "failed" and "stopped" in job["error"]
+
+
+def test_a_dead_worker_is_replaced_and_the_step_retried(engine, module_env):
+    job_id = _job(module_env, "crash-once, then fine")
+    engine.submit(job_id)
+    assert engine.wait(job_id, timeout=90) == "succeeded"
+    node = get_job(get_db(), job_id)["nodes"]["detect-one(0)/preprocess"]
+    assert node["attempts"] == 2 and node["status"] == "succeeded"

@@ -1,6 +1,7 @@
 """Small stand-ins for preprocess and infer (same signatures) used to test the engines quickly."""
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -13,11 +14,15 @@ from steps.scratch import atomic_write_text, job_scratch, media_file, scratch_fi
 def preprocess(
     job_id: str, media_id: str, modality: str, media_path: str
 ) -> Annotated[str, Parameter(name="features_path")]:
-    """Upper-case a text file into scratch; 'fail-always' raises, 'fail-once' fails one attempt."""
+    """Upper-case a text file into scratch; 'fail-always' raises, 'fail-once' fails one attempt,
+    'crash-once' kills the worker process once."""
     text = media_file(media_path).read_text()
     if "fail-always" in text:
         raise RuntimeError(f"cannot decode {media_id}")
     marker = job_scratch(job_id) / f"{media_id}.tried"
+    if "crash-once" in text and not marker.exists():
+        atomic_write_text(marker, "1")
+        os._exit(3)  # the worker process dies, like a pod killed for memory
     if "fail-once" in text and not marker.exists():
         atomic_write_text(marker, "1")
         raise RuntimeError("transient failure")
