@@ -1,0 +1,78 @@
+"""Prometheus metrics of the inference service, in a registry of its own (one per app)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.process_collector import ProcessCollector
+
+PREFIX = "detector_inference"
+# Request latency: sync scoring is meant to take < 100 ms; video and long audio take seconds.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                   30.0)
+MODEL_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+BATCH_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 32)
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class ServiceMetrics:
+    """Request counts and latencies by route and status, model time by modality and version,
+    stage times, in-flight requests, batch queue depth and size, loaded versions, reloads."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        ProcessCollector(registry=r)
+        self.requests = Counter(f"{PREFIX}_requests", "HTTP requests answered",
+                                ["route", "method", "status"], registry=r)
+        self.latency = Histogram(f"{PREFIX}_request_seconds", "HTTP request latency",
+                                 ["route", "status"], buckets=LATENCY_BUCKETS, registry=r)
+        self.in_flight = Gauge(f"{PREFIX}_in_flight_requests", "Requests being handled now",
+                               registry=r)
+        self.model_time = Histogram(
+            f"{PREFIX}_model_seconds", "Model time per scored request (batch wait included)",
+            ["modality", "model", "version"], buckets=MODEL_BUCKETS, registry=r)
+        self.stage_time = Histogram(
+            f"{PREFIX}_stage_seconds", "Decode and featurise time per scored request",
+            ["modality", "stage"], buckets=LATENCY_BUCKETS, registry=r)
+        self.scored = Counter(f"{PREFIX}_scored", "Media scored, by verdict",
+                              ["modality", "verdict"], registry=r)
+        self.queue_depth = Gauge(f"{PREFIX}_batch_queue_depth",
+                                 "Requests waiting for a forward pass", ["modality"], registry=r)
+        self.batch_size = Histogram(f"{PREFIX}_batch_requests", "Requests per forward pass",
+                                    ["modality"], buckets=BATCH_BUCKETS, registry=r)
+        self.batch_time = Histogram(f"{PREFIX}_forward_seconds", "Time of one forward pass",
+                                    ["modality"], buckets=MODEL_BUCKETS, registry=r)
+        self.model_info = Gauge(f"{PREFIX}_model_info", "1 for the version being served",
+                                ["modality", "model", "version"], registry=r)
+        self.reloads = Counter(f"{PREFIX}_model_loads", "Champion loads (start and reloads)",
+                               ["modality"], registry=r)
+        self._served: dict[str, tuple[str, str]] = {}
+
+    def model_loaded(self, modality: str, loaded: Any) -> None:
+        """A champion was (re)loaded: the info gauge follows it."""
+        old = self._served.get(modality)
+        if old is not None:
+            self.model_info.labels(modality, *old).set(0)
+        self._served[modality] = (loaded.name, str(loaded.version))
+        self.model_info.labels(modality, loaded.name, str(loaded.version)).set(1)
+        self.reloads.labels(modality).inc()
+
+    def batched(self, modality: str, requests: int, units: int, seconds: float) -> None:
+        self.batch_size.labels(modality).observe(requests)
+        self.batch_time.labels(modality).observe(seconds)
+
+    def depth(self, modality: str, waiting: int) -> None:
+        self.queue_depth.labels(modality).set(waiting)
+
+    def render(self) -> bytes:
+        """The text exposition format."""
+        return generate_latest(self.registry)

@@ -1,0 +1,45 @@
+"""Media made in the tests: a photo-like JPEG, a tone-and-noise WAV, a human-written text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import soundfile as sf
+
+TEXT = (
+    "The committee met on Tuesday to review the harbour proposal. Several members asked "
+    "whether the budget had been checked by an independent auditor. The chair promised a "
+    "written answer before the next meeting, and the session closed shortly after four."
+)
+
+
+def photo(width: int = 320, height: int = 240, seed: int = 0) -> np.ndarray:
+    """A photo-like BGR image: smooth gradients, shapes, blur and sensor noise."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = np.stack([80 + 100 * xx / width, 60 + 120 * yy / height,
+                     140 - 60 * (xx + yy) / (width + height)], axis=-1)
+    image = base.astype(np.uint8)
+    for _ in range(6):
+        centre = (int(rng.integers(0, width)), int(rng.integers(0, height)))
+        colour = tuple(int(c) for c in rng.integers(0, 255, 3))
+        cv2.circle(image, centre, int(rng.integers(10, height // 3)), colour, -1)
+    image = cv2.GaussianBlur(image, (5, 5), 1.5)
+    noise = rng.normal(0, 4, image.shape)
+    return np.clip(image + noise, 0, 255).astype(np.uint8)
+
+
+def write_jpeg(path: Path, width: int = 320, height: int = 240) -> Path:
+    assert cv2.imwrite(str(path), photo(width, height), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return path
+
+
+def write_wav(path: Path, seconds: float = 2.0, rate: int = 16_000) -> Path:
+    """A sine sweep with harmonics and noise."""
+    t = np.arange(int(seconds * rate)) / rate
+    tone = 0.3 * np.sin(2 * np.pi * (220 + 40 * t) * t) + 0.1 * np.sin(2 * np.pi * 660 * t)
+    noise = np.random.default_rng(0).normal(0, 0.02, len(t))
+    sf.write(str(path), (tone + noise).astype(np.float32), rate, subtype="PCM_16")
+    return path

@@ -1,0 +1,136 @@
+"""The service app: scoring real media and text, JSON 4xx errors, probes and metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from prometheus_client.parser import text_string_to_metric_families
+from serving_media import TEXT
+
+from models.serving.app import create_app
+from models.serving.champions import ChampionSet
+from models.serving.settings import ServingSettings
+
+TIMINGS = {"decode", "featurize", "model", "total"}
+
+
+def _check_result(body: dict, modality: str, champions: ChampionSet) -> None:
+    assert body["modality"] == modality
+    assert 0.0 <= body["score"] <= 1.0
+    assert body["verdict"] in {"synthetic", "authentic", "uncertain"}
+    loaded = champions.get(modality)
+    assert body["model"] == {"name": loaded.name, "version": str(loaded.version)}
+    assert body["explanation"]["n_units"] >= 1 and body["explanation"]["units"]
+    assert TIMINGS <= set(body["timings_ms"])
+    assert body["timings_ms"]["total"] >= body["timings_ms"]["model"] >= 0
+
+
+def test_scores_a_jpeg_sent_as_the_body(client: FlaskClient, jpeg: Path,
+                                        champions: ChampionSet) -> None:
+    response = client.post("/v1/score?filename=photo.jpg", data=jpeg.read_bytes(),
+                           content_type="application/octet-stream")
+    assert response.status_code == 200, response.json
+    _check_result(response.json, "image", champions)
+    assert response.json["explanation"]["units"][0]["box"]
+
+
+def test_scores_a_wav_sent_as_multipart(client: FlaskClient, wav: Path,
+                                        champions: ChampionSet) -> None:
+    with wav.open("rb") as fh:
+        response = client.post("/v1/score?modality=audio", data={"file": (fh, "tone.wav")},
+                               content_type="multipart/form-data")
+    assert response.status_code == 200, response.json
+    _check_result(response.json, "audio", champions)
+    assert len(response.json["explanation"]["units"]) == 2  # 2 s = two 1 s segments
+
+
+def test_scores_text(client: FlaskClient, champions: ChampionSet) -> None:
+    response = client.post("/v1/score/text", json={"text": TEXT})
+    assert response.status_code == 200, response.json
+    _check_result(response.json, "text", champions)
+    assert response.json["explanation"]["units"][0]["text"].startswith("The committee")
+
+
+@pytest.mark.parametrize(
+    ("body", "query", "status", "code"),
+    [
+        (b"", "filename=x.jpg", 422, "invalid_media"),
+        (b"%PDF-1.7 not a detector input", "filename=a.pdf", 415, "unsupported_type"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "filename=cut.jpg", 422, "invalid_media"),
+        (b"too short", "filename=a.txt", 422, "invalid_media"),
+        (b"word " * 20, "filename=a.txt&modality=image", 422, "modality_mismatch"),
+        (b"word " * 20, "filename=a.txt&modality=hologram", 400, "bad_modality"),
+    ],
+)
+def test_bad_media_is_a_json_4xx(client: FlaskClient, body: bytes, query: str, status: int,
+                                 code: str) -> None:
+    response = client.post(f"/v1/score?{query}", data=body,
+                           content_type="application/octet-stream")
+    assert response.status_code == status
+    assert response.json["error"]["code"] == code and response.json["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "code"),
+    [("{not json", 400, "bad_json"), ('{"txt": "x"}', 400, "missing_field"),
+     ('{"text": "short"}', 422, "invalid_media")],
+)
+def test_bad_text_is_a_json_4xx(client: FlaskClient, payload: str, status: int,
+                                code: str) -> None:
+    response = client.post("/v1/score/text", data=payload, content_type="application/json")
+    assert response.status_code == status and response.json["error"]["code"] == code
+
+
+def test_upload_over_the_limit_is_413(champions: ChampionSet, jpeg: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAX_UPLOAD_BYTES", "1000")
+    client = create_app(champions, ServingSettings(batch_max=1), start=False).test_client()
+    response = client.post("/v1/score?filename=photo.jpg", data=jpeg.read_bytes())
+    assert response.status_code == 413 and response.json["error"]["code"] == "too_large"
+
+
+def test_probes(client: FlaskClient, champions: ChampionSet, detector_env) -> None:
+    assert client.get("/healthz").json == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json["models"]["image"]["version"] == champions.get("image").version
+
+    empty = ChampionSet(detector_env.mlflow_tracking_uri)  # nothing loaded yet
+    cold = create_app(empty, ServingSettings(), start=False).test_client()
+    assert cold.get("/healthz").status_code == 200
+    not_ready = cold.get("/readyz")
+    assert not_ready.status_code == 503
+    assert not_ready.json["error"]["code"] == "not_ready" and len(not_ready.json["reasons"]) == 4
+    refused = cold.post("/v1/score/text", json={"text": TEXT})
+    assert refused.status_code == 503 and refused.json["error"]["code"] == "model_unavailable"
+
+
+def _samples(text: str) -> dict[tuple[str, frozenset], float]:
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_metrics_after_requests(client: FlaskClient, champions: ChampionSet) -> None:
+    client.post("/v1/score/text", json={"text": TEXT})
+    client.post("/v1/score?filename=a.txt", data=b"short")
+    page = client.get("/metrics")
+    assert page.status_code == 200 and page.mimetype == "text/plain"
+    samples = _samples(page.get_data(as_text=True))
+    text_model = {"modality": "text", "model": "detector-text",
+                  "version": champions.get("text").version}
+    for name, labels, value in (
+        ("detector_inference_requests_total",
+         {"route": "/v1/score/text", "method": "POST", "status": "200"}, 1),
+        ("detector_inference_requests_total",
+         {"route": "/v1/score", "method": "POST", "status": "422"}, 1),
+        ("detector_inference_request_seconds_count",
+         {"route": "/v1/score/text", "status": "200"}, 1),
+        ("detector_inference_model_seconds_count", text_model, 1),
+        ("detector_inference_model_info", text_model, 1),
+        ("detector_inference_in_flight_requests", {}, 1),  # the /metrics request itself
+        ("detector_inference_batch_requests_count", {"modality": "text"}, 1),
+        ("detector_inference_batch_queue_depth", {"modality": "text"}, 0),
+    ):
+        assert samples.get((name, frozenset(labels.items()))) == value, (name, labels)
