@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from serving_media import write_jpeg, write_wav
+from serving_helpers import serve_in_thread, stop_server, write_jpeg, write_wav
 
 from config import Config
 from models.registry import ensure_baselines
@@ -38,20 +37,6 @@ def app(champions: ChampionSet) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-def serve_in_thread(app: Flask) -> tuple[str, object]:
-    """Start waitress on a free port in a daemon thread; (base URL, server)."""
-    from waitress import create_server
-
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=server.run, name="waitress-test", daemon=True).start()
-    return f"http://127.0.0.1:{server.effective_port}", server
-
-
-def stop_server(server: object) -> None:
-    server.close()  # type: ignore[attr-defined]
-    server.task_dispatcher.shutdown(timeout=5)  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -1,12 +1,14 @@
-"""Media made in the tests: a photo-like JPEG, a tone-and-noise WAV, a human-written text."""
+"""Test helpers: media made in the tests (photo-like JPEG, tone WAV, text), a live server."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
 import soundfile as sf
+from flask import Flask
 
 TEXT = (
     "The committee met on Tuesday to review the harbour proposal. Several members asked "
@@ -43,3 +45,17 @@ def write_wav(path: Path, seconds: float = 2.0, rate: int = 16_000) -> Path:
     noise = np.random.default_rng(0).normal(0, 0.02, len(t))
     sf.write(str(path), (tone + noise).astype(np.float32), rate, subtype="PCM_16")
     return path
+
+
+def serve_in_thread(app: Flask) -> tuple[str, object]:
+    """Start waitress on a free port in a daemon thread; (base URL, server)."""
+    from waitress import create_server
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    threading.Thread(target=server.run, name="waitress-test", daemon=True).start()
+    return f"http://127.0.0.1:{server.effective_port}", server
+
+
+def stop_server(server: object) -> None:
+    server.close()  # type: ignore[attr-defined]
+    server.task_dispatcher.shutdown(timeout=5)  # type: ignore[attr-defined]

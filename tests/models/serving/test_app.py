@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
-from serving_media import TEXT
+from serving_helpers import TEXT
 
 from models.serving.app import create_app
 from models.serving.champions import ChampionSet
