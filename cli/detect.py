@@ -59,7 +59,7 @@ def detect_paths(paths: list[Path], as_json: bool = False, user: str = CLI_USER)
             continue
         out = public_result(result) | {"path": str(item.path)}
         if as_json:
-            print(json.dumps(out, default=str), flush=True)
+            print(json.dumps(out, default=_json_default), flush=True)
         else:
             print(f"{item.path}\t{out['modality']}\t{out['verdict']}\t{out['score']:.3f}\t"
                   f"{out['model']['name']} v{out['model']['version']}", flush=True)
@@ -68,3 +68,8 @@ def detect_paths(paths: list[Path], as_json: bool = False, user: str = CLI_USER)
         print(f"error: job {job['job_id']} {status}: {job_doc.get('error')}", file=sys.stderr)
         return 1
     return 0
+
+
+def _json_default(value: object) -> str:
+    """Datetimes as ISO 8601, anything else as its string."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)

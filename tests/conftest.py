@@ -26,21 +26,33 @@ def mlflow_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{root / 'mlflow.db'}"
 
 
+def point_env(mp: pytest.MonkeyPatch, var: Path, mongo_uri: str, mlflow_uri: str) -> Config:
+    """Point every part at `var`, a fresh database and the session's MLflow; the config."""
+    mp.setenv("DETECTOR_VAR_DIR", str(var))
+    for name in ("MEDIA_ROOT", "SCRATCH_ROOT", "ARGO_SERVER", "INFERENCE_URL"):
+        mp.delenv(name, raising=False)
+    mp.setenv("MONGO_URI", mongo_uri)
+    mp.setenv("MONGO_DB", f"test_{uuid.uuid4().hex[:12]}")
+    mp.setenv("MLFLOW_TRACKING_URI", mlflow_uri)
+    artifacts = Path(mlflow_uri.removeprefix("sqlite:///")).parent / "artifacts"
+    mp.setenv("MLFLOW_ARTIFACT_ROOT", str(artifacts))
+    mp.setenv("JWT_SECRET", "test-secret-key-that-is-long-enough-for-hs256")
+    mp.setenv("LOCAL_WORKERS", "2")
+    return get_config()
+
+
 @pytest.fixture
 def detector_env(
     tmp_path: Path, mongo_uri: str, mlflow_uri: str, monkeypatch: pytest.MonkeyPatch
 ) -> Config:
-    """Point every part at a fresh var/ folder, a fresh database and the session's MLflow."""
-    var = tmp_path / "var"
-    monkeypatch.setenv("DETECTOR_VAR_DIR", str(var))
-    monkeypatch.delenv("MEDIA_ROOT", raising=False)
-    monkeypatch.delenv("SCRATCH_ROOT", raising=False)
-    monkeypatch.delenv("ARGO_SERVER", raising=False)
-    monkeypatch.delenv("INFERENCE_URL", raising=False)
-    monkeypatch.setenv("MONGO_URI", mongo_uri)
-    monkeypatch.setenv("MONGO_DB", f"test_{uuid.uuid4().hex[:12]}")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_uri)
-    artifacts = Path(mlflow_uri.removeprefix("sqlite:///")).parent / "artifacts"
-    monkeypatch.setenv("MLFLOW_ARTIFACT_ROOT", str(artifacts))
-    monkeypatch.setenv("JWT_SECRET", "test-secret-key-that-is-long-enough-for-hs256")
-    return get_config()
+    """A fresh var/ folder and database for one test, with the session's MLflow."""
+    return point_env(monkeypatch, tmp_path / "var", mongo_uri, mlflow_uri)
+
+
+@pytest.fixture(scope="module")
+def module_env(
+    tmp_path_factory: pytest.TempPathFactory, mongo_uri: str, mlflow_uri: str
+) -> Iterator[Config]:
+    """Like `detector_env`, for a whole module (so one worker pool serves all its tests)."""
+    with pytest.MonkeyPatch.context() as mp:
+        yield point_env(mp, tmp_path_factory.mktemp("var"), mongo_uri, mlflow_uri)
