@@ -1,4 +1,4 @@
-"""Workflow fixtures: a module-wide environment and local engine (warm workers across tests)."""
+"""Workflow fixtures: a module-wide environment, so one local engine serves a whole module."""
 
 from __future__ import annotations
 
@@ -7,14 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import toy_steps
 
 from config import Config, get_config
-from steps.persist import persist
-from steps.scratch import cleanup_scratch
-from workflows.detect import DetectSteps, build_detect_workflow
-
-ARGO_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "argo"
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +30,3 @@ def module_env(
         mp.setenv("LOCAL_WORKERS", "2")
         yield get_config()
 
-
-def toy_workflow(retries: int = 2):
-    """The real detect DAG with the toy preprocess/infer and the real persist and cleanup."""
-    steps = DetectSteps(toy_steps.preprocess, toy_steps.infer, persist, cleanup_scratch)
-    return build_detect_workflow(steps=steps, retries=retries, backoff="0s")

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from conftest import ARGO_DIR
 from fake_argo import FakeArgoServer, SwaggerViolation
 from hera.exceptions import Forbidden
+from wf_helpers import ARGO_DIR
 
 from config import Config, get_config
 from storage.db import get_db

@@ -6,7 +6,7 @@ import json
 import threading
 
 import pytest
-from conftest import toy_workflow
+from wf_helpers import toy_workflow
 
 from workflows.dag_walk import (
     StepFailed,

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from conftest import ARGO_DIR
+from wf_helpers import ARGO_DIR
 
 from workflows.detect import (
     MEDIA_MOUNT,

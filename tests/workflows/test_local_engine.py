@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import toy_workflow
+from wf_helpers import toy_workflow
 
 from config import Config
 from storage.db import get_db
