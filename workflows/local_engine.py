@@ -3,6 +3,9 @@
 The same Hera Workflow Argo gets is rendered (`to_dict()`) and walked (`workflows.dag_walk`);
 each script template's Hera runner entrypoint runs in a worker process, with the volume mount
 paths of the template (/mnt/media, /mnt/scratch) mapped to the local folders from config.
+Template env values under a mapped mount (MEDIA_ROOT, SCRATCH_ROOT) are applied with the local
+path, Hera's outputs folder goes to a temporary one; every other variable (literal, valueFrom,
+envFrom: cluster settings) comes from this process's environment, inherited by the workers.
 """
 
 from __future__ import annotations
@@ -187,7 +190,7 @@ class LocalEngine:
         env: dict[str, str] = {}
         for var in script.get("env", []):
             if "value" not in var:
-                continue  # valueFrom (Secret, ConfigMap): this process's environment provides it
+                continue  # valueFrom: this process's environment provides it
             name, value = var["name"], str(var["value"])
             if name == HERA_OUTPUTS_ENV:
                 container_outputs, env[name] = value, str(outputs_dir)
