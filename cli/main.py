@@ -18,6 +18,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     with embedded_stack() as cfg:
         app = create_app()
+        warm_up = getattr(app.extensions["engine"], "warm_up", None)
+        if warm_up is not None:  # load the models in the workers now, not on the first job
+            warm_up(wait=False)
         port = args.port or cfg.port
         print(f"detector API on http://{args.host}:{port}/  (Ctrl-C stops)", flush=True)
         try:
