@@ -4,9 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian packages that training and the tests read: sample media and speech/text generators.
-DATA_PACKAGES := opencv-doc pocketsphinx-en-us pocketsphinx-testdata fortunes fortunes-min \
-	espeak-ng flite dadadodo polygen
+# Debian packages that training and the tests read: Chromium (browser test), sample media,
+# speech and text generators.
+DATA_PACKAGES := chromium chromium-driver opencv-doc pocketsphinx-en-us pocketsphinx-testdata \
+	fortunes fortunes-min espeak-ng flite dadadodo polygen
 DATA_STAMP := var/.data-packages
 
 .PHONY: run test lint data venv train evaluate clean

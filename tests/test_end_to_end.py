@@ -123,3 +123,36 @@ def test_bad_upload_is_refused_and_server_keeps_serving(server: str) -> None:
     assert "cut.jpg" in answer.json()["error"]["message"]
     assert get_db().media.find_one({"filename": "cut.jpg"}) is None
     assert requests.get(f"{server}/healthz", timeout=10).status_code == 200
+
+
+def test_upload_page_in_chromium(server: str, tmp_path: Path) -> None:
+    """A person's path: open the page in real headless Chromium, log in, paste text, submit."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    create_user(get_db(), "dora", "dora-password")
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 f"--user-data-dir={tmp_path / 'chromium'}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    try:
+        driver.get(server + "/")
+        driver.find_element(By.NAME, "user").send_keys("dora")
+        driver.find_element(By.NAME, "password").send_keys("dora-password")
+        driver.find_element(By.CSS_SELECTOR, "#login button").click()
+        WebDriverWait(driver, 20).until(
+            lambda d: "logged in" in d.find_element(By.ID, "who").text)
+        driver.find_element(By.NAME, "text").send_keys(TEXT)
+        driver.find_element(By.CSS_SELECTOR, "#detect button").click()
+        WebDriverWait(driver, 240).until(
+            lambda d: "detector-text" in d.find_element(By.ID, "summary").text)
+        line = driver.find_element(By.ID, "summary").text
+        driver.save_screenshot(str(tmp_path / "page.png"))
+    finally:
+        driver.quit()
+    assert any(v in line for v in ("synthetic", "authentic", "uncertain")), line
+    assert "score" in line
