@@ -37,7 +37,7 @@ class Recipe:
 
 
 RECIPES = {
-    "image": Recipe(n_per_class=450, epochs=6, max_units_per_media=6),
+    "image": Recipe(n_per_class=200, epochs=6, lr=3e-3, max_units_per_media=6),
     "audio": Recipe(n_per_class=300, epochs=10),
     "video": Recipe(n_per_class=150, epochs=8),
     "text": Recipe(n_per_class=1500, epochs=6, lr=3e-3),
