@@ -1,18 +1,51 @@
-"""The Argo engine: submits the detect Workflow to an Argo Server and maps its phases to jobs."""
+"""The Argo engine: submits the detect Workflow to an Argo Server and maps its phases to jobs.
+
+Client: Hera's `WorkflowsService`, not the `argo-workflows` package. Hera's service is generated
+from the same swagger as the server and speaks in the models the workflows are built with, and
+it has every call the engine makes: create, get, stop, retry, get/retry archived workflow. Its
+two gaps are closed here instead of adding a second generated client with its own model classes:
+no per-call time-out (`_Service._request` adds one), and `workflow_logs` parses the streamed,
+newline-delimited log entries as one JSON document (`ArgoEngine.logs` reads them through the
+same session, headers, TLS setting and time-out).
+
+Settings (config.py; the two marked * are read here from the environment for now):
+ARGO_SERVER (may carry a path prefix: https://host/argo/), ARGO_TOKEN (with or without the
+`Bearer ` prefix), ARGO_NAMESPACE, ARGO_VERIFY_TLS, *ARGO_TIMEOUT_S (seconds per HTTP call,
+default 10), *ARGO_UI_URL (the Argo UI as users reach it, e.g. https://argo.example.com; unset:
+jobs carry no UI link, since ARGO_SERVER is usually a cluster-internal address).
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from hera.exceptions import HeraException, NotFound
 from hera.workflows import Workflow, WorkflowsService
-from hera.workflows.models import WorkflowCreateRequest
+from hera.workflows.models import (
+    RetryArchivedWorkflowRequest,
+    WorkflowCreateRequest,
+    WorkflowRetryRequest,
+    WorkflowStopRequest,
+)
 
 from config import Config
-from workflows.engine import TERMINAL, job_arguments, poll_status
+from workflows.engine import (
+    RETRYABLE,
+    STOPPABLE,
+    STOPPED,
+    TERMINAL,
+    JobStateError,
+    check_state,
+    job_arguments,
+    poll_status,
+)
 
 PHASES = {
     "Pending": "running",
@@ -21,15 +54,76 @@ PHASES = {
     "Failed": "failed",
     "Error": "failed",
 }
-"""Argo workflow and node phases -> job statuses (no phase yet: the job stays queued)."""
+"""Argo workflow and node phases -> job statuses (no phase yet: the job stays queued).
+`Pending` is not an end: `wait` goes on polling (Hera's own `wait` returns on it)."""
 
 JOB_LABEL = "detector/job-id"
+MODALITY_LABEL = "detector/modality"
+MODEL_LABEL = "detector/model-{modality}"
+"""Label per modality of the job: the champion version when the job was submitted."""
+
+DEFAULT_TIMEOUT_S = 10.0
 _ITEM = re.compile(r"\((\d+):[^()]*\)")
+_LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
 
 
 def job_status(phase: str | None) -> str | None:
     """The job status for an Argo phase, or None while Argo has not given one."""
     return PHASES.get(phase or "")
+
+
+def timeout_from_env() -> float:
+    """ARGO_TIMEOUT_S, default 10 s."""
+    value = os.environ.get("ARGO_TIMEOUT_S")
+    return float(value) if value else DEFAULT_TIMEOUT_S
+
+
+def argo_ui_link(job: dict[str, Any], base: str | None = None) -> str | None:
+    """The job's workflow in the Argo UI (ARGO_UI_URL), or None off Argo or without a base.
+    The `uid` query lets the UI show the archived copy once the workflow is deleted."""
+    base = base if base is not None else os.environ.get("ARGO_UI_URL")
+    ref = job.get("engine_ref") or {}
+    if not base or ref.get("engine") != "argo" or not ref.get("name") or not ref.get("namespace"):
+        return None
+    link = f"{base.rstrip('/')}/workflows/{quote(ref['namespace'])}/{quote(ref['name'])}"
+    return f"{link}?uid={quote(ref['uid'])}" if ref.get("uid") else link
+
+
+def job_labels(job_id: str, media: list[dict[str, str]],
+               champion: Callable[[str], str | None]) -> dict[str, str]:
+    """Labels to find a job's workflow in the Argo UI: job id, modality (`mixed` for several)
+    and the champion version per modality (left out when the registry does not answer)."""
+    modalities = sorted({item["modality"] for item in media})
+    labels = {JOB_LABEL: job_id,
+              MODALITY_LABEL: modalities[0] if len(modalities) == 1 else "mixed"}
+    for modality in modalities:
+        try:
+            version = champion(modality)
+        except Exception:  # noqa: BLE001 - labels are a convenience; never block a submit
+            version = None
+        if version is not None and _LABEL_VALUE.match(str(version)):
+            labels[MODEL_LABEL.format(modality=modality)] = str(version)
+    return labels
+
+
+def _default_champion(modality: str) -> str | None:
+    from models.registry import champion_version
+
+    return champion_version(modality)
+
+
+class _Service(WorkflowsService):
+    """WorkflowsService with a time-out on every call and a host that keeps its path prefix."""
+
+    def __init__(self, *, timeout: float, **kwargs: Any) -> None:
+        host = kwargs.pop("host")
+        # urljoin(host, "api/v1/...") drops the last path segment unless it ends with "/"
+        super().__init__(host=host.rstrip("/") + "/", **kwargs)
+        self.timeout = timeout
+
+    def _request(self, method: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        return super()._request(method, **kwargs)
 
 
 class ArgoEngine:
@@ -43,21 +137,27 @@ class ArgoEngine:
         workflow: Workflow | None = None,
         session: requests.Session | None = None,
         poll_interval: float = 2.0,
+        timeout: float | None = None,
+        champion: Callable[[str], str | None] | None = None,
     ) -> None:
         if workflow is None:
             from workflows.detect import build_detect_workflow
 
             workflow = build_detect_workflow(namespace=cfg.argo_namespace)
+        if not cfg.argo_server:
+            raise ValueError("ARGO_SERVER is not set")
         self.cfg = cfg
         self.workflow = workflow
         self.namespace = cfg.argo_namespace
         self.poll_interval = poll_interval
-        self.service = WorkflowsService(
+        self.champion = champion or _default_champion
+        self.service = _Service(
             host=cfg.argo_server,
             token=cfg.argo_token,
             namespace=cfg.argo_namespace,
             verify_ssl=cfg.argo_verify_tls,
             session=session,
+            timeout=timeout if timeout is not None else timeout_from_env(),
         )
 
     def manifest(self, arguments: dict[str, str], job_id: str) -> Any:
@@ -69,7 +169,8 @@ class ArgoEngine:
                 raise ValueError(f"the workflow has no parameter {name!r}")
             params[name].value = value
         model.metadata.namespace = self.namespace
-        model.metadata.labels = {**(model.metadata.labels or {}), JOB_LABEL: job_id}
+        labels = job_labels(job_id, json.loads(arguments.get("media", "[]")), self.champion)
+        model.metadata.labels = {**(model.metadata.labels or {}), **labels}
         return model
 
     def submit(self, job_id: str) -> None:
@@ -86,16 +187,11 @@ class ArgoEngine:
             update_job(db, job_id, status="failed", finished_at=_now(),
                        error=f"argo submit failed: {type(exc).__name__}: {exc}")
             raise
-        ref = {
-            "engine": "argo",
-            "namespace": self.namespace,
-            "name": created.metadata.name,
-            "uid": created.metadata.uid,
-        }
-        update_job(db, job_id, engine="argo", engine_ref=ref)
+        update_job(db, job_id, engine="argo", engine_ref=self._ref(created))
 
     def refresh(self, job_id: str) -> None:
-        """Read the Workflow's phase (and its step nodes) into the job document."""
+        """Read the Workflow's phase (and its step nodes) into the job document; once the
+        workflow is deleted (TTL), from Argo's archive by uid."""
         from storage.jobs import get_job, update_job
 
         db = self._db()
@@ -105,11 +201,9 @@ class ArgoEngine:
         ref = job.get("engine_ref") or {}
         if job["status"] in TERMINAL or ref.get("engine") != "argo" or not ref.get("name"):
             return
-        try:
-            wf = self.service.get_workflow(ref["name"], namespace=ref.get("namespace"))
-        except NotFound:
-            update_job(db, job_id, status="failed", finished_at=_now(),
-                       error=f"workflow {ref['name']} no longer exists")
+        wf = self._fetch(ref)
+        if wf is None:
+            update_job(db, job_id, **self._gone(db, job, ref))
             return
         status = wf.status
         self._record_nodes(db, job_id, ref["name"], status)
@@ -143,9 +237,114 @@ class ArgoEngine:
             raise LookupError(f"job {job_id} not found")
         return status
 
+    def stop(self, job_id: str) -> None:
+        """Argo's stop (exit handlers still run); the job is `failed` with error STOPPED."""
+        from storage.jobs import get_job, update_job
+
+        db = self._db()
+        self.refresh(job_id)
+        job = check_state(get_job(db, job_id), job_id, STOPPABLE, "stop")
+        ref = job.get("engine_ref") or {}
+        if ref.get("engine") == "argo" and ref.get("name"):
+            namespace = ref.get("namespace") or self.namespace
+            request = WorkflowStopRequest(name=ref["name"], namespace=namespace, message=STOPPED)
+            try:
+                self.service.stop_workflow(ref["name"], request, namespace=namespace)
+            except NotFound as exc:
+                raise JobStateError(f"workflow {ref['name']} is no longer running") from exc
+        update_job(db, job_id, status="failed", error=STOPPED, finished_at=_now())
+
+    def retry(self, job_id: str) -> None:
+        """Argo's retry of the failed workflow (its failed nodes run again); when the workflow
+        was deleted already, the retry of its archived copy."""
+        from storage.jobs import get_job, update_job
+
+        db = self._db()
+        job = check_state(get_job(db, job_id), job_id, RETRYABLE, "retry")
+        ref = job.get("engine_ref") or {}
+        if ref.get("engine") != "argo" or not ref.get("name"):
+            update_job(db, job_id, status="queued", error=None, finished_at=None)
+            self.submit(job_id)  # it never reached Argo: submit it now
+            return
+        namespace = ref.get("namespace") or self.namespace
+        try:
+            wf = self.service.retry_workflow(
+                ref["name"], WorkflowRetryRequest(name=ref["name"], namespace=namespace),
+                namespace=namespace,
+            )
+        except NotFound:
+            if not ref.get("uid"):
+                raise
+            wf = self.service.retry_archived_workflow(
+                ref["uid"],
+                RetryArchivedWorkflowRequest(uid=ref["uid"], name=ref["name"],
+                                             namespace=namespace),
+            )
+        update_job(db, job_id, status="running", error=None, finished_at=None,
+                   engine_ref={**ref, **self._ref(wf)})
+
+    def logs(self, job_id: str, tail_lines: int = 200) -> list[dict[str, str]]:
+        """The last lines of each step container of the job's live workflow:
+        [{pod_name, content}] (archived logs are in the artifact repository: see the UI)."""
+        from storage.jobs import get_job
+
+        job = get_job(self._db(), job_id)
+        ref = (job or {}).get("engine_ref") or {}
+        if ref.get("engine") != "argo" or not ref.get("name"):
+            return []
+        namespace = ref.get("namespace") or self.namespace
+        service = self.service
+        response = service.session.get(
+            f"{service.host}api/v1/workflows/{quote(namespace)}/{quote(ref['name'])}/log",
+            params={"logOptions.container": "main", "logOptions.tailLines": str(tail_lines)},
+            headers={"Authorization": service.token} if service.token else {},
+            verify=service.verify_ssl, timeout=service.timeout,
+        )
+        response.raise_for_status()
+        lines = []
+        for line in response.text.splitlines():
+            entry = (json.loads(line) if line.strip() else {}).get("result") or {}
+            if entry:
+                lines.append({"pod_name": entry.get("podName", ""),
+                              "content": entry.get("content", "")})
+        return lines
+
     def shutdown(self) -> None:
         """Close the HTTP session."""
         self.service.close()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _ref(self, wf: Any) -> dict[str, Any]:
+        return {"engine": "argo", "namespace": wf.metadata.namespace or self.namespace,
+                "name": wf.metadata.name, "uid": wf.metadata.uid}
+
+    def _fetch(self, ref: dict[str, Any]) -> Any | None:
+        """The live workflow, else its archived copy (by uid), else None."""
+        namespace = ref.get("namespace") or self.namespace
+        try:
+            return self.service.get_workflow(ref["name"], namespace=namespace)
+        except NotFound:
+            pass
+        if not ref.get("uid"):
+            return None
+        try:
+            return self.service.get_archived_workflow(ref["uid"], namespace=namespace,
+                                                      name=ref["name"])
+        except NotFound:
+            return None
+
+    @staticmethod
+    def _gone(db: Any, job: dict[str, Any], ref: dict[str, Any]) -> dict[str, Any]:
+        """The end of a job whose workflow is neither live nor archived: every media has a
+        result (persist ran for each) -> succeeded; otherwise failed."""
+        from storage.results import results_for_job
+
+        done = {r["media_id"] for r in results_for_job(db, job["job_id"])}
+        if job.get("media_ids") and done >= set(job["media_ids"]):
+            return {"status": "succeeded", "error": None, "finished_at": _now()}
+        return {"status": "failed", "finished_at": _now(),
+                "error": f"workflow {ref['name']} no longer exists (deleted, not archived)"}
 
     def _record_nodes(self, db: Any, job_id: str, workflow_name: str, status: Any) -> None:
         """Step nodes as `detect-one(0)/preprocess`, like the local engine names them."""
@@ -184,4 +383,3 @@ def _time(value: Any) -> datetime | None:
         return None
     value = getattr(value, "root", value)
     return value if isinstance(value, datetime) else None
-

@@ -4,16 +4,20 @@ Only what running a script needs is delegated (`run_script`); the engine decides
 Supported: DAG and script templates, `dependencies` and `depends` (conjunctions of task names,
 optionally `.Succeeded`), `{{inputs.parameters.x}}`, `{{workflow.parameters.x}}`,
 `{{tasks.X.outputs.parameters.y}}`, `{{item}}` / `{{item.field}}`, `withParam` / `withItems`,
-`retryStrategy` (limit, backoff duration/factor/cap/maxDuration) and `onExit`. Anything else
-raises WorkflowError instead of being silently misread.
+`retryStrategy` (limit, backoff duration/factor/cap/maxDuration), `onExit` with
+`{{workflow.status}}`, `{{workflow.name|namespace|uid}}`, and a CronWorkflow's or
+WorkflowTemplate's spec run once. Anything else raises WorkflowError instead of being silently
+misread. `cancel()` stops a run like Argo's stop: no new node starts, the exit handler still runs.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import secrets
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
@@ -23,6 +27,8 @@ _VAR = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 _DEPENDS_TERM = re.compile(r"^\(?\s*([A-Za-z0-9][A-Za-z0-9_-]*)(\.Succeeded)?\s*\)?$")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+CANCELLED = "stopped by user"
 
 MAX_ERROR_CHARS = 2000
 """Longest error message kept on a node (and so on the job); the worker's log has the rest."""
@@ -44,6 +50,17 @@ class StepFailed(Exception):
         super().__init__(f"{node}: {message}")
         self.node = node
         self.message = message
+
+
+class Cancelled(StepFailed):
+    """The run was cancelled (`WorkflowRun.cancel`) before this node could start."""
+
+
+def workflow_spec(manifest: dict) -> dict:
+    """The WorkflowSpec of a Workflow or WorkflowTemplate, or of a CronWorkflow's workflows."""
+    if manifest.get("kind") == "CronWorkflow":
+        return manifest["spec"]["workflowSpec"]
+    return manifest["spec"]
 
 
 def substitute(text: str, scope: dict[str, str]) -> str:
@@ -102,6 +119,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _suffix() -> str:
+    return secrets.token_hex(3)[:5]
+
+
 class WorkflowRun:
     """One run of a manifest with `arguments` for its workflow parameters."""
 
@@ -113,7 +134,7 @@ class WorkflowRun:
         on_node: OnNode | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.spec = manifest["spec"]
+        self.spec = workflow_spec(manifest)
         self.templates = {t["name"]: t for t in self.spec["templates"]}
         declared = {
             p["name"]: p.get("value") for p in self.spec.get("arguments", {}).get("parameters", [])
@@ -126,10 +147,19 @@ class WorkflowRun:
         if missing:
             raise WorkflowError(f"workflow parameters without a value: {missing}")
         self.globals = {f"workflow.parameters.{k}": str(v) for k, v in values.items()}
+        meta = manifest.get("metadata") or {}
+        self.globals.update({
+            "workflow.name": meta.get("name") or meta.get("generateName", "wf-") + _suffix(),
+            "workflow.namespace": meta.get("namespace") or "local",
+            "workflow.uid": str(uuid.uuid4()),
+        })
+        self.outputs: dict[str, dict[str, str]] = {}
+        """Output parameters of every script node that succeeded, by node name."""
         self._run_script = run_script
         self._on_node = on_node or (lambda node, **fields: None)
         self._sleep = sleep
         self._stop = threading.Event()
+        self._cancel = threading.Event()
 
     def run(self) -> None:
         """Run the entrypoint, then the exit handler; raise the first StepFailed."""
@@ -179,7 +209,7 @@ class WorkflowRun:
         running: dict[Future, str] = {}
         with ThreadPoolExecutor(max_workers=max(1, len(tasks))) as threads:
             while True:
-                if failure is None:
+                if failure is None and not self._cancelled(node):
                     for name, task in tasks.items():
                         if name in done or name in running.values() or not deps[name] <= done:
                             continue
@@ -202,6 +232,8 @@ class WorkflowRun:
                     )
         if failure is not None:
             raise failure
+        if self._cancelled(node) and done != set(tasks):
+            raise Cancelled(node.rstrip("/") or "workflow", CANCELLED)
         if done != set(tasks):
             raise WorkflowError(f"tasks never ready (cycle?): {sorted(set(tasks) - done)}")
         return {}
@@ -257,6 +289,8 @@ class WorkflowRun:
         cap = parse_duration(backoff.get("cap")) or None
         max_total = parse_duration(backoff.get("maxDuration")) or None
         started = time.monotonic()
+        if self._cancelled(node):
+            raise Cancelled(node, CANCELLED)
         self._on_node(node, status="running", started_at=_now(), attempts=0, error=None)
         attempt = 0
         while True:
@@ -268,7 +302,7 @@ class WorkflowRun:
                 message = _shorten(str(exc) or type(exc).__name__)
                 wait_s = min(delay * factor ** (attempt - 1), cap or float("inf"))
                 over = max_total is not None and time.monotonic() - started + wait_s > max_total
-                if attempt > limit or over or self._stop.is_set():
+                if attempt > limit or over or self._stop.is_set() or self._cancelled(node):
                     self._on_node(
                         node, status="failed", finished_at=_now(), attempts=attempt, error=message
                     )
@@ -279,8 +313,17 @@ class WorkflowRun:
             self._on_node(
                 node, status="succeeded", finished_at=_now(), attempts=attempt, error=None
             )
+            self.outputs[node] = dict(outputs)
             return outputs
 
     def stop(self) -> None:
         """Give up retrying (the engine is shutting down)."""
         self._stop.set()
+
+    def cancel(self) -> None:
+        """Stop like Argo's stop: running steps finish, no node of the entrypoint starts or
+        retries any more, the exit handler still runs; `run()` then raises Cancelled."""
+        self._cancel.set()
+
+    def _cancelled(self, node: str) -> bool:
+        return self._cancel.is_set() and not node.startswith("onExit/")

@@ -12,6 +12,13 @@ from typing import Any, Protocol, runtime_checkable
 from config import Config, get_config
 
 TERMINAL = frozenset({"succeeded", "failed"})
+STOPPABLE = frozenset({"queued", "running"})
+RETRYABLE = frozenset({"failed"})
+STOPPED = "stopped by user"
+
+
+class JobStateError(Exception):
+    """The job's status does not allow the action (stop a finished job, retry a running one)."""
 
 
 @runtime_checkable
@@ -28,6 +35,14 @@ class Engine(Protocol):
 
     def wait(self, job_id: str, timeout: float) -> str:
         """The job's status once terminal, or its status when `timeout` seconds have passed."""
+
+    def stop(self, job_id: str) -> None:
+        """Stop a queued or running job: no new step starts, the job ends `failed` with error
+        STOPPED. JobStateError in another state."""
+
+    def retry(self, job_id: str) -> None:
+        """Run a failed job again (its failed steps; persisted results are kept).
+        JobStateError in another state."""
 
 
 _engines: dict[tuple, Engine] = {}
@@ -89,6 +104,16 @@ def job_arguments(db: Any, job_id: str) -> dict[str, str]:
             {"media_id": media_id, "modality": media["modality"], "media_path": media["path"]}
         )
     return {"job_id": job_id, "media": json.dumps(items)}
+
+
+def check_state(job: dict[str, Any] | None, job_id: str, allowed: frozenset[str], action: str
+                ) -> dict[str, Any]:
+    """`job` if its status is in `allowed`; LookupError if missing, JobStateError otherwise."""
+    if job is None:
+        raise LookupError(f"job {job_id} not found")
+    if job["status"] not in allowed:
+        raise JobStateError(f"cannot {action} a job that is {job['status']}")
+    return job
 
 
 def poll_status(

@@ -28,7 +28,16 @@ from hera.workflows import Workflow
 from config import Config
 from workflows import _worker
 from workflows.dag_walk import StepFailed, WorkflowError, WorkflowRun
-from workflows.engine import TERMINAL, job_arguments, poll_status
+from workflows.engine import (
+    RETRYABLE,
+    STOPPABLE,
+    STOPPED,
+    TERMINAL,
+    JobStateError,
+    check_state,
+    job_arguments,
+    poll_status,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +75,7 @@ class LocalEngine:
         self._lock = threading.Lock()
         self._runs: dict[str, WorkflowRun] = {}
         self._threads: dict[str, threading.Thread] = {}
+        self._cancelled: set[str] = set()
         self._closed = False
 
     # ------------------------------------------------------------------ Engine
@@ -125,6 +135,41 @@ class LocalEngine:
             raise LookupError(f"job {job_id} not found")
         return status
 
+    def stop(self, job_id: str) -> None:
+        """Cancel the job's run: the steps running now finish, no other starts, the exit handler
+        cleans up; the job is `failed` with error STOPPED at once."""
+        from storage.jobs import get_job, update_job
+
+        db = self._db()
+        check_state(get_job(db, job_id), job_id, STOPPABLE, "stop")
+        with self._lock:
+            self._cancelled.add(job_id)
+            run = self._runs.get(job_id)
+        if run is not None:
+            run.cancel()
+        update_job(db, job_id, status="failed", error=STOPPED, finished_at=_now())
+
+    def retry(self, job_id: str) -> None:
+        """Submit a failed job again (nodes cleared; results are upserted, so none doubles)."""
+        from storage.jobs import get_job, update_job
+
+        db = self._db()
+        check_state(get_job(db, job_id), job_id, RETRYABLE, "retry")
+        with self._lock:
+            if job_id in self._threads:
+                raise JobStateError(f"job {job_id} is still stopping; retry in a moment")
+            self._cancelled.discard(job_id)
+        update_job(db, job_id, status="queued", error=None, finished_at=None, nodes={})
+        self.submit(job_id)
+
+    def run_workflow(self, arguments: dict[str, str]) -> WorkflowRun:
+        """Walk this engine's workflow once with `arguments`, here, until it ends (a CronWorkflow
+        runs as one of its Workflows would); the finished run (`.outputs` by node). Raises
+        StepFailed or WorkflowError."""
+        run = WorkflowRun(self.manifest, arguments, self._run_script)
+        run.run()
+        return run
+
     def shutdown(self, wait: bool = True) -> None:
         """Stop taking jobs, stop retries, and stop the worker processes."""
         with self._lock:
@@ -164,6 +209,8 @@ class LocalEngine:
             )
             with self._lock:
                 self._runs[job_id] = run
+                if job_id in self._cancelled:
+                    run.cancel()  # stopped before its run began
             run.run()
             status = "succeeded"
         except StepFailed as exc:
@@ -176,6 +223,9 @@ class LocalEngine:
             with self._lock:
                 self._runs.pop(job_id, None)
                 self._threads.pop(job_id, None)
+                if job_id in self._cancelled:
+                    self._cancelled.discard(job_id)
+                    status, error = "failed", STOPPED
             try:
                 update_job(db, job_id, status=status, error=error, finished_at=_now())
             except Exception:

@@ -27,10 +27,17 @@ def test_every_document_validates_strictly(render, overlay, docs, tmp_path: Path
         capture_output=True, text=True, timeout=300,
     )
     lines = done.stdout.splitlines()
-    problems = [line for line in lines if not line.startswith("INFO")]
+    # Argo's kinds have no Kubernetes schema (a WARN): tests/k8s/test_k8s_argo.py validates them
+    # against Argo's own schema.
+    problems = [line for line in lines if not line.startswith("INFO") and not _argo_warning(line)]
     assert done.returncode == 0 and not problems, "\n".join(problems) + done.stderr
-    # A kind without a schema is only a WARN: count that every document really passed.
-    assert sum(" passed for resource " in line for line in lines) == len(docs)
+    # A kind without a schema is only a WARN: count that every other document really passed.
+    argo = [d for d in docs if d["apiVersion"].startswith("argoproj.io/")]
+    assert sum(" passed for resource " in line for line in lines) == len(docs) - len(argo)
+
+
+def _argo_warning(line: str) -> bool:
+    return line.startswith("WARN") and "with api version argoproj.io/v1alpha1" in line
 
 
 def test_parts_are_all_there(docs):

@@ -1,5 +1,6 @@
 """A stand-in Argo Server behind a `requests` adapter: every request is checked against Argo's
-swagger (path, method, query names, body schema) and answered as the server would."""
+swagger (path, method, query names, body schema) and answered as the server would; optionally
+behind a URL path prefix (an ingress serving Argo at https://host/argo/)."""
 
 from __future__ import annotations
 
@@ -21,12 +22,15 @@ class SwaggerViolation(AssertionError):
 
 
 class FakeArgoServer(BaseAdapter):
-    def __init__(self, swagger: dict, token: str | None = None) -> None:
+    def __init__(self, swagger: dict, token: str | None = None, prefix: str = "") -> None:
         super().__init__()
         self.swagger = swagger
         self.token = token
+        self.prefix = prefix.rstrip("/")
         self.requests: list[dict[str, Any]] = []
         self.workflows: dict[tuple[str, str], dict] = {}
+        self.archive: dict[str, dict] = {}  # uid -> workflow (with its final status)
+        self.logs: dict[str, list[dict]] = {}  # workflow name -> log entries
         self.statuses: dict[str, list[dict]] = {}  # name -> statuses served in turn (last sticks)
         self.fail_next: tuple[int, str] | None = None
         self._routes = sorted(
@@ -56,7 +60,9 @@ class FakeArgoServer(BaseAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         url = urlparse(request.url)
         method = request.method.lower()
-        template, op, path_values = self._operation(url.path, method)
+        if not url.path.startswith(self.prefix + "/api/"):
+            raise SwaggerViolation(f"{url.path} is not under the server's prefix {self.prefix!r}")
+        template, op, path_values = self._operation(url.path[len(self.prefix):], method)
         declared = {p["name"]: p for p in op.get("parameters", [])}
         query = dict(parse_qsl(url.query))
         for name in query:
@@ -70,7 +76,8 @@ class FakeArgoServer(BaseAdapter):
                 self.validate(p["schema"]["$ref"], body)
         self.requests.append(
             {"method": method.upper(), "path": url.path, "template": template, "query": query,
-             "body": body, "headers": dict(request.headers)}
+             "body": body, "headers": dict(request.headers),
+             "timeout": kwargs.get("timeout"), "verify": kwargs.get("verify")}
         )
         if self.token and request.headers.get("Authorization") != f"Bearer {self.token}":
             return self._reply(request, 401, {"code": 16, "message": "token not valid"})
@@ -97,7 +104,61 @@ class FakeArgoServer(BaseAdapter):
             queue = self.statuses.get(values[1], [])
             status = queue.pop(0) if len(queue) > 1 else (queue[0] if queue else {})
             return self._reply(request, 200, {**wf, "status": status}, op)
+        if method == "put" and template.startswith("/api/v1/workflows/{namespace}/{name}/"):
+            wf = self.workflows.get(tuple(values))
+            if wf is None:
+                return self._reply(request, 404, {"code": 5, "message": "not found"})
+            action = template.rsplit("/", 1)[1]
+            if action == "stop":
+                phase, message = "Failed", body.get("message") or "Stopped with strategy 'Stop'"
+            elif action == "retry":
+                if self._phase(values[1]) not in ("Failed", "Error"):
+                    return self._reply(request, 400, {"code": 9, "message": "not failed"})
+                phase, message = "Running", ""
+            else:
+                return self._reply(request, 501, {"code": 12, "message": "not in the fake"})
+            self.statuses[values[1]] = [{"phase": phase, "message": message}]
+            return self._reply(request, 200, {**wf, "status": {"phase": phase}}, op)
+        if (method, template) == ("get", "/api/v1/archived-workflows/{uid}"):
+            wf = self.archive.get(values[0])
+            if wf is None:
+                return self._reply(request, 404, {"code": 5, "message": "not found"})
+            return self._reply(request, 200, wf, op)
+        if (method, template) == ("put", "/api/v1/archived-workflows/{uid}/retry"):
+            wf = self.archive.get(values[0])
+            if wf is None:
+                return self._reply(request, 404, {"code": 5, "message": "not found"})
+            meta = {**wf["metadata"], "uid": str(uuid.uuid4())}
+            retried = {**{k: v for k, v in wf.items() if k != "status"}, "metadata": meta}
+            self.workflows[(meta["namespace"], meta["name"])] = retried
+            self.statuses[meta["name"]] = [{"phase": "Running"}]
+            return self._reply(request, 200, {**retried, "status": {"phase": "Running"}}, op)
+        if (method, template) == ("get", "/api/v1/workflows/{namespace}/{name}/log"):
+            if tuple(values) not in self.workflows:
+                return self._reply(request, 404, {"code": 5, "message": "not found"})
+            lines = [json.dumps({"result": e}) for e in self.logs.get(values[1], [])]
+            return self._reply_text(request, 200, "\n".join(lines) + "\n")
         return self._reply(request, 501, {"code": 12, "message": "not in the fake"})
+
+    def _phase(self, name: str) -> str | None:
+        queue = self.statuses.get(name) or [{}]
+        return queue[-1].get("phase")
+
+    def archive_workflow(self, namespace: str, name: str, status: dict) -> str:
+        """Move a workflow from the cluster to the archive (TTL deleted it); its uid."""
+        wf = self.workflows.pop((namespace, name))
+        self.archive[wf["metadata"]["uid"]] = {**wf, "status": status}
+        self.statuses.pop(name, None)
+        return wf["metadata"]["uid"]
+
+    def _reply_text(self, request, code: int, text: str) -> requests.Response:
+        response = requests.Response()
+        response.status_code = code
+        response._content = text.encode()
+        response.headers["Content-Type"] = "application/json"
+        response.url = request.url
+        response.request = request
+        return response
 
     def _reply(self, request, code: int, payload: dict, op: dict | None = None):
         if op is not None and code == 200:
