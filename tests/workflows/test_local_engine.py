@@ -15,7 +15,7 @@ from storage.db import get_db
 from storage.jobs import create_job, get_job
 from storage.media import insert_media
 from storage.results import results_for_job
-from workflows.engine import Engine
+from workflows.engine import STOPPED, Engine, JobStateError
 from workflows.local_engine import LocalEngine
 
 STEPS = ("preprocess", "infer", "persist")
@@ -136,3 +136,36 @@ def test_a_dead_worker_is_replaced_and_the_step_retried(engine, module_env):
     assert engine.wait(job_id, timeout=90) == "succeeded"
     node = get_job(get_db(), job_id)["nodes"]["detect-one(0)/preprocess"]
     assert node["attempts"] == 2 and node["status"] == "succeeded"
+
+
+def _wait_for(predicate, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_stop_cancels_the_remaining_nodes_then_retry_runs_again(engine, module_env):
+    job_id = _job(module_env, "slow one", "slow two", "slow three", "slow four")
+    engine.submit(job_id)
+    _wait_for(lambda: any(n.get("status") == "running"
+                          for n in get_job(get_db(), job_id)["nodes"].values()))
+    engine.stop(job_id)
+    job = get_job(get_db(), job_id)
+    assert job["status"] == "failed" and job["error"] == STOPPED  # at once
+    with pytest.raises(JobStateError):
+        engine.stop(job_id)
+    _wait_for(lambda: "onExit/cleanup-scratch" in get_job(get_db(), job_id)["nodes"])
+    _wait_for(lambda: job_id not in engine._threads)
+    job = get_job(get_db(), job_id)
+    assert job["status"] == "failed" and job["error"] == STOPPED
+    persisted = [n for n in job["nodes"] if n.endswith("/persist")]
+    assert len(persisted) < 4  # 2 workers, 1 s per preprocess: stopped before the end
+    assert job["nodes"]["onExit/cleanup-scratch"]["status"] == "succeeded"
+
+    engine.retry(job_id)
+    assert engine.wait(job_id, timeout=60) == "succeeded"
+    job = get_job(get_db(), job_id)
+    assert job["error"] is None and len(results_for_job(get_db(), job_id)) == 4
+    with pytest.raises(JobStateError):
+        engine.retry(job_id)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -15,8 +16,10 @@ def preprocess(
     job_id: str, media_id: str, modality: str, media_path: str
 ) -> Annotated[str, Parameter(name="features_path")]:
     """Upper-case a text file into scratch; 'fail-always' raises, 'fail-once' fails one attempt,
-    'crash-once' kills the worker process once."""
+    'crash-once' kills the worker process once, 'slow' takes a second."""
     text = media_file(media_path).read_text()
+    if "slow" in text:
+        time.sleep(1.0)
     if "fail-always" in text:
         raise RuntimeError(f"cannot decode {media_id}")
     marker = job_scratch(job_id) / f"{media_id}.tried"
