@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _exit_on_sigterm() -> None:
+    """Kubernetes stops a pod with SIGTERM: exit through `finally` blocks, as on Ctrl-C."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
 
 
 def _inference_server(args: argparse.Namespace) -> int:
@@ -16,6 +26,7 @@ def _inference_server(args: argparse.Namespace) -> int:
     from models.serving.settings import ServingSettings
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    _exit_on_sigterm()
     settings = ServingSettings.from_env()
     threads = args.threads or settings.threads
     configure_threads(settings)

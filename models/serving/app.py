@@ -23,11 +23,15 @@ CHUNK = 1 << 20
 
 
 def configure_threads(settings: ServingSettings) -> None:
-    """Set torch's intra-op threads once for the process (INFERENCE_TORCH_THREADS)."""
+    """Set torch's intra-op threads (INFERENCE_TORCH_THREADS) and numpy's BLAS threads
+    (INFERENCE_BLAS_THREADS) once for the process; waitress's threads run the requests."""
     import torch
+    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(settings.torch_threads)
-    log.info("torch intra-op threads: %d", torch.get_num_threads())
+    threadpool_limits(settings.blas_threads, user_api="blas")  # stays in force (no `with`)
+    log.info("torch intra-op threads: %d, BLAS threads: %d", torch.get_num_threads(),
+             settings.blas_threads)
 
 
 def _error(http_status: int, code: str, message: str, **extra: object) -> ResponseReturnValue:

@@ -32,13 +32,18 @@ class ServingSettings:
     """How the service loads, reloads, threads and batches.
 
     `torch_threads` defaults to OMP_NUM_THREADS (the manifests set it to the CPU limit), else
-    the CPUs available. `batch_max` = 1 turns micro-batching off (see `models.serving.batcher`).
+    the CPUs available. `blas_threads` stays 1: the request threads already use every core,
+    and OpenBLAS's own threads made audio featurising 3-5x slower (measured: 10 s of audio,
+    8 request threads on 2 cores, 9 -> 31 featurisations/s with one BLAS thread).
+    `batch_max` = 1 (the default) turns micro-batching off: measured, it did not raise
+    throughput on CPU (see `models.serving.batcher`).
     """
 
     reload_s: float = 30.0  # INFERENCE_RELOAD_S: how often the champion alias is checked
     torch_threads: int = 1  # INFERENCE_TORCH_THREADS: torch intra-op threads
+    blas_threads: int = 1  # INFERENCE_BLAS_THREADS: numpy's BLAS threads (librosa's mel filters)
     threads: int = 8  # INFERENCE_THREADS: waitress worker threads (I/O, decoding, features)
-    batch_max: int = 8  # INFERENCE_BATCH_MAX: requests merged into one forward pass (1 = off)
+    batch_max: int = 1  # INFERENCE_BATCH_MAX: requests merged in one forward pass (1 = off)
     batch_wait_ms: float = 2.0  # INFERENCE_BATCH_WAIT_MS: how long a batch waits for company
     retry_s: float = 5.0  # INFERENCE_RETRY_S: retry period while a modality has no model
 
@@ -48,6 +53,7 @@ class ServingSettings:
         return cls(
             reload_s=_env_float("INFERENCE_RELOAD_S", cls.reload_s),
             torch_threads=max(1, _env_int("INFERENCE_TORCH_THREADS", default_threads)),
+            blas_threads=max(1, _env_int("INFERENCE_BLAS_THREADS", cls.blas_threads)),
             threads=max(1, _env_int("INFERENCE_THREADS", cls.threads)),
             batch_max=max(1, _env_int("INFERENCE_BATCH_MAX", cls.batch_max)),
             batch_wait_ms=max(0.0, _env_float("INFERENCE_BATCH_WAIT_MS", cls.batch_wait_ms)),

@@ -59,3 +59,13 @@ def serve_in_thread(app: Flask) -> tuple[str, object]:
 def stop_server(server: object) -> None:
     server.close()  # type: ignore[attr-defined]
     server.task_dispatcher.shutdown(timeout=5)  # type: ignore[attr-defined]
+
+
+def write_mp4(path: Path, frames: int = 12, fps: float = 6.0) -> Path:
+    """A 2 s, 160x120 mp4v clip of a moving photo-like scene."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (160, 120))
+    scene = photo(320, 240)
+    for i in range(frames):
+        writer.write(np.ascontiguousarray(scene[i * 4 : i * 4 + 120, i * 8 : i * 8 + 160]))
+    writer.release()
+    return path

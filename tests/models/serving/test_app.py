@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
-from serving_helpers import TEXT
+from serving_helpers import TEXT, write_mp4
 
 from models.serving.app import create_app
 from models.serving.champions import ChampionSet
@@ -44,6 +44,15 @@ def test_scores_a_wav_sent_as_multipart(client: FlaskClient, wav: Path,
     assert response.status_code == 200, response.json
     _check_result(response.json, "audio", champions)
     assert len(response.json["explanation"]["units"]) == 2  # 2 s = two 1 s segments
+
+
+def test_scores_an_mp4(client: FlaskClient, tmp_path: Path, champions: ChampionSet) -> None:
+    clip = write_mp4(tmp_path / "clip.mp4")
+    response = client.post("/v1/score?filename=clip.mp4&modality=video", data=clip.read_bytes(),
+                           content_type="application/octet-stream")
+    assert response.status_code == 200, response.json
+    _check_result(response.json, "video", champions)
+    assert "time_s" in response.json["explanation"]["units"][0]
 
 
 def test_scores_text(client: FlaskClient, champions: ChampionSet) -> None:

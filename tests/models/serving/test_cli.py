@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 import pytest
-import torch
 
 from cli import serving
 from config import Config
@@ -37,10 +36,13 @@ def test_inference_server_serves_the_app(detector_env: Config,
         champions.check()
 
     monkeypatch.setattr("waitress.serve", fake_serve)
-    monkeypatch.setenv("INFERENCE_TORCH_THREADS", str(torch.get_num_threads()))
+    monkeypatch.setattr(serving, "_exit_on_sigterm", lambda: None)  # keep pytest's handlers
+    threads = []
+    monkeypatch.setattr("models.serving.app.configure_threads", threads.append)
     monkeypatch.setenv("INFERENCE_RELOAD_S", "3600")
     monkeypatch.setenv("INFERENCE_THREADS", "3")
     args = _parser().parse_args(["inference-server", "--port", "9101"])
     assert args.func(args) == 0
     assert (served["host"], served["port"], served["threads"]) == ("127.0.0.1", 9101, 3)
     assert served["client"].get("/readyz").status_code == 200
+    assert threads and threads[0].threads == 3
