@@ -1,6 +1,8 @@
-"""GET /api/v1/jobs/<job_id>: a job's status (fresh from its engine), nodes and results."""
+"""Jobs: GET a job's status (fresh from its engine), nodes and results; POST stop and retry."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
@@ -15,15 +17,51 @@ bp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs")
 require_token(bp)
 
 
+def _own_job(job_id: str) -> dict[str, Any]:
+    """The caller's job; another user's (or none) answers 404."""
+    job = jobs.get_job(db(), job_id, owner=current_user()["user_id"])
+    if job is None:
+        raise ApiError(404, "not_found", f"no job {job_id}")
+    return job
+
+
+def _job_response(job_id: str) -> ResponseReturnValue:
+    job = jobs.get_job(db(), job_id, owner=current_user()["user_id"])
+    return jsonify(public_job(job, results.results_for_job(db(), job_id)))
+
+
 @bp.get("/<job_id>")
 def get_job(job_id: str) -> ResponseReturnValue:
     """The caller's job; another user's answers 404."""
-    owner = current_user()["user_id"]
-    if jobs.get_job(db(), job_id, owner=owner) is None:
-        raise ApiError(404, "not_found", f"no job {job_id}")
+    _own_job(job_id)
     try:
         engine().refresh(job_id)
     except Exception as exc:  # show the stored status rather than fail the request
         current_app.logger.warning("refreshing job %s failed: %s", job_id, exc)
-    job = jobs.get_job(db(), job_id, owner=owner)
-    return jsonify(public_job(job, results.results_for_job(db(), job_id)))
+    return _job_response(job_id)
+
+
+@bp.post("/<job_id>/stop")
+def stop_job(job_id: str) -> ResponseReturnValue:
+    """Stop a queued or running job (409 otherwise): it ends `failed`, "stopped by user"."""
+    return _act(job_id, "stop")
+
+
+@bp.post("/<job_id>/retry")
+def retry_job(job_id: str) -> ResponseReturnValue:
+    """Run a failed job again (409 otherwise); its failed steps run, its results are kept."""
+    return _act(job_id, "retry")
+
+
+def _act(job_id: str, action: str) -> ResponseReturnValue:
+    from workflows.engine import JobStateError
+
+    _own_job(job_id)
+    method = getattr(engine(), action, None)
+    if method is None:
+        raise ApiError(409, "conflict", f"the {engine().name} engine cannot {action} jobs")
+    try:
+        method(job_id)
+    except JobStateError as exc:
+        raise ApiError(409, "conflict", str(exc)) from exc
+    return _job_response(job_id)

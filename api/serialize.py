@@ -26,10 +26,14 @@ def public_result(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def public_job(doc: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, Any]:
-    """A job with its results as the API returns it."""
+    """A job with its results as the API returns it; `links.argo_ui` is its workflow in the
+    Argo UI (null off Argo or when ARGO_UI_URL is unset)."""
+    from workflows.argo_engine import argo_ui_link
+
     out = {k: doc.get(k) for k in JOB_KEYS}
     out["nodes"] = out["nodes"] or {}
     out["results"] = [public_result(r) for r in results]
+    out["links"] = {"argo_ui": argo_ui_link(doc)}
     return out
 
 
