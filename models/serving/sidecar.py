@@ -125,7 +125,7 @@ def snapshot_once(db: Database, url: str, timeout_s: float = 5.0,
     """
     try:
         snap = summarize(scrape(url, timeout_s))
-    except (requests.RequestException, ValueError) as exc:
+    except Exception as exc:  # refused, timed out, 5xx, not a metrics page: retry next time
         log.warning("cannot scrape %s: %s", url, exc)
         log_event(db, "warning", "inference.metrics_failed", url=url, error=str(exc)[:500])
         return None
