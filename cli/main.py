@@ -108,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--modality", action="append",
                        choices=["image", "audio", "video", "text"])
     train.set_defaults(func=_train)
+
+    from cli.serving import register
+
+    register(sub)
     return parser
 
 
