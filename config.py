@@ -75,6 +75,7 @@ class Config:
     argo_namespace: str
     argo_verify_tls: bool
     inference_url: str | None
+    inference_timeout_s: float
     jwt_secret: str
     token_ttl_s: int
     local_workers: int
@@ -96,6 +97,7 @@ class Config:
             argo_namespace=_env("ARGO_NAMESPACE", "argo"),
             argo_verify_tls=_env_bool("ARGO_VERIFY_TLS", True),
             inference_url=_env("INFERENCE_URL"),
+            inference_timeout_s=_env_float("INFERENCE_TIMEOUT_S", 30.0),
             jwt_secret=_env("JWT_SECRET") or _local_secret(var_dir),
             token_ttl_s=_env_int("TOKEN_TTL_S", 3600),
             local_workers=_env_int("LOCAL_WORKERS", max(1, min(4, os.cpu_count() or 1))),

@@ -30,6 +30,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         MONGO_DB=cfg.mongo_db,
         UPLOAD_TMP=cfg.var_dir / "tmp",
         ENGINE=None,
+        INFERENCE=None,  # an InferenceClient; default: one for INFERENCE_URL when it is set
         ADMIN_USER=os.environ.get("DETECTOR_ADMIN_USER"),
         ADMIN_PASSWORD=os.environ.get("DETECTOR_ADMIN_PASSWORD"),
     )
@@ -47,6 +48,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.teardown_request(lambda _exc: remove_temp_files())
 
     app.extensions["engine"] = app.config["ENGINE"] or _default_engine(cfg)
+    app.extensions["inference"] = app.config["INFERENCE"] or _default_inference(app, cfg)
     _bootstrap_admin(app)
     return app
 
@@ -55,6 +57,14 @@ def _default_engine(cfg: Any) -> Any:
     from workflows.engine import get_engine
 
     return get_engine(cfg)
+
+
+def _default_inference(app: Flask, cfg: Any) -> Any:
+    if not cfg.inference_url:
+        return None
+    from models.serving.client import InferenceClient
+
+    return InferenceClient(cfg.inference_url, timeout_s=cfg.inference_timeout_s)
 
 
 def _bootstrap_admin(app: Flask) -> None:

@@ -29,3 +29,8 @@ def db() -> Database:
 def engine() -> Any:
     """The workflow engine: `.name`, `.submit(job_id)`, `.refresh(job_id)`, `.wait(job_id, t)`."""
     return current_app.extensions["engine"]
+
+
+def inference() -> Any:
+    """The inference service client (`INFERENCE_URL`), or None when sync jobs use the engine."""
+    return current_app.extensions.get("inference")

@@ -7,9 +7,9 @@ from typing import Any
 from flask import Blueprint, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
-from api import ingest, uploads
+from api import fastpath, ingest, uploads
 from api.auth import current_user, require_token
-from api.context import db, engine, limits, settings
+from api.context import db, engine, inference, limits, settings
 from api.errors import ApiError
 from api.ingest import Staged
 from api.serialize import public_result
@@ -30,8 +30,20 @@ def create_detection() -> ResponseReturnValue:
     staged = uploads.probe_all(uploads.collect(), limits())
     if mode is None:
         mode = "async" if any(s.info.modality == "video" for s in staged) else "sync"
-    job = _store(staged, owner, mode)
+    client = inference()
+    fast = mode == "sync" and client is not None and all(
+        s.info.modality != "video" for s in staged)
+    job = _store(staged, owner, mode, "inference" if fast else engine().name)
     job_id = job["job_id"]
+    status_url = url_for("jobs.get_job", job_id=job_id)
+    fallback = None
+    if fast:
+        try:
+            fastpath.score_job(db(), job, client, settings().media_root)
+            return _answer(job_id, status_url)
+        except fastpath.FallBack as exc:  # the service is down or not ready: queue the job
+            fallback = f"inference service unavailable ({exc}); ran as a workflow job"
+            jobs.update_job(db(), job_id, engine=engine().name)
     try:
         engine().submit(job_id)
     except Exception as exc:  # the engine is someone else's process: report, do not crash
@@ -39,25 +51,31 @@ def create_detection() -> ResponseReturnValue:
         logs.log_event(db(), "error", "job.submit_failed", job_id=job_id, error=str(exc))
         raise ApiError(503, "engine_unavailable", f"the job could not be submitted: {exc}",
                        job_id=job_id) from exc
-    status_url = url_for("jobs.get_job", job_id=job_id)
     if mode == "async":
         return jsonify({"job_id": job_id, "status_url": status_url}), 202, {
             "Location": status_url}
-    return _wait(job_id, status_url)
+    return _wait(job_id, status_url, fallback)
 
 
-def _store(staged: list[Staged], owner: str, mode: str) -> dict[str, Any]:
-    return ingest.store_job(db(), staged, owner, engine().name, mode, settings().media_root)
+def _store(staged: list[Staged], owner: str, mode: str, engine_name: str) -> dict[str, Any]:
+    return ingest.store_job(db(), staged, owner, engine_name, mode, settings().media_root)
 
 
-def _wait(job_id: str, status_url: str) -> ResponseReturnValue:
+def _wait(job_id: str, status_url: str, fallback: str | None = None) -> ResponseReturnValue:
     try:
         engine().wait(job_id, timeout=limits().sync_timeout_s)
     except TimeoutError:
         pass
+    return _answer(job_id, status_url, fallback)
+
+
+def _answer(job_id: str, status_url: str, fallback: str | None = None) -> ResponseReturnValue:
+    """200 with the results once the job is done; 202 with its status URL while it runs."""
     job = jobs.get_job(db(), job_id) or {}
     status = job.get("status", "queued")
-    body: dict[str, Any] = {"job_id": job_id, "status": status}
+    body: dict[str, Any] = {"job_id": job_id, "status": status, "engine": job.get("engine")}
+    if fallback:
+        body["fallback"] = fallback
     if status not in ("succeeded", "failed"):  # not done in time: continue as an async job
         body.update(status_url=status_url, results=[])
         return jsonify(body), 202, {"Location": status_url}
