@@ -10,7 +10,7 @@ DATA_PACKAGES := chromium chromium-driver opencv-doc pocketsphinx-en-us pocketsp
 	fortunes fortunes-min espeak-ng flite dadadodo polygen
 DATA_STAMP := var/.data-packages
 
-.PHONY: run test lint data venv train evaluate clean
+.PHONY: run test lint data venv train evaluate clean manifests
 
 venv: $(STAMP)
 
@@ -46,3 +46,7 @@ train: venv data
 
 clean:
 	rm -rf var/test-*
+
+# Argo templates in k8s/argo/ are rendered from the Hera code; `make test` fails when they differ.
+manifests: venv
+	$(BIN)/python -m workflows.render

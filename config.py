@@ -74,6 +74,9 @@ class Config:
     argo_token: str | None
     argo_namespace: str
     argo_verify_tls: bool
+    argo_timeout_s: float
+    argo_ui_url: str | None
+    rescan_schedule: str | None
     inference_url: str | None
     inference_timeout_s: float
     jwt_secret: str
@@ -96,6 +99,9 @@ class Config:
             argo_token=_env("ARGO_TOKEN"),
             argo_namespace=_env("ARGO_NAMESPACE", "argo"),
             argo_verify_tls=_env_bool("ARGO_VERIFY_TLS", True),
+            argo_timeout_s=_env_float("ARGO_TIMEOUT_S", 10.0),
+            argo_ui_url=_env("ARGO_UI_URL"),
+            rescan_schedule=_env("RESCAN_SCHEDULE"),
             inference_url=_env("INFERENCE_URL"),
             inference_timeout_s=_env_float("INFERENCE_TIMEOUT_S", 30.0),
             jwt_secret=_env("JWT_SECRET") or _local_secret(var_dir),

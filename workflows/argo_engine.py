@@ -18,7 +18,6 @@ jobs carry no UI link, since ARGO_SERVER is usually a cluster-internal address).
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -35,7 +34,7 @@ from hera.workflows.models import (
     WorkflowStopRequest,
 )
 
-from config import Config
+from config import Config, get_config
 from workflows.engine import (
     RETRYABLE,
     STOPPABLE,
@@ -62,7 +61,6 @@ MODALITY_LABEL = "detector/modality"
 MODEL_LABEL = "detector/model-{modality}"
 """Label per modality of the job: the champion version when the job was submitted."""
 
-DEFAULT_TIMEOUT_S = 10.0
 _ITEM = re.compile(r"\((\d+):[^()]*\)")
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
 
@@ -73,15 +71,14 @@ def job_status(phase: str | None) -> str | None:
 
 
 def timeout_from_env() -> float:
-    """ARGO_TIMEOUT_S, default 10 s."""
-    value = os.environ.get("ARGO_TIMEOUT_S")
-    return float(value) if value else DEFAULT_TIMEOUT_S
+    """ARGO_TIMEOUT_S (config), default 10 s."""
+    return get_config().argo_timeout_s
 
 
 def argo_ui_link(job: dict[str, Any], base: str | None = None) -> str | None:
     """The job's workflow in the Argo UI (ARGO_UI_URL), or None off Argo or without a base.
     The `uid` query lets the UI show the archived copy once the workflow is deleted."""
-    base = base if base is not None else os.environ.get("ARGO_UI_URL")
+    base = base if base is not None else get_config().argo_ui_url
     ref = job.get("engine_ref") or {}
     if not base or ref.get("engine") != "argo" or not ref.get("name") or not ref.get("namespace"):
         return None

@@ -12,12 +12,11 @@ removes its scratch folder. `concurrencyPolicy: Forbid`: a run still going skips
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 
 from hera.workflows import DAG, CronWorkflow, Parameter
 
-from config import Config
+from config import Config, get_config
 from workflows.detect import ITEM_FIELDS, DetectSteps, default_steps, detect_one_dag
 from workflows.hera_config import configure_hera
 from workflows.pod import (
@@ -41,7 +40,7 @@ MAX_MEDIA = 10_000
 
 def rescan_schedule() -> str:
     """RESCAN_SCHEDULE or DEFAULT_SCHEDULE."""
-    return os.environ.get("RESCAN_SCHEDULE") or DEFAULT_SCHEDULE
+    return get_config().rescan_schedule or DEFAULT_SCHEDULE
 
 
 def build_rescan_workflow(
