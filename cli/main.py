@@ -7,6 +7,7 @@ import getpass
 import json
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 
 
@@ -14,9 +15,9 @@ def _serve(args: argparse.Namespace) -> int:
     from waitress import serve
 
     from api import create_app
-    from cli.stack import embedded_stack
+    from cli.stack import embedded_stack, inference_child
 
-    with embedded_stack() as cfg:
+    with embedded_stack() as cfg, inference_child(cfg) if args.inference else nullcontext():
         app = create_app()
         warm_up = getattr(app.extensions["engine"], "warm_up", None)
         if warm_up is not None:  # load the models in the workers now, not on the first job
@@ -81,11 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="detector", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    for name in ("serve", "serve-api"):
+    for name in ("serve", "serve-api"):  # serve-api: the name the k8s Deployment uses
         p = sub.add_parser(name, help="serve the API and upload page (embedded stack if unset)")
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, default=None, help="default: $PORT or 8000")
         p.add_argument("--threads", type=int, default=8)
+        p.add_argument("--no-inference", dest="inference", action="store_false",
+                       help="do not start the inference service (sync jobs use the engine)")
         p.set_defaults(func=_serve)
 
     users_parser = sub.add_parser("users", help="manage users")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,3 +77,35 @@ def embedded_stack(register_models: bool = True) -> Iterator[Config]:
         if server is not None:
             _server_file(cfg).unlink(missing_ok=True)
             server.stop()
+
+
+@contextmanager
+def inference_child(cfg: Config) -> Iterator[str | None]:
+    """Start `detector inference-server` as a child process when INFERENCE_URL is unset.
+
+    Yields the service's URL (also put in the environment as INFERENCE_URL, so the API's sync
+    path uses it). The API does not wait for it: until the service has loaded its models, sync
+    requests fall back to workflow jobs. The child is stopped on exit.
+    """
+    if cfg.inference_url:
+        yield cfg.inference_url
+        return
+    from storage.embedded import _free_port
+
+    port = _free_port()
+    log = (cfg.var_dir / "inference.log").open("ab")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "inference-server", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
+    )
+    os.environ["INFERENCE_URL"] = f"http://127.0.0.1:{port}"
+    try:
+        yield os.environ["INFERENCE_URL"]
+    finally:
+        os.environ.pop("INFERENCE_URL", None)
+        child.terminate()
+        try:
+            child.wait(15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+        log.close()
