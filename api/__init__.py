@@ -15,6 +15,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from `config.get_config()`; `test_config` overrides any key (e.g. ENGINE)."""
     from api import auth, detections, health, jobs, results, web
     from api.errors import register_errors
+    from api.metrics import register_metrics
     from api.serialize import JSONProvider
     from api.uploads import UploadRequest, remove_temp_files
 
@@ -49,6 +50,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     app.extensions["engine"] = app.config["ENGINE"] or _default_engine(cfg)
     app.extensions["inference"] = app.config["INFERENCE"] or _default_inference(app, cfg)
+    register_metrics(app)  # request counts and latency, job gauges, GET /metrics (no token)
     _bootstrap_admin(app)
     return app
 

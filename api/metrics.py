@@ -1,0 +1,184 @@
+"""Prometheus metrics of the API (`GET /metrics`, no token; keep it inside the cluster).
+
+Series (a registry per app, so tests and several apps in one process never collide):
+- `detector_api_requests_total{route, method, status}` and
+  `detector_api_request_seconds{route, status}`: `route` is the URL rule (`/api/v1/jobs/<job_id>`),
+  never the raw path, and `unmatched` for 404s of unknown paths;
+- `detector_api_in_flight_requests`;
+- `detector_api_jobs{status}` (every status) and `detector_api_queue_depth{state}` (queued,
+  running): read from MongoDB at each scrape through `storage.stats`; a database that does not
+  answer sets `detector_api_jobs_scrape_ok` to 0 and the scrape still succeeds;
+- `detector_api_inference_seconds{modality, model, version}`: end-to-end time of one call of the
+  sync path to the inference service (HTTP, probe, decode, featurise, model); the service's own
+  `/metrics` has the model time alone (`detector_inference_model_seconds`).
+
+`/metrics` is answered without authentication. In production only Prometheus inside the
+cluster should reach it: the Ingress must not route it and the NetworkPolicy must admit the
+scraper (see k8s/); it shows route names and counts, no user data.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from flask import Flask, Response, g, request
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+
+from models.serving.metrics import CONTENT_TYPE, LATENCY_BUCKETS
+
+PREFIX = "detector_api"
+QUEUE_STATES = ("queued", "running")
+UNMATCHED = "unmatched"
+SCRAPE_TIMEOUT_S = 2.0
+"""Longest wait for MongoDB during a scrape (Prometheus's default scrape timeout is 10 s)."""
+log = logging.getLogger(__name__)
+
+
+class JobsCollector(Collector):
+    """Jobs by status, read when Prometheus scrapes (`count()` returns status -> number)."""
+
+    def __init__(self, count: Callable[[], dict[str, int]]) -> None:
+        self._count = count
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        ok = GaugeMetricFamily(f"{PREFIX}_jobs_scrape_ok",
+                               "1 when the job counts below could be read from MongoDB")
+        try:
+            counts = self._count()
+        except Exception as exc:  # a scrape must not fail because MongoDB is away
+            log.warning("metrics: cannot count jobs: %s", exc)
+            ok.add_metric([], 0)
+            yield ok
+            return
+        ok.add_metric([], 1)
+        yield ok
+        jobs = GaugeMetricFamily(f"{PREFIX}_jobs", "Jobs in MongoDB by status", labels=["status"])
+        for status, n in sorted(counts.items()):
+            jobs.add_metric([status], n)
+        yield jobs
+        depth = GaugeMetricFamily(f"{PREFIX}_queue_depth", "Jobs waiting or running",
+                                  labels=["state"])
+        for state in QUEUE_STATES:
+            depth.add_metric([state], counts.get(state, 0))
+        yield depth
+
+
+class ApiMetrics:
+    """The API's series in a registry of its own; `count_jobs` feeds the job gauges."""
+
+    def __init__(self, count_jobs: Callable[[], dict[str, int]] | None = None,
+                 registry: CollectorRegistry | None = None) -> None:
+        self.registry = r = registry or CollectorRegistry()
+        ProcessCollector(registry=r)
+        self.requests = Counter(f"{PREFIX}_requests", "HTTP requests answered",
+                                ["route", "method", "status"], registry=r)
+        self.latency = Histogram(f"{PREFIX}_request_seconds", "HTTP request latency",
+                                 ["route", "status"], buckets=LATENCY_BUCKETS, registry=r)
+        self.in_flight = Gauge(f"{PREFIX}_in_flight_requests", "Requests being handled now",
+                               registry=r)
+        self.inference = Histogram(
+            f"{PREFIX}_inference_seconds",
+            "Sync path: one call to the inference service, end to end",
+            ["modality", "model", "version"], buckets=LATENCY_BUCKETS, registry=r)
+        if count_jobs is not None:
+            r.register(JobsCollector(count_jobs))
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route, str(status)).observe(seconds)
+
+    def render(self) -> bytes:
+        """The text exposition format."""
+        return generate_latest(self.registry)
+
+
+class TimedInference:
+    """Wraps the API's `InferenceClient`: same calls, each scoring call timed into `metrics`."""
+
+    def __init__(self, client: Any, metrics: ApiMetrics) -> None:
+        self.client = client
+        self._metrics = metrics
+
+    def score_file(self, path: Any, filename: str | None = None,
+                   modality: str | None = None) -> dict[str, Any]:
+        return self._timed(lambda: self.client.score_file(path, filename, modality))
+
+    def score_text(self, text: str) -> dict[str, Any]:
+        return self._timed(lambda: self.client.score_text(text))
+
+    def _timed(self, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        start = time.perf_counter()
+        result = call()
+        model = result.get("model") or {}
+        self._metrics.inference.labels(
+            str(result.get("modality", "unknown")), str(model.get("name", "unknown")),
+            str(model.get("version", "unknown")),
+        ).observe(time.perf_counter() - start)
+        return result
+
+    def __getattr__(self, name: str) -> Any:  # ready(), url, timeout_s ...
+        return getattr(self.client, name)
+
+
+def _route() -> str:
+    rule = request.url_rule
+    return rule.rule if rule is not None else UNMATCHED
+
+
+def register_metrics(app: Flask, count_jobs: Callable[[], dict[str, int]] | None = None) -> None:
+    """Count every request of `app`, time its sync inference calls, add `GET /metrics`.
+
+    `count_jobs` defaults to `storage.stats.jobs_by_status` on the app's database. Call after
+    `app.extensions["inference"]` is set.
+    """
+    if count_jobs is None:
+        count_jobs = _db_counter(app)
+    metrics = ApiMetrics(count_jobs)
+    app.extensions["metrics"] = metrics
+    if app.extensions.get("inference") is not None:
+        app.extensions["inference"] = TimedInference(app.extensions["inference"], metrics)
+
+    @app.before_request
+    def _begin() -> None:
+        g.metrics_started = time.perf_counter()
+        metrics.in_flight.inc()
+
+    @app.after_request
+    def _count(response: Response) -> Response:
+        started = g.pop("metrics_started", None)
+        if started is not None:
+            metrics.observe_request(_route(), request.method, response.status_code,
+                                    time.perf_counter() - started)
+            metrics.in_flight.dec()
+        return response
+
+    @app.teardown_request
+    def _end(exc: BaseException | None) -> None:
+        started = g.pop("metrics_started", None)  # after_request never ran: the request broke
+        if started is not None:
+            metrics.observe_request(_route(), request.method, 500, time.perf_counter() - started)
+            metrics.in_flight.dec()
+
+    def prometheus() -> Response:
+        return Response(metrics.render(), mimetype=CONTENT_TYPE)
+
+    app.add_url_rule("/metrics", "metrics", prometheus, methods=["GET"])
+
+
+def _db_counter(app: Flask) -> Callable[[], dict[str, int]]:
+    def count() -> dict[str, int]:
+        import pymongo
+
+        from storage.db import get_db
+        from storage.stats import jobs_by_status
+
+        with pymongo.timeout(SCRAPE_TIMEOUT_S):
+            return jobs_by_status(get_db(app.config["MONGO_URI"], app.config["MONGO_DB"]))
+
+    return count
