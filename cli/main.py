@@ -33,7 +33,8 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_password(stream=sys.stdin) -> str:
+def _read_password() -> str:
+    stream = sys.stdin
     if stream.isatty():
         first = getpass.getpass("Password: ")
         if first != getpass.getpass("Repeat: "):
@@ -78,6 +79,29 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _models_promote(args: argparse.Namespace) -> int:
+    from cli.stack import embedded_stack
+    from models.promotion import promote
+
+    with embedded_stack(register_models=False):
+        try:
+            print(json.dumps(promote(args.name, args.version)))
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    return 0
+
+
+def _models_list(args: argparse.Namespace) -> int:
+    from cli.stack import embedded_stack
+    from models.promotion import list_models
+
+    with embedded_stack():
+        for row in list_models():
+            print(json.dumps(row))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="detector", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -111,6 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--modality", action="append",
                        choices=["image", "audio", "video", "text"])
     train.set_defaults(func=_train)
+
+    models_parser = sub.add_parser("models", help="the model registry (MLflow)")
+    models = models_parser.add_subparsers(dest="action", required=True)
+    promote = models.add_parser("promote", help="make VERSION the champion of NAME")
+    promote.add_argument("name", help="detector-image|detector-audio|detector-video|detector-text")
+    promote.add_argument("version")
+    promote.set_defaults(func=_models_promote)
+    models.add_parser("list", help="every version, its aliases and tags").set_defaults(
+        func=_models_list)
 
     from cli.serving import register
 
