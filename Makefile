@@ -10,7 +10,7 @@ DATA_PACKAGES := chromium chromium-driver opencv-doc pocketsphinx-en-us pocketsp
 	fortunes fortunes-min espeak-ng flite dadadodo polygen
 DATA_STAMP := var/.data-packages
 
-.PHONY: run test lint data venv train evaluate clean manifests
+.PHONY: run test test-cluster lint data venv train evaluate clean manifests
 
 venv: $(STAMP)
 
@@ -50,3 +50,7 @@ clean:
 # Argo templates in k8s/argo/ are rendered from the Hera code; `make test` fails when they differ.
 manifests: venv
 	$(BIN)/python -m workflows.render
+
+# Against the cluster in the current kube context (Argo installed): the on_cluster tests only.
+test-cluster: venv
+	$(BIN)/python -m pytest -q -m on_cluster -o addopts=""
