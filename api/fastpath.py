@@ -14,7 +14,7 @@ from typing import Any
 from pymongo.database import Database
 
 from models.serving.client import InferenceClient, InferenceRejected, InferenceUnavailable
-from steps.persist import result_document
+from steps.persist import build_result
 from storage import jobs, logs, media, results
 from storage._common import utcnow
 
@@ -47,7 +47,7 @@ def score_job(db: Database, job: dict[str, Any], client: InferenceClient,
                           finished_at=utcnow(), attempts=1, error=str(exc))
             jobs.update_job(db, job_id, status="failed", error=f"{doc['filename']}: {exc}")
             return
-        results.upsert_result(db, result_document(job_id, doc, result))
+        results.upsert_result(db, build_result(job_id, doc, result))
         jobs.set_node(db, job_id, node, status="succeeded", started_at=started,
                       finished_at=utcnow(), attempts=1)
     jobs.update_job(db, job_id, status="succeeded")

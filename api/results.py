@@ -1,12 +1,12 @@
-"""GET /api/v1/results (own results, newest first, paged) and /api/v1/results/<media_id>."""
+"""GET /api/v1/results (own, newest first, paged), /results/<media_id> and its heatmap PNG."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify, request, send_file
 from flask.typing import ResponseReturnValue
 
 from api.auth import current_user, require_token
-from api.context import db
+from api.context import db, settings
 from api.errors import ApiError
 from api.serialize import public_result
 from storage import results
@@ -44,3 +44,15 @@ def latest_result(media_id: str) -> ResponseReturnValue:
     if doc is None:
         raise ApiError(404, "not_found", f"no result for media {media_id}")
     return jsonify(public_result(doc))
+
+
+@bp.get("/<media_id>/heatmap")
+def heatmap(media_id: str) -> ResponseReturnValue:
+    """The heatmap PNG of the newest result of one of the caller's images."""
+    doc = results.latest_result(db(), media_id, current_user()["user_id"])
+    rel = ((doc or {}).get("explanation") or {}).get("heatmap")
+    root = settings().media_root
+    path = (root / rel).resolve() if rel else None
+    if path is None or not path.is_relative_to(root) or not path.is_file():
+        raise ApiError(404, "not_found", f"no heatmap for media {media_id}")
+    return send_file(path, mimetype="image/png", max_age=3600)

@@ -34,6 +34,18 @@ def result_document(job_id: str, media: dict[str, Any], result: dict[str, Any]) 
     return doc
 
 
+def build_result(job_id: str, media: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """`result_document` plus the explanation artefacts (an image's heatmap PNG) written to the
+    media volume, where they outlive the job's scratch space."""
+    from steps.explain import write_heatmap
+
+    doc = result_document(job_id, media, result)
+    heatmap = write_heatmap(job_id, media, result)
+    if heatmap:
+        doc["explanation"] = {**(doc.get("explanation") or {}), "heatmap": heatmap}
+    return doc
+
+
 @script(constructor="runner")
 def persist(
     job_id: str, media_id: str, result_path: str
@@ -48,5 +60,5 @@ def persist(
     if media is None:
         raise LookupError(f"media {media_id} not found")
     result = json.loads(scratch_file(result_path).read_text())
-    upsert_result(db, result_document(job_id, media, result))
+    upsert_result(db, build_result(job_id, media, result))
     return media_id

@@ -106,7 +106,13 @@ def test_each_modality_through_the_http_api(server: str, tmp_path: Path) -> None
                        timeout=10)
     assert one.json()["score"] == results[0]["score"]
 
+    image = results[0]
+    heatmap = requests.get(f"{server}{image['links']['heatmap']}", headers=alice, timeout=10)
+    assert heatmap.status_code == 200 and heatmap.content.startswith(b"\x89PNG")
+
     bob = _token(server, "bob")  # another user sees none of it
+    assert requests.get(f"{server}{image['links']['heatmap']}", headers=bob,
+                        timeout=10).status_code == 404
     assert requests.get(f"{server}{video.json()['status_url']}", headers=bob,
                         timeout=10).status_code == 404
     assert requests.get(f"{server}/api/v1/results/{results[0]['media_id']}", headers=bob,
