@@ -115,7 +115,7 @@ def build_detect_workflow(
     """
     configure_hera(namespace, image)
     steps = steps or default_steps()
-    step = step_factory(retries, backoff, config_map, mongo_secret)
+    step = step_factory(retries, backoff, config_map, mongo_secret, TEMPLATE_NAME)
     kind, naming = (
         (WorkflowTemplate, {"name": TEMPLATE_NAME}) if template
         else (Workflow, {"generate_name": f"{TEMPLATE_NAME}-"})

@@ -3,7 +3,17 @@
 from collections.abc import Callable
 from typing import Any
 
-from hera.workflows import Env, Resources, RetryStrategy, Script, models
+from hera.workflows import (
+    Counter,
+    Env,
+    Histogram,
+    Label,
+    Metrics,
+    Resources,
+    RetryStrategy,
+    Script,
+    models,
+)
 
 MEDIA_MOUNT = "/mnt/media"
 SCRATCH_MOUNT = "/mnt/scratch"
@@ -35,6 +45,14 @@ TTL_AFTER_FAILURE_S = 7 * 86400
 
 TTL_AFTER_COMPLETION_S = 86400
 """The fallback for any other end (Argo uses it when the more specific one is unset)."""
+
+STEP_DURATION_METRIC = "detector_step_duration_seconds"
+STEP_RESULT_METRIC = "detector_step_result"
+"""Template-level metrics of every step (Argo's controller prefixes `argo_workflows_`), labelled
+`workflow` (detect, rescan), `step` (the template) and `status` (Succeeded, Failed, Error)."""
+
+STEP_DURATION_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+"""Seconds; every template uses the same buckets (Argo requires it for one metric name)."""
 
 
 def env() -> list[Env]:
@@ -143,10 +161,24 @@ def workflow_settings(
     )
 
 
+def step_metrics(workflow: str, step: str) -> Metrics:
+    """Argo template metrics of one step: a histogram of `{{duration}}` and a counter by
+    `{{status}}`. The local engine does not emit them (it ignores the field)."""
+    labels = [Label(key="workflow", value=workflow), Label(key="step", value=step),
+              Label(key="status", value="{{status}}")]
+    return Metrics(metrics=[
+        Histogram(name=STEP_DURATION_METRIC, help="Duration of a detector workflow step",
+                  labels=labels, buckets=list(STEP_DURATION_BUCKETS), value="{{duration}}"),
+        Counter(name=STEP_RESULT_METRIC, help="Detector workflow steps ended, by status",
+                labels=labels, value="1"),
+    ])
+
+
 def step_factory(
-    retries: int, backoff: str, config_map: str, mongo_secret: str
+    retries: int, backoff: str, config_map: str, mongo_secret: str, workflow: str
 ) -> Callable[[Callable], Script]:
-    """`step(fn)`: the Script template of a `@script` function with the shared pod settings."""
+    """`step(fn)`: the Script template of a `@script` function with the shared pod settings
+    and the step metrics labelled with `workflow` (the definition's name)."""
     common = dict(
         env=env(),
         env_from=env_from(config_map, mongo_secret),
@@ -159,6 +191,7 @@ def step_factory(
     def step(fn: Callable) -> Script:
         source = getattr(fn, "wrapped_function", fn)
         name = source.__name__.replace("_", "-")
-        return Script(name=name, source=source, retry_strategy=retry, **common)
+        return Script(name=name, source=source, retry_strategy=retry,
+                      metrics=step_metrics(workflow, name), **common)
 
     return step

@@ -65,7 +65,7 @@ def build_rescan_workflow(
     from steps.rescan import finish_rescan, select_stale
 
     configure_hera(namespace, image)
-    step = step_factory(retries, backoff, config_map, mongo_secret)
+    step = step_factory(retries, backoff, config_map, mongo_secret, NAME)
     with CronWorkflow(
         name=NAME,
         namespace=namespace,
