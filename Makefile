@@ -7,10 +7,10 @@ STAMP := $(VENV)/.installed
 # Debian packages that training and the tests read: Chromium (browser test), sample media,
 # speech and text generators.
 DATA_PACKAGES := chromium chromium-driver opencv-doc pocketsphinx-en-us pocketsphinx-testdata \
-	fortunes fortunes-min espeak-ng flite dadadodo polygen
+	fortunes fortunes-min espeak-ng flite dadadodo polygen graphviz
 DATA_STAMP := var/.data-packages
 
-.PHONY: run test test-cluster lint data venv train evaluate clean manifests
+.PHONY: run test test-cluster lint data venv train evaluate clean manifests docs
 
 venv: $(STAMP)
 
@@ -54,3 +54,8 @@ manifests: venv
 # Against the cluster in the current kube context (Argo installed): the on_cluster tests only.
 test-cluster: venv
 	$(BIN)/python -m pytest -q -m on_cluster -o addopts=""
+
+# The architecture picture, from its Graphviz source.
+docs:
+	dot -Tsvg docs/architecture.dot -o docs/architecture.svg
+	dot -Tpng -Gdpi=110 docs/architecture.dot -o docs/architecture.png

@@ -78,6 +78,9 @@ def test_one_image_runs_every_part(docs, overlay):
         assert "@sha256:" in image or (name and tag[0].isdigit()), image
     assert all(":" in i and not i.endswith(":latest") for i in images), images
     assert any(i.startswith("mongo:7") for i in images)
+    # The workflow pods the api submits run that same image (DETECTOR_IMAGE in the ConfigMap).
+    config = named(docs, "ConfigMap", "detector-config")
+    assert config["data"]["DETECTOR_IMAGE"] == image
 
 
 def test_commands_of_each_part(docs):
