@@ -1,0 +1,96 @@
+"""(4) Batch: the local engine scores N images in one job vs one process calling the same steps
+(preprocess -> infer -> persist) in a loop; side by side in each round."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from typing import Any
+
+from benchmarks import media
+from benchmarks.report import Report, figure
+from config import Config
+
+OWNER = "bench-batch"
+
+
+def store_images(cfg: Config, n: int) -> list[str]:
+    """`n` distinct 640x480 photos stored as media (content-addressed, probed like uploads)."""
+    from api.ingest import stage, store_job
+    from storage.db import get_db
+
+    staged = [stage(p, p.name, cfg.limits) for p in media.photo_set(n)]
+    job = store_job(get_db(), staged, OWNER, "local", "async", cfg.media_root, move=False)
+    return job["media_ids"]
+
+
+def single_process(cfg: Config, media_ids: list[str]) -> float:
+    """Seconds for this process to run preprocess -> infer -> persist on every media in turn."""
+    from steps.infer import infer
+    from steps.persist import persist
+    from steps.preprocess import preprocess
+    from storage.db import get_db
+    from storage.jobs import create_job, update_job
+    from storage.media import get_media
+
+    db = get_db()
+    job_id = create_job(db, OWNER, media_ids, "loop", "async")["job_id"]
+    start = time.perf_counter()
+    for media_id in media_ids:
+        doc = get_media(db, media_id)
+        features = preprocess(job_id, media_id, doc["modality"], doc["path"])
+        result = infer(job_id, media_id, doc["modality"], features)
+        persist(job_id, media_id, result)
+    seconds = time.perf_counter() - start
+    update_job(db, job_id, status="succeeded")
+    shutil.rmtree(cfg.scratch_root / job_id, ignore_errors=True)
+    return seconds
+
+
+def on_engine(engine: Any, media_ids: list[str], timeout: float = 900.0) -> float:
+    """Seconds from submit to the end of one job of `media_ids` on `engine`; raises if it failed."""
+    from storage.db import get_db
+    from storage.jobs import create_job, get_job
+
+    db = get_db()
+    job_id = create_job(db, OWNER, media_ids, engine.name, "async")["job_id"]
+    start = time.perf_counter()
+    engine.submit(job_id)
+    status = engine.wait(job_id, timeout=timeout)
+    seconds = time.perf_counter() - start
+    if status != "succeeded":
+        raise RuntimeError(f"batch job {job_id}: {status}: {get_job(db, job_id).get('error')}")
+    return seconds
+
+
+def batch(cfg: Config, quick: bool, report: Report) -> None:
+    """Engine vs loop on the same media, `rounds` times; the speed-up's median."""
+    from workflows.local_engine import LocalEngine
+
+    rounds, n = (1, 10) if quick else (3, 200)
+    media_ids = store_images(cfg, n)
+    try:  # the loop's process: torch on every core, as a plain script would have it
+        import torch
+
+        torch.set_num_threads(len(os.sched_getaffinity(0)))
+    except ImportError:
+        pass
+    engine = LocalEngine(cfg)
+    try:
+        engine.warm_up(wait=True)
+        on_engine(engine, media_ids[:2])  # workers warm: models and imports loaded
+        single_process(cfg, media_ids[:2])
+        speedups, loop_s, engine_s = [], [], []
+        for _ in range(rounds):
+            engine_s.append(round(on_engine(engine, media_ids), 2))
+            loop_s.append(round(single_process(cfg, media_ids), 2))
+            speedups.append(loop_s[-1] / engine_s[-1])
+    finally:
+        engine.shutdown()
+    report.add(figure(f"{n} images: loop time / engine time", speedups, ">=", 1.5, "x",
+                      digits=2))
+    report.details.update(rounds=rounds, images=n, image_size="640x480",
+                          engine_workers=engine.workers, engine_s=engine_s, loop_s=loop_s,
+                          engine_images_per_s=[round(n / s, 1) for s in engine_s],
+                          loop_images_per_s=[round(n / s, 1) for s in loop_s])
