@@ -127,13 +127,19 @@ def overhead(stack: Stack, quick: bool, report: Report) -> None:
     """(2) HTTP through API + service vs the service's Scorer in this process, interleaved."""
     inputs, client = Inputs.make(), SyncClient(stack)
     scorer = in_process_scorer(stack.cfg)
+    # Scored on a worker thread, as the service's request threads do: torch's OpenMP team on the
+    # main thread with 2 threads on 2 busy cores was measured 10-17x slower (172 vs 17 ms).
+    thread = ThreadPoolExecutor(1)
     rounds, n = (1, 5) if quick else (3, 30)
     kinds: dict[str, tuple[Callable[[], float], Callable[[], Any]]] = {
         "image": (lambda: client.file(inputs.image),
-                  lambda: scorer.score_file(inputs.image, inputs.image.name)),
-        "text": (lambda: client.text(inputs.text), lambda: scorer.score_text(inputs.text)),
+                  lambda: thread.submit(scorer.score_file, inputs.image,
+                                        inputs.image.name).result()),
+        "text": (lambda: client.text(inputs.text),
+                 lambda: thread.submit(scorer.score_text, inputs.text).result()),
         "audio": (lambda: client.file(inputs.audio),
-                  lambda: scorer.score_file(inputs.audio, inputs.audio.name)),
+                  lambda: thread.submit(scorer.score_file, inputs.audio,
+                                        inputs.audio.name).result()),
     }
     for http, local in kinds.values():  # warm-up of both sides
         http(), local(), http(), local()
@@ -155,6 +161,7 @@ def overhead(stack: Stack, quick: bool, report: Report) -> None:
         report.add(figure(f"{kind}: HTTP p50 / in-process p50", ratios[kind], "<=", 1.25, "x",
                           digits=2))
     report.details.update(rounds=rounds, requests_per_round=n, p50_ms_per_round=medians)
+    thread.shutdown()
     scorer.batcher.close()
 
 
