@@ -14,7 +14,7 @@ import numpy as np
 
 Features = dict[str, Any]
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 PATCH = 64  # image patches and video crops are PATCH x PATCH pixels
 MAX_PATCHES_PER_REGION = 16
 SAMPLE_RATE = 16_000
@@ -27,8 +27,13 @@ MAX_SEGMENTS = 240
 MAX_VIDEO_FRAMES = 16
 VIDEO_SAMPLE_FPS = 2.0
 MAX_FRAME_SIDE = 1280
-TEXT_DIM = 4096
+TEXT_DIM = 4096  # hashed n-grams (and 16 statistics) of the sentence and its neighbours
 TEXT_STATS = 16
+DOC_STATS = 16  # document-level statistics, the same for every sentence of a text
+NGRAM_IDS = 128  # word 2-gram ids and word 3-gram ids of the window (each), -1 = padding
+NGRAM_BITS = 22  # n-gram ids are hashes in [0, 2**22)
+TEXT_WIDTH = TEXT_DIM + DOC_STATS + 2 * NGRAM_IDS
+TEXT_WINDOW = 1  # a unit is a sentence plus this many sentences either side
 MAX_SENTENCES = 256
 FACE_DETECT_SIDE = 256  # Haar on a 256-pixel grey copy: ~25 ms on one core
 
@@ -152,12 +157,15 @@ def _grid(start: int, length: int, size: int, n_max: int) -> list[int]:
     return [start + round(i * (length - size) / max(1, n - 1)) for i in range(n)]
 
 
-def _patch_channels(patch_bgr: np.ndarray) -> np.ndarray:
-    """BGR in [-0.5, 0.5] plus a high-pass residual of the grey patch: (4, P, P) float32."""
+def patch_channels(patch_bgr: np.ndarray) -> np.ndarray:
+    """(4, P, P) float32: the BGR patch with its mean colour removed (x2), so that absolute
+    colour and brightness (content) matter less, and a high-pass residual of the grey patch
+    (x8) where resampling, blurring and blending leave their traces."""
     bgr = patch_bgr.astype(np.float32) / 255.0
     grey = cv2.cvtColor(patch_bgr, cv2.COLOR_BGR2GRAY).astype(np.float32) / 255.0
     residual = (grey - cv2.GaussianBlur(grey, (3, 3), 0)) * 8.0
-    return np.concatenate([bgr.transpose(2, 0, 1) - 0.5, residual[None]], axis=0)
+    centred = (bgr - bgr.reshape(-1, 3).mean(0)) * 2.0
+    return np.concatenate([centred.transpose(2, 0, 1), residual[None]], axis=0)
 
 
 def _pad_to(image: np.ndarray, size: int) -> np.ndarray:
@@ -175,7 +183,7 @@ def _pad_to(image: np.ndarray, size: int) -> np.ndarray:
 def image_features(image: np.ndarray) -> Features:
     """Native-resolution 64x64 patches tiled over the faces found, else over the whole image.
 
-    `x`: (N, 4, 64, 64) float32 = BGR - 0.5 and a high-pass residual; N <= 16 per region.
+    `x`: (N, 4, 64, 64) float32 = `patch_channels` of each patch; N <= 16 per region.
     `meta`: `faces` and `patches` as `[x, y, w, h]` boxes in image pixels.
     """
     if image.ndim == 2:
@@ -191,7 +199,7 @@ def image_features(image: np.ndarray) -> Features:
         rw, rh = max(rw, PATCH), max(rh, PATCH)
         for py in _grid(ry, min(rh, h - ry), PATCH, side):
             for px in _grid(rx, min(rw, w - rx), PATCH, side):
-                units.append(_patch_channels(image[py : py + PATCH, px : px + PATCH]))
+                units.append(patch_channels(image[py : py + PATCH, px : px + PATCH]))
                 boxes.append([px, py, PATCH, PATCH])
     x = np.stack(units).astype(np.float32)
     return {"x": x, "meta": {"faces": faces, "patches": boxes, "size": [w, h]}}
@@ -252,8 +260,9 @@ def audio_features(decoded: tuple[np.ndarray, int]) -> Features:
 
 
 def video_features(decoded: tuple[list[np.ndarray], float]) -> Features:
-    """Per sampled frame: the largest face (else a centre square) resized to 64x64, plus the
-    grey difference of that crop from the previous sampled frame (temporal signal).
+    """Per sampled frame: the largest face (else a centre square) resized to 64x64 with its mean
+    colour removed (x2), plus the grey difference of that crop from the previous sampled frame
+    (temporal signal: flicker).
 
     `x`: (T, 4, 64, 64) float32; `meta`: `times` (s), `faces` per frame, `crops` boxes.
     """
@@ -279,7 +288,7 @@ def video_features(decoded: tuple[list[np.ndarray], float]) -> Features:
              - cv2.cvtColor(other, cv2.COLOR_BGR2GRAY).astype(np.float32)) / 64.0
         )
     units = [
-        np.concatenate([crop.astype(np.float32).transpose(2, 0, 1) / 255.0 - 0.5, diff[None]])
+        np.concatenate([_centred(crop), diff[None]])
         for crop, diff in zip(crops, greys, strict=True)
     ]
     times = [round(i / fps, 3) if fps > 0 else float(i) for i in range(len(frames))]
@@ -287,6 +296,12 @@ def video_features(decoded: tuple[list[np.ndarray], float]) -> Features:
         "x": np.stack(units).astype(np.float32),
         "meta": {"times": times, "faces": faces_per_frame, "crops": boxes, "fps": float(fps)},
     }
+
+
+def _centred(crop: np.ndarray) -> np.ndarray:
+    """BGR / 255 with the crop's mean colour removed, x2: (3, P, P)."""
+    bgr = crop.astype(np.float32) / 255.0
+    return ((bgr - bgr.reshape(-1, 3).mean(0)) * 2.0).transpose(2, 0, 1)
 
 
 def _crop_resize(frame: np.ndarray, box: list[int]) -> np.ndarray:
@@ -355,14 +370,86 @@ def sentence_vector(sentence: str) -> np.ndarray:
     return vec
 
 
-def text_features(text: str) -> Features:
-    """One hashed n-gram vector per sentence.
+_FUNCTION_WORDS = frozenset(
+    "the a an of to in and or but is are was were be been it its this that these those he she "
+    "they we you i me my your his her their our not no so as at by for from with on if then "
+    "than there what which who when where how all any some".split()
+)
+_EDGE_PUNCT = re.compile(r"^[^\w]+|[^\w]+$")
 
-    `x`: (N, 4096) float32 (N <= 256, the first sentences); `meta.sentences`: `text`, `start`,
-    `end` character offsets per unit.
+
+def ngram_tokens(text: str) -> list[str]:
+    """Lower-cased whitespace tokens with surrounding punctuation removed (the unit a word
+    Markov chain works on)."""
+    tokens = (_EDGE_PUNCT.sub("", t.lower()) for t in text.split())
+    return [t for t in tokens if t]
+
+
+def ngram_ids(tokens: list[str], n: int) -> list[int]:
+    """Hash ids in `[0, 2**NGRAM_BITS)` of the word n-grams of `tokens`."""
+    size = 1 << NGRAM_BITS
+    return [zlib.crc32(f"{n}|{' '.join(tokens[i : i + n])}".encode("utf-8", "replace")) % size
+            for i in range(len(tokens) - n + 1)]
+
+
+def _padded(ids: list[int], width: int) -> np.ndarray:
+    out = np.full(width, -1.0, dtype=np.float32)
+    ids = ids[:width]
+    out[: len(ids)] = ids
+    return out
+
+
+def document_stats(text: str, spans: list[tuple[int, int]]) -> np.ndarray:
+    """16 statistics of the whole text that see incoherence: sentence-length spread,
+    function-word rate, type/token ratio, repeated words and bigrams, punctuation balance."""
+    words = ngram_tokens(text)
+    n = max(1, len(words))
+    lengths = np.array([len(text[s:e].split()) for s, e in spans], dtype=np.float64)
+    bigrams = list(zip(words, words[1:], strict=False))
+    starts_upper = [text[s:e].lstrip()[:1].isupper() for s, e in spans]
+    ends_stop = [text[s:e].rstrip()[-1:] in ".!?\"')" for s, e in spans]
+    alpha = [w for w in words if w.isalpha()]
+    return np.array([
+        math.log1p(len(words)) / 5,
+        math.log1p(len(spans)) / 3,
+        float(lengths.std() / (lengths.mean() + 1e-6)) if len(lengths) > 1 else 0.0,
+        math.log1p(float(lengths.mean())) / 4,
+        sum(w in _FUNCTION_WORDS for w in words) / n * 2,
+        len(set(words)) / n,
+        1.0 - len(set(bigrams)) / max(1, len(bigrams)),
+        float(np.mean(starts_upper)),
+        float(np.mean(ends_stop)),
+        float(text.count('"') % 2),
+        float(text.count("(") != text.count(")")),
+        sum(w in {"i", "you", "we", "me", "my", "your"} for w in words) / n * 5,
+        (float(np.mean([len(w) for w in alpha])) / 8) if alpha else 0.0,
+        text.count(",") / n * 3,
+        sum(c.isupper() for c in text) / max(1, len(text)) * 5,
+        float(len(words) < 8),
+    ], dtype=np.float32)
+
+
+def text_features(text: str) -> Features:
+    """One vector per sentence that also sees its neighbours (a window of up to 3 sentences).
+
+    `x`: (N, TEXT_WIDTH) float32 (N <= 256, the first sentences) = hashed char/word n-grams of
+    the window (`sentence_vector`), `document_stats` of the whole text, then the hash ids of
+    the window's word 2-grams and 3-grams (`NGRAM_IDS` each, -1 padded) that the network looks
+    up in its tables of n-grams seen in human text. `meta.sentences`: `text`, `start`, `end`
+    character offsets per unit (the centre sentence).
     """
     spans = split_sentences(text)[:MAX_SENTENCES]
-    x = np.stack([sentence_vector(text[s:e]) for s, e in spans]).astype(np.float32)
+    doc = document_stats(text, spans)
+    rows = []
+    for i, _ in enumerate(spans):
+        lo, hi = max(0, i - TEXT_WINDOW), min(len(spans) - 1, i + TEXT_WINDOW)
+        window = text[spans[lo][0] : spans[hi][1]]
+        tokens = ngram_tokens(window)
+        rows.append(np.concatenate([
+            sentence_vector(window), doc,
+            _padded(ngram_ids(tokens, 2), NGRAM_IDS), _padded(ngram_ids(tokens, 3), NGRAM_IDS),
+        ]))
+    x = np.stack(rows).astype(np.float32)
     sentences = [{"text": text[s:e][:500], "start": s, "end": e} for s, e in spans]
     return {"x": x, "meta": {"sentences": sentences}}
 

@@ -44,12 +44,14 @@ class PatchCNN(nn.Module):
 
     def __init__(
         self, in_channels: int = 4, width: int = 8, dropout: float = 0.2, spectrum: bool = False,
-        size: int = 64,
+        size: int = 64, stem_stride: int = 1,
     ) -> None:
         super().__init__()
         w = width
         self.features = nn.Sequential(
-            _conv_block(in_channels, w, stride=1),  # full resolution: pixel-level artefacts
+            # stride 1: full resolution; stride 2 still sees every pixel (3x3 kernels) at a
+            # quarter of the cost
+            _conv_block(in_channels, w, stride=stem_stride),
             _conv_block(w, w * 2),
             _conv_block(w * 2, w * 4),
             _conv_block(w * 4, w * 8),
@@ -92,20 +94,75 @@ class SpectroCNN(nn.Module):
         return self.head(pooled).squeeze(-1)
 
 
-class TextMLP(nn.Module):
-    """A two-layer perceptron over hashed n-gram vectors."""
+class NgramTable(nn.Module):
+    """A set of hashed word n-grams (a bit per id, `2**bits` ids) seen in human text, held as a
+    buffer so that it travels with the weights."""
 
-    def __init__(self, in_features: int = 4096, hidden: int = 32, dropout: float = 0.3) -> None:
+    def __init__(self, bits: int = 22) -> None:
         super().__init__()
+        self.register_buffer("table", torch.zeros(1 << max(0, bits - 3), dtype=torch.uint8))
+        self.bits = bits
+
+    def fill(self, ids: Any) -> None:
+        """Mark the given ids (an iterable of ints in `[0, 2**bits)`) as seen."""
+        index = torch.as_tensor(list(ids), dtype=torch.long)
+        if len(index) == 0:
+            return
+        flat = torch.zeros(1 << self.bits, dtype=torch.bool)
+        flat[index] = True
+        weights = (2 ** torch.arange(8, dtype=torch.int32))
+        packed = (flat.reshape(-1, 8).to(torch.int32) * weights).sum(1).to(torch.uint8)
+        self.table.copy_(self.table | packed)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """1.0 where an id (>= 0) is in the table, else 0.0 (padding -1 gives 0)."""
+        index = ids.clamp(min=0).long()
+        byte = self.table[index >> 3].to(torch.int32)
+        return (((byte >> (index & 7)) & 1) > 0).float() * (ids >= 0).float()
+
+
+class TextMLP(nn.Module):
+    """A perceptron over hashed n-gram vectors and document statistics, joined by how many of
+    the window's word 2-grams and 3-grams a table of human text has seen: a word Markov chain
+    only re-uses transitions it has seen, while new human text keeps making unseen ones."""
+
+    def __init__(
+        self, in_features: int = 4096, hidden: int = 32, dropout: float = 0.3, doc_stats: int = 0,
+        ngram_ids: int = 0, table_bits: int = 22,
+    ) -> None:
+        super().__init__()
+        self.in_features, self.doc_stats, self.ngram_ids = in_features, doc_stats, ngram_ids
         self.net = nn.Sequential(
             nn.Dropout(dropout),
             nn.Linear(in_features, hidden),
             nn.ReLU(inplace=True),
-            nn.Linear(hidden, 1),
         )
+        self.bigrams = NgramTable(table_bits) if ngram_ids else None
+        self.trigrams = NgramTable(table_bits) if ngram_ids else None
+        extra = doc_stats + (6 if ngram_ids else 0)
+        self.head = nn.Sequential(nn.Linear(hidden + extra, 16), nn.ReLU(inplace=True),
+                                  nn.Linear(16, 1))
+
+    def ngram_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Seen fractions and counts of the window's 2-grams and 3-grams: (N, 6)."""
+        start = self.in_features + self.doc_stats
+        parts = []
+        for table, ids in ((self.bigrams, x[:, start : start + self.ngram_ids]),
+                           (self.trigrams, x[:, start + self.ngram_ids :])):
+            assert table is not None
+            valid = (ids >= 0).float().sum(1)
+            seen = table(ids).sum(1)
+            parts += [seen / valid.clamp(min=1), (valid - seen) / valid.clamp(min=1) ** 0.5,
+                      torch.log1p(valid) / 5]
+        return torch.stack(parts, dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).squeeze(-1)
+        parts = [self.net(x[:, : self.in_features])]
+        if self.doc_stats:
+            parts.append(x[:, self.in_features : self.in_features + self.doc_stats])
+        if self.ngram_ids:
+            parts.append(self.ngram_features(x))
+        return self.head(torch.cat(parts, dim=1)).squeeze(-1)
 
 
 _ARCHITECTURES: dict[str, type[nn.Module]] = {
@@ -116,10 +173,11 @@ _ARCHITECTURES: dict[str, type[nn.Module]] = {
 }
 
 DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {
-    "image": {"in_channels": 4, "width": 8, "spectrum": True},
-    "video": {"in_channels": 4, "width": 8},
+    "image": {"in_channels": 4, "width": 8, "spectrum": True, "stem_stride": 1},
+    "video": {"in_channels": 4, "width": 8, "stem_stride": 2},
     "audio": {"in_channels": 1, "width": 16},
-    "text": {"in_features": 4096, "hidden": 32},
+    "text": {"in_features": 4096, "hidden": 8, "dropout": 0.5, "doc_stats": 16, "ngram_ids": 128,
+             "table_bits": 22},
 }
 
 

@@ -40,6 +40,7 @@ def photos() -> tuple[tuple[str, np.ndarray], ...]:
                     found.append((f"{video}-{index // 120}", frame))
             index += 1
         cap.release()
+    found += skimage_photos()
     try:
         from sklearn.datasets import load_sample_images
 
@@ -50,6 +51,30 @@ def photos() -> tuple[tuple[str, np.ndarray], ...]:
     if not found:
         raise FileNotFoundError(f"no photos under {OPENCV_DATA}; install opencv-doc (make data)")
     return tuple(found)
+
+
+SKIMAGE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle_left", "camera", "brick",
+                  "grass", "gravel", "coins", "hubble_deep_field", "retina", "immunohistochemistry")
+
+
+def skimage_photos() -> list[tuple[str, np.ndarray]]:
+    """The photos scikit-image ships in its wheel (offline); empty if it is not installed."""
+    try:
+        from skimage import data
+    except ImportError:
+        return []
+    found = []
+    for name in SKIMAGE_PHOTOS:
+        try:
+            image = np.asarray(getattr(data, name)())
+        except Exception:  # noqa: BLE001 - a photo that would need a download
+            continue
+        if image.dtype != np.uint8 or min(image.shape[:2]) < 200:
+            continue
+        if image.ndim == 2:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        found.append((f"skimage-{name}", cv2.cvtColor(image[:, :, :3], cv2.COLOR_RGB2BGR)))
+    return found
 
 
 def random_view(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
@@ -150,6 +175,13 @@ def clone(rng: np.random.Generator, image: np.ndarray) -> tuple[np.ndarray, np.n
     return out, binary.astype(np.float32) / 255.0
 
 
+def change_map(original: np.ndarray, altered: np.ndarray) -> np.ndarray:
+    """Mean absolute grey-level change per pixel (float32), where a generator that touches every
+    pixel (up-sampling) actually left a trace: flat regions come out nearly unchanged."""
+    diff = np.abs(original.astype(np.float32) - altered.astype(np.float32)).mean(axis=2)
+    return cv2.blur(diff, (9, 9))
+
+
 def boundary(mask: np.ndarray, width: int = 9) -> np.ndarray:
     """Pixels on or near the edge of a manipulation mask (where blending leaves traces)."""
     soft = (mask > 0.03) & (mask < 0.97)
@@ -170,15 +202,17 @@ def generate(n_per_class: int, seed: int = 0) -> list[Sample]:
         view = random_view(rng, photo)
         mask = None
         kind = "photo"
+        info = {}
         if label:
             kind = SYNTHETIC_KINDS[int(rng.integers(len(SYNTHETIC_KINDS)))]
             if kind == "upsample":
-                view = upsample(rng, view)
+                original, view = view, upsample(rng, view)
+                info["change"] = change_map(original, view)
             elif kind == "blend":
                 view, mask = self_blend(rng, view)
             else:
                 view, mask = clone(rng, view)
         if rng.random() < 0.5:
             view = jpeg(view, int(rng.integers(75, 96)))
-        samples.append(Sample(view, label, kind, group=name, mask=mask))
+        samples.append(Sample(view, label, kind, group=name, mask=mask, info=info))
     return samples

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import tempfile
 import textwrap
+import zlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -20,7 +21,8 @@ POLYGEN = "/usr/games/polygen"
 POLYGEN_DIR = Path("/usr/share/polygen/eng")
 POLYGEN_GRAMMARS = ("bio", "genius", "manager", "ms", "paper2", "photoshop", "pythoniser",
                     "reviews", "payoff")
-SYNTHETIC_KINDS = ("markov1", "markov2", "dadadodo", "polygen")
+SYNTHETIC_KINDS = ("markov1", "markov2", "markov3", "dadadodo", "polygen")
+MARKOV_ORDERS = {"markov1": 1, "markov2": 2, "markov3": 3}
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -105,13 +107,27 @@ def _layout(rng: np.random.Generator, text: str) -> str:
     return flat if choice < 0.7 else textwrap.fill(flat, int(rng.integers(50, 78)))
 
 
+def is_reference(group: str, seed: int = 0) -> bool:
+    """Half of the training split of the fortunes is the reference corpus: the text the Markov
+    chains and dadadodo learn from and the detector's n-gram tables of human text are built
+    from. Reference fortunes are never used as human samples, so that human samples in every
+    split are text the tables have not seen."""
+    return split_of(group, seed) == "train" and zlib.crc32(f"ref:{seed}:{group}".encode()) % 2 == 0
+
+
+def reference_texts(seed: int = 0) -> list[str]:
+    """The reference corpus (see `is_reference`)."""
+    return [t for g, t in fortunes() if is_reference(g, seed)]
+
+
 def generate(n_per_class: int, seed: int = 0) -> list[Sample]:
-    """Human fortunes vs. machine text of similar length; Markov chains and dadadodo are
-    trained on the training split of the fortunes only."""
+    """Human fortunes vs. machine text of similar length; Markov chains (orders 1-3) and
+    dadadodo are trained on the reference corpus only (`is_reference`), and human samples are
+    drawn from the other fortunes."""
     rng = np.random.default_rng(seed)
-    human = fortunes()
-    train_texts = [t for g, t in human if split_of(g, seed) == "train"]
-    chains = {1: Markov(train_texts, 1), 2: Markov(train_texts, 2)}
+    human = [(g, t) for g, t in fortunes() if not is_reference(g, seed)]
+    train_texts = reference_texts(seed)
+    chains = {order: Markov(train_texts, order) for order in MARKOV_ORDERS.values()}
     pool_size = max(8, n_per_class // 4 + 8)
     dodo = _dadadodo(train_texts[:3000], pool_size)
     poly: list[str] = []
@@ -131,8 +147,8 @@ def generate(n_per_class: int, seed: int = 0) -> list[Sample]:
             elif kind == "polygen" and poly:
                 text = " ".join(poly[int(rng.integers(len(poly)))] for _ in range(2))
             else:
-                kind = "markov2" if kind == "markov2" else "markov1"
-                text = chains[2 if kind == "markov2" else 1].generate(rng, n_words)
+                kind = kind if kind in MARKOV_ORDERS else "markov1"
+                text = chains[MARKOV_ORDERS[kind]].generate(rng, n_words)
             group = f"{kind}-{i}"
         samples.append(Sample(_layout(rng, text), label, kind, group=group))
     return samples

@@ -82,7 +82,12 @@ def test_text_samples() -> None:
     samples = generate("text", 20, seed=0)
     _both_classes(samples)
     assert all(isinstance(s.media, str) and len(s.media.split()) >= 3 for s in samples)
-    assert {s.kind for s in samples if s.label} <= {"markov1", "markov2", "dadadodo", "polygen"}
+    assert {s.kind for s in samples if s.label} <= {"markov1", "markov2", "markov3", "dadadodo",
+                                                     "polygen"}
+    # human samples never come from the reference corpus the generators learned from
+    from models.data.text import is_reference
+
+    assert not any(is_reference(s.group, 0) for s in samples if not s.label)
 
 
 def test_split_is_stable() -> None:

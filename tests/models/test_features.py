@@ -22,9 +22,11 @@ def test_image_grid_patches_keep_native_pixels() -> None:
     assert 1 <= len(x) <= F.MAX_PATCHES_PER_REGION
     assert len(meta["patches"]) == len(x) and meta["faces"] == []
     px, py, pw, ph = meta["patches"][0]
-    # channels 0-2 are the untouched pixels of the patch (BGR / 255 - 0.5)
-    expected = image[py : py + ph, px : px + pw].transpose(2, 0, 1) / 255.0 - 0.5
-    np.testing.assert_allclose(x[0, :3], expected, atol=1e-6)
+    # channels 0-2 are the native pixels of the patch (BGR / 255, mean colour removed, x2)
+    patch = image[py : py + ph, px : px + pw].astype(np.float64) / 255.0
+    expected = ((patch - patch.reshape(-1, 3).mean(0)) * 2).transpose(2, 0, 1)
+    np.testing.assert_allclose(x[0, :3], expected, atol=1e-4)
+    np.testing.assert_allclose(x[0], F.patch_channels(image[py : py + ph, px : px + pw]))
     json.dumps(meta)
 
 
@@ -68,7 +70,7 @@ def test_text_sentences() -> None:
     sentences = out["meta"]["sentences"]
     assert [s["text"] for s in sentences] == ["The cat sat on the mat.", "It was happy!",
                                               "Was it?", "Yes."]
-    assert out["x"].shape == (4, F.TEXT_DIM)
+    assert out["x"].shape == (4, F.TEXT_WIDTH)
     assert text[sentences[1]["start"] : sentences[1]["end"]] == "It was happy!"
     assert not np.allclose(out["x"][0], out["x"][1])
 

@@ -40,7 +40,9 @@ def test_load_champion_reads_tags_and_caches(detector_env: Config) -> None:
     tags = registry._client().get_model_version("detector-text", loaded.version).tags
     assert loaded.threshold == pytest.approx(float(tags["threshold"]))
     assert loaded.uncertain_band == pytest.approx(float(tags["uncertain_band"]))
-    probs = loaded.predict(np.zeros((3, 4096), np.float32))
+    from models.features import TEXT_WIDTH
+
+    probs = loaded.predict(np.zeros((3, TEXT_WIDTH), np.float32))
     assert probs.shape == (3,) and np.all((probs >= 0) & (probs <= 1))
 
 

@@ -1,0 +1,110 @@
+"""Unit labelling and the new feature logic: mask-aware image crops, up-sampling traces,
+n-gram tables of human text, sentence windows."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from models import features as F
+from models.data import Sample
+from models.data.image import boundary, change_map, self_blend, upsample
+from models.networks import NgramTable, build_network
+from models.train import change_label, image_training_crops
+
+
+def _textured(seed: int = 0, size: int = 256) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (size // 8, size // 8, 3), dtype=np.uint8)
+    image = np.repeat(np.repeat(base, 8, 0), 8, 1).astype(np.float32)
+    return np.clip(image + rng.normal(0, 12, image.shape), 0, 255).astype(np.uint8)
+
+
+def test_blend_crops_are_labelled_by_the_generator_mask() -> None:
+    rng = np.random.default_rng(0)
+    image = _textured()
+    fake, mask = self_blend(rng, image)
+    sample = Sample(fake, 1, "blend", group="g", mask=mask)
+    crops = image_training_crops(sample, rng, 16)
+    edge = boundary(mask)
+    touched = edge | (mask > 0.03)
+    assert {label for _, _, label in crops} == {0, 1}
+    for x, y, label in crops:
+        window = (slice(y, y + F.PATCH), slice(x, x + F.PATCH))
+        if label:
+            assert edge[window].mean() >= 0.03  # synthetic crops hold the blend's boundary
+        else:
+            assert not touched[window].any()  # authentic crops are pixels left untouched
+            diff = np.abs(fake[window].astype(int) - image[window].astype(int))
+            assert diff.max() <= 8 and diff.mean() < 0.5  # (the mask's faint tail)
+
+
+def test_authentic_crops_are_all_authentic() -> None:
+    rng = np.random.default_rng(1)
+    crops = image_training_crops(Sample(_textured(1), 0, "photo", group="g"), rng, 8)
+    assert len(crops) == 8 and all(label == 0 for _, _, label in crops)
+
+
+def test_upsampled_flat_regions_count_as_untouched() -> None:
+    rng = np.random.default_rng(2)
+    image = _textured(2)
+    image[:, :128] = 120  # a flat half: up-sampling leaves no trace there
+    up = upsample(rng, image)
+    change = change_map(image, up)
+    assert change_label(change[:64, :64]) == 0
+    assert change_label(change[:64, 160:224]) == 1
+    sample = Sample(up, 1, "upsample", group="g", info={"change": change})
+    for x, _, label in image_training_crops(sample, rng, 12):
+        assert label == 0 or x + F.PATCH > 128
+
+
+def test_patch_channels_remove_mean_colour() -> None:
+    patch = np.full((F.PATCH, F.PATCH, 3), 200, np.uint8)
+    channels = F.patch_channels(patch)
+    assert channels.shape == (4, F.PATCH, F.PATCH)
+    np.testing.assert_allclose(channels, 0, atol=1e-3)  # a flat patch carries no signal
+    other = F.patch_channels(np.full((F.PATCH, F.PATCH, 3), 30, np.uint8))
+    np.testing.assert_allclose(channels, other, atol=1e-3)
+
+
+def test_ngram_table_marks_seen_ids() -> None:
+    table = NgramTable(bits=12)
+    table.fill([0, 7, 8, 4095])
+    seen = table(torch.tensor([[0.0, 7, 8, 4095, 9, -1]]))
+    assert seen.tolist() == [[1.0, 1.0, 1.0, 1.0, 0.0, 0.0]]
+
+
+def test_text_network_sees_reused_transitions() -> None:
+    human = "the quick brown fox jumps over the lazy dog"
+    network = build_network("text", table_bits=16)
+    tokens = F.ngram_tokens(human)
+    network.bigrams.fill(i % (1 << 16) for i in F.ngram_ids(tokens, 2))
+    network.trigrams.fill(i % (1 << 16) for i in F.ngram_ids(tokens, 3))
+
+    def units(text: str) -> torch.Tensor:
+        x = torch.from_numpy(F.featurize("text", text)["x"])
+        ids = x[:, -2 * F.NGRAM_IDS :]
+        x[:, -2 * F.NGRAM_IDS :] = torch.where(ids >= 0, ids % (1 << 16), -1.0)
+        return x
+
+    seen = network.ngram_features(units("The quick brown fox jumps over the lazy dog."))
+    assert seen[0, 0] == 1.0 and seen[0, 3] == 1.0  # every 2-gram and 3-gram was seen
+    novel = network.ngram_features(units("A purple elephant sang opera loudly."))
+    assert novel[0, 0] < 0.5 and novel[0, 3] < 0.5
+
+
+def test_text_units_see_neighbouring_sentences() -> None:
+    text = "Alpha beta gamma. Delta epsilon zeta. Eta theta iota."
+    out = F.featurize("text", text)
+    x = out["x"]
+    assert x.shape == (3, F.TEXT_WIDTH)
+    start = F.TEXT_DIM + F.DOC_STATS
+    ids = [set(row[start : start + F.NGRAM_IDS][row[start : start + F.NGRAM_IDS] >= 0].tolist())
+           for row in x]
+    delta = F.ngram_ids(["delta", "epsilon"], 2)[0]
+    assert delta in ids[0] and delta in ids[1] and delta in ids[2]
+    alpha = F.ngram_ids(["alpha", "beta"], 2)[0]
+    assert alpha in ids[0] and alpha not in ids[2]  # the window is one sentence either side
+    # document statistics are the same for every unit
+    np.testing.assert_array_equal(x[0, F.TEXT_DIM : start], x[2, F.TEXT_DIM : start])
+    assert [s["text"] for s in out["meta"]["sentences"]][1] == "Delta epsilon zeta."
