@@ -46,7 +46,8 @@ def list_models(tracking_uri: str | None = None) -> list[dict[str, Any]]:
             continue
         aliases = client.get_registered_model(model_name).aliases or {}  # alias -> version
         for mv in sorted(versions, key=lambda v: int(v.version), reverse=True):
-            rows.append({"name": model_name, "version": str(mv.version),
-                         "aliases": sorted(a for a, v in aliases.items() if str(v) == str(mv.version)),
+            version = str(mv.version)
+            rows.append({"name": model_name, "version": version,
+                         "aliases": sorted(a for a, v in aliases.items() if str(v) == version),
                          "tags": dict(mv.tags or {}), "created": mv.creation_timestamp})
     return rows
