@@ -71,6 +71,49 @@ class PatchCNN(nn.Module):
         return self.head(torch.cat(parts, dim=1)).squeeze(-1)
 
 
+class RingProfile(nn.Module):
+    """Mean of each channel (and of the grey high-pass residual's magnitude) over concentric
+    rings around the centre of the unit, each profile minus its own mean, plus each map's
+    spread. A manipulated face or central region differs from its surround in colour, in
+    sharpness and in how it changes from frame to frame; the profile sees that contrast while
+    discarding the layout of the content."""
+
+    def __init__(self, size: int = 64, rings: int = 10, channels: int = 4) -> None:
+        super().__init__()
+        u = torch.arange(size).float() - (size - 1) / 2
+        radius = torch.sqrt(u[:, None] ** 2 + u[None, :] ** 2) / (size / 2)
+        index = torch.clamp((radius * 8).long(), max=rings - 1).reshape(-1)
+        onehot = torch.zeros(size * size, rings)
+        onehot[torch.arange(size * size), index] = 1.0
+        self.register_buffer("average", onehot / onehot.sum(0, keepdim=True), persistent=False)
+        self.out_features = (channels + 1) * (rings + 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        grey = x[:, :3].mean(dim=1, keepdim=True)
+        blur = nn.functional.avg_pool2d(grey, 3, stride=1, padding=1, count_include_pad=False)
+        maps = torch.cat([x[:, :3], x[:, 3:].abs(), (grey - blur).abs() * 8], dim=1).flatten(2)
+        profile = maps @ self.average
+        profile = profile - profile.mean(dim=2, keepdim=True)
+        return torch.cat([profile, maps.std(dim=2, keepdim=True)], dim=2).flatten(1) * 4
+
+
+class ProfileMLP(nn.Module):
+    """A perceptron over the `RingProfile` of each (C, H, W) unit (video frames)."""
+
+    def __init__(self, in_channels: int = 4, size: int = 64, hidden: int = 64,
+                 dropout: float = 0.2) -> None:
+        super().__init__()
+        self.profile = RingProfile(size, channels=in_channels)
+        self.net = nn.Sequential(
+            nn.Linear(self.profile.out_features, hidden), nn.ReLU(inplace=True),
+            nn.Dropout(dropout), nn.Linear(hidden, hidden // 2), nn.ReLU(inplace=True),
+            nn.Linear(hidden // 2, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(self.profile(x)).squeeze(-1)
+
+
 class SpectroCNN(nn.Module):
     """A CNN over (1, mels, frames) log-mel segments."""
 
@@ -167,14 +210,14 @@ class TextMLP(nn.Module):
 
 _ARCHITECTURES: dict[str, type[nn.Module]] = {
     "image": PatchCNN,
-    "video": PatchCNN,
+    "video": ProfileMLP,
     "audio": SpectroCNN,
     "text": TextMLP,
 }
 
 DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {
     "image": {"in_channels": 4, "width": 8, "spectrum": True, "stem_stride": 1},
-    "video": {"in_channels": 4, "width": 8, "stem_stride": 2},
+    "video": {"in_channels": 4, "hidden": 64},
     "audio": {"in_channels": 1, "width": 16},
     "text": {"in_features": 4096, "hidden": 8, "dropout": 0.5, "doc_stats": 16, "ngram_ids": 128,
              "table_bits": 22},

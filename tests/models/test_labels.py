@@ -108,3 +108,21 @@ def test_text_units_see_neighbouring_sentences() -> None:
     # document statistics are the same for every unit
     np.testing.assert_array_equal(x[0, F.TEXT_DIM : start], x[2, F.TEXT_DIM : start])
     assert [s["text"] for s in out["meta"]["sentences"]][1] == "Delta epsilon zeta."
+
+
+def test_ring_profile_sees_a_manipulated_centre() -> None:
+    from models.networks import RingProfile
+
+    rng = np.random.default_rng(3)
+    frame = rng.normal(0, 0.05, (1, 4, F.PATCH, F.PATCH)).astype(np.float32)
+    shifted = frame.copy()
+    yy, xx = np.mgrid[0 : F.PATCH, 0 : F.PATCH]
+    centre = (yy - 31.5) ** 2 + (xx - 31.5) ** 2 < 16**2
+    shifted[0, 2][centre] += 0.4  # a colour cast on the central disc
+    profile = RingProfile()
+    plain, cast = profile(torch.from_numpy(frame)), profile(torch.from_numpy(shifted))
+    assert plain.shape == (1, profile.out_features)
+    rings = 10
+    red = slice(2 * (rings + 1), 2 * (rings + 1) + rings)
+    assert cast[0, red][0] - cast[0, red][-1] > 1.0  # inside brighter than the surround
+    assert abs(plain[0, red][0] - plain[0, red][-1]) < 0.5
