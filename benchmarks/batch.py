@@ -76,7 +76,7 @@ def batch(cfg: Config, quick: bool, report: Report) -> None:
     """Engine vs loop on the same media, `rounds` times; the speed-up's median."""
     from workflows.local_engine import LocalEngine
 
-    rounds, n = (1, 10) if quick else (3, 200)
+    rounds, n = (1, 10) if quick else (2, 200)  # 3 rounds took 4 of `make bench`'s 8 minutes
     per_job = cfg.limits.max_files_per_request
     media_ids = store_images(cfg, n)
     try:  # the loop at its fastest: torch on one thread (2 threads on 2 busy cores was slower)
