@@ -10,7 +10,7 @@ DATA_PACKAGES := chromium chromium-driver opencv-doc pocketsphinx-en-us pocketsp
 	fortunes fortunes-min espeak-ng flite dadadodo polygen graphviz
 DATA_STAMP := var/.data-packages
 
-.PHONY: run test test-cluster lint data venv train evaluate clean manifests docs
+.PHONY: run test test-cluster lint data venv train evaluate clean manifests docs bench
 
 venv: $(STAMP)
 
@@ -59,3 +59,7 @@ test-cluster: venv
 docs:
 	dot -Tsvg docs/architecture.dot -o docs/architecture.svg
 	dot -Tpng -Gdpi=110 docs/architecture.dot -o docs/architecture.png
+
+# Speed and memory targets (issue 5): JSON summaries under var/bench/, never a failed build.
+bench: venv data
+	$(BIN)/python -m benchmarks.run
