@@ -70,6 +70,8 @@ def ensure_indexes(db: Database) -> None:
     db.media.create_index([("owner", ASCENDING), ("created_at", DESCENDING)])
     db.jobs.create_index([("job_id", ASCENDING)], unique=True)
     db.jobs.create_index([("owner", ASCENDING)])
+    db.job_nodes.create_index([("job_id", ASCENDING), ("node", ASCENDING)], unique=True)
+    db.job_nodes.create_index([("job_id", ASCENDING)])
     db.results.create_index([("job_id", ASCENDING), ("media_id", ASCENDING)], unique=True)
     # nx-27017 does not use the compound index above for `job_id` alone (results_for_job, on every
     # sync answer): measured 15 ms at 1k results, growing with the collection; 2 ms with this.

@@ -1,4 +1,9 @@
-"""Jobs: one per detection request, with a status and the state of each workflow node."""
+"""Jobs: one per detection request, with a status and the state of each workflow node.
+
+Node states live in their own collection, one document per (job, node), and are attached as
+`nodes` when a job is read: a job's many parallel nodes then never contend for one document
+(with every node in the job document, a 200-media job failed on write conflicts).
+"""
 
 from __future__ import annotations
 
@@ -33,11 +38,15 @@ def create_job(
 
 
 def get_job(db: Database, job_id: str, owner: str | None = None) -> dict[str, Any] | None:
-    """The job, or None; with `owner`, None for another owner's job."""
+    """The job with its `nodes`, or None; with `owner`, None for another owner's job."""
     query: dict[str, Any] = {"job_id": job_id}
     if owner is not None:
         query["owner"] = owner
-    return db.jobs.find_one(query, NO_ID)
+    job = db.jobs.find_one(query, NO_ID)
+    if job is not None:
+        job["nodes"] = {
+            doc["node"]: doc["state"] for doc in db.job_nodes.find({"job_id": job_id}, NO_ID)}
+    return job
 
 
 def update_job(db: Database, job_id: str, **fields: Any) -> dict[str, Any] | None:
@@ -51,16 +60,19 @@ def update_job(db: Database, job_id: str, **fields: Any) -> dict[str, Any] | Non
     return modify(db.jobs, {"job_id": job_id}, lambda job: job.update(fields))
 
 
-def set_node(db: Database, job_id: str, node: str, **fields: Any) -> dict[str, Any] | None:
-    """Record a workflow node's state (status, started_at, finished_at, attempts, error)."""
+def set_node(db: Database, job_id: str, node: str, **fields: Any) -> dict[str, Any]:
+    """Record a workflow node's state (status, started_at, finished_at, attempts, error);
+    returns the node's whole state."""
     if not node or "." in node or node.startswith("$"):
         raise ValueError(f"bad node name {node!r}")
     unknown = set(fields) - set(NODE_FIELDS)
     if unknown:
         raise ValueError(f"unknown node fields {sorted(unknown)}")
 
-    def change(job: dict[str, Any]) -> None:
-        job.setdefault("nodes", {}).setdefault(node, {}).update(fields)
-        job["updated_at"] = utcnow()
+    def change(doc: dict[str, Any]) -> None:
+        doc["state"].update(fields)
+        doc["updated_at"] = utcnow()
 
-    return modify(db.jobs, {"job_id": job_id}, change)
+    stored = modify(db.job_nodes, {"job_id": job_id, "node": node}, change,
+                    new=lambda: {"job_id": job_id, "node": node, "state": {}})
+    return stored["state"]

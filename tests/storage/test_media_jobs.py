@@ -107,3 +107,21 @@ def test_concurrent_node_updates_are_not_lost(db: Database) -> None:
         t.join()
     nodes = jobs.get_job(db, job["job_id"])["nodes"]
     assert {k: v["attempts"] for k, v in nodes.items()} == {f"node-{i}": 3 for i in range(4)}
+
+
+def test_a_large_fan_out_writes_every_node(db: Database) -> None:
+    """Many nodes of one job written at once (a 200-media job) all land, none conflicts."""
+    job = jobs.create_job(db, "alice", [f"m{i}" for i in range(200)], engine="local", mode="async")
+
+    def work(part: int) -> None:
+        for i in range(part, 600, 8):  # 200 media x 3 steps
+            jobs.set_node(db, job["job_id"], f"detect-one({i // 3})/step{i % 3}",
+                          status="succeeded", attempts=1)
+
+    threads = [threading.Thread(target=work, args=(p,)) for p in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    nodes = jobs.get_job(db, job["job_id"])["nodes"]
+    assert len(nodes) == 600 and all(n["status"] == "succeeded" for n in nodes.values())
