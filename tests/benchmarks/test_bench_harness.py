@@ -176,3 +176,15 @@ def test_orchestration_path(detector_env: Config) -> None:
     per_task, ratio = rep.figures
     assert per_task.measured > 0 and ratio.measured > 1
     assert rep.details["tasks_per_run"] == 4
+
+
+def test_batch_path(detector_env: Config) -> None:
+    from benchmarks import batch
+    from models.registry import ensure_baselines
+
+    ensure_baselines(detector_env.mlflow_tracking_uri)
+    rep = Report("batch", "test", quick=True)
+    batch.batch(detector_env, True, rep)
+    speedup, failed = rep.figures
+    assert rep.details["images"] == 10 and len(rep.details["loop_s"]) == 1
+    assert failed.name == "engine jobs failed"
