@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 import shutil
 import subprocess
@@ -77,14 +78,48 @@ class Markov:
         return " ".join(words)
 
 
-def _dadadodo(corpus: list[str], count: int) -> list[str]:
+_SEED_SHIM = r"""
+#include <stdlib.h>
+#include <sys/time.h>
+#include <unistd.h>
+int gettimeofday(struct timeval *tv, void *tz) {
+    const char *s = getenv("DADADODO_SEED");
+    (void)tz;
+    if (tv) { tv->tv_sec = s ? atol(s) : 0; tv->tv_usec = 0; }
+    return 0;
+}
+pid_t getpid(void) { return 1; }
+"""
+
+
+def _seed_shim(directory: Path) -> Path | None:
+    """A tiny LD_PRELOAD library that pins the clock and pid dadadodo seeds itself from (it has
+    no seed option), so that its output follows our seed; None without a C compiler."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        return None
+    source, library = directory / "shim.c", directory / "shim.so"
+    source.write_text(_SEED_SHIM)
+    done = subprocess.run([compiler, "-shared", "-fPIC", "-O1", "-o", str(library), str(source)],
+                          capture_output=True, timeout=60, check=False)
+    return library if done.returncode == 0 and library.exists() else None
+
+
+def _dadadodo(corpus: list[str], count: int, seed: int = 0) -> list[str]:
+    """`count` dadadodo sentences from `corpus`, reproducible for a seed where a C compiler
+    exists (see `_seed_shim`)."""
     if shutil.which("dadadodo") is None:
         return []
-    with tempfile.NamedTemporaryFile("w", suffix=".txt") as handle:
-        handle.write("\n\n".join(corpus))
-        handle.flush()
-        out = subprocess.run(["dadadodo", "-c", str(count), "-p", "0", "-w", "10000", handle.name],
-                             capture_output=True, text=True, timeout=60, check=False).stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus_path = Path(tmp) / "corpus.txt"
+        corpus_path.write_text("\n\n".join(corpus))
+        env = dict(os.environ, DADADODO_SEED=str(1_000_003 + seed))
+        shim = _seed_shim(Path(tmp))
+        if shim is not None:
+            env["LD_PRELOAD"] = str(shim)
+        out = subprocess.run(["dadadodo", "-c", str(count), "-p", "0", "-w", "10000",
+                              str(corpus_path)], capture_output=True, text=True, timeout=60,
+                             check=False, env=env).stdout
     return [" ".join(p.split()) for p in out.split("\n\n") if len(p.split()) > 3]
 
 
@@ -129,7 +164,7 @@ def generate(n_per_class: int, seed: int = 0) -> list[Sample]:
     train_texts = reference_texts(seed)
     chains = {order: Markov(train_texts, order) for order in MARKOV_ORDERS.values()}
     pool_size = max(8, n_per_class // 4 + 8)
-    dodo = _dadadodo(train_texts[:3000], pool_size)
+    dodo = _dadadodo(train_texts[:3000], pool_size, seed)
     poly: list[str] = []
     for j, grammar in enumerate(POLYGEN_GRAMMARS):
         poly += _polygen(grammar, max(2, pool_size // len(POLYGEN_GRAMMARS) + 2), seed + j)
