@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -116,6 +117,7 @@ def register_weights(
     tracking_uri: str | None = None,
     champion: bool = True,
     description: str = "",
+    source: str = "trained",
 ) -> str:
     """Log a weights file as a run artifact and register it as a new version; returns it.
 
@@ -153,6 +155,8 @@ def register_weights(
         "uncertain_band": f"{ckpt['uncertain_band']:.6f}",
         "temperature": f"{ckpt['temperature']:.6f}",
         "feature_version": str(ckpt["feature_version"]),
+        "source": source,  # "baseline": the committed weights, replaced when they change
+        "weights_sha256": _sha256(Path(weights)),
     }
     mv = client.create_model_version(
         name, f"{run.info.artifact_uri}/{ARTIFACT_DIR}", run_id=run_id, tags=tags,
@@ -164,22 +168,37 @@ def register_weights(
     return version
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _stale_baseline(modality: str, version: str, weights: Path, tracking_uri: str | None) -> bool:
+    """Whether the champion is a committed baseline whose weights file has changed since."""
+    tags = _client(tracking_uri).get_model_version(MODEL_NAMES[modality], version).tags or {}
+    return tags.get("source") == "baseline" and tags.get("weights_sha256") != _sha256(weights)
+
+
 def ensure_baselines(
     tracking_uri: str | None = None, weights_dir: str | Path = WEIGHTS_DIR
 ) -> dict[str, str]:
-    """Register `models/weights/<modality>.pt` as champion for each name that has none.
+    """Make the committed `models/weights/<modality>.pt` the champion where it should be.
 
-    Idempotent: names with a champion are left alone. Returns `{modality: champion version}`.
+    A name with no champion gets the baseline. A champion that is an older baseline (the
+    weights file in the repository changed, e.g. after `git pull`) is replaced by a new version
+    of the current file, since old weights may not fit today's features. A champion that is not
+    a baseline (trained by the workflow or promoted by hand) is left alone. Idempotent; returns
+    `{modality: champion version}`.
     """
     versions = {}
     with _lock:
         for modality in MODALITIES:
+            weights = Path(weights_dir) / f"{modality}.pt"
             version = champion_version(modality, tracking_uri)
-            if version is None:
+            if version is None or _stale_baseline(modality, version, weights, tracking_uri):
                 start = time.perf_counter()
                 version = register_weights(
-                    modality, Path(weights_dir) / f"{modality}.pt", tracking_uri,
-                    description="baseline trained by models.train",
+                    modality, weights, tracking_uri,
+                    description="baseline trained by models.train", source="baseline",
                 )
                 log.info("registered %s v%s in %.1fs", MODEL_NAMES[modality], version,
                          time.perf_counter() - start)

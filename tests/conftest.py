@@ -56,3 +56,11 @@ def module_env(
     """Like `detector_env`, for a whole module (so one worker pool serves all its tests)."""
     with pytest.MonkeyPatch.context() as mp:
         yield point_env(mp, tmp_path_factory.mktemp("var"), mongo_uri, mlflow_uri)
+
+
+@pytest.fixture
+def fresh_mlflow(detector_env: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
+    """`detector_env` with an empty MLflow registry of its own (for tests that count versions)."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'own-mlflow.db'}")
+    monkeypatch.setenv("MLFLOW_ARTIFACT_ROOT", str(tmp_path / "own-artifacts"))
+    return get_config()

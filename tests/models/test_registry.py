@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from models.scoring import score
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 
 
-def test_ensure_baselines_registers_champions_once(detector_env: Config) -> None:
+def test_ensure_baselines_registers_champions_once(fresh_mlflow: Config) -> None:
     versions = registry.ensure_baselines()
     assert set(versions) == set(MODALITIES)
     client = registry._client()
@@ -24,12 +23,28 @@ def test_ensure_baselines_registers_champions_once(detector_env: Config) -> None
         mv = client.get_model_version_by_alias(name, "champion")
         assert str(mv.version) == versions[modality]
         assert float(mv.tags["threshold"]) > 0 and float(mv.tags["uncertain_band"]) > 0
-    start = time.perf_counter()
     assert registry.ensure_baselines() == versions
-    assert time.perf_counter() - start < 2.0
     assert all(len(client.search_model_versions(f"name='{n}'")) == 1
                for n in registry.MODEL_NAMES.values())
     assert registry.champion_version("image") == versions["image"]
+
+
+def test_changed_baseline_weights_replace_a_baseline_champion_only(
+    fresh_mlflow: Config, tmp_path
+) -> None:
+    import shutil
+
+    weights = tmp_path / "weights"
+    shutil.copytree(registry.WEIGHTS_DIR, weights)
+    first = registry.ensure_baselines(weights_dir=weights)
+    (weights / "text.pt").write_bytes((weights / "text.pt").read_bytes() + b"\0")  # a new file
+    second = registry.ensure_baselines(weights_dir=weights)
+    assert int(second["text"]) == int(first["text"]) + 1  # the new baseline is champion
+    assert {m: v for m, v in second.items() if m != "text"} == {
+        m: v for m, v in first.items() if m != "text"}
+    own = registry.register_weights("text", weights / "text.pt", champion=True)  # a user's
+    (weights / "text.pt").write_bytes((weights / "text.pt").read_bytes() + b"\0")
+    assert registry.ensure_baselines(weights_dir=weights)["text"] == own  # left alone
 
 
 def test_load_champion_reads_tags_and_caches(detector_env: Config) -> None:
