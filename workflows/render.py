@@ -1,8 +1,8 @@
 """Render the Argo manifests into k8s/argo/: `python -m workflows.render [--check] [--out DIR]`.
 
-Writes the detect WorkflowTemplate, the rescan CronWorkflow and the kustomize Component listing
-them; `--check` writes nothing and exits 1 when a committed file differs from what the Hera code
-renders now (CI, and `tests/workflows/test_render.py`). Rendered with the default image
+Writes the detect and train WorkflowTemplates, the rescan CronWorkflow and the kustomize Component
+listing them; `--check` writes nothing and exits 1 when a committed file differs from what the Hera
+code renders now (CI, and `tests/workflows/test_render.py`). Rendered with the default image
 (`hera_config.DEFAULT_IMAGE`, rewritten by the overlays' `images:`) whatever DETECTOR_IMAGE says;
 RESCAN_SCHEDULE, when set, changes the rescan schedule.
 """
@@ -37,11 +37,16 @@ def _rescan() -> dict:
     return build_rescan_workflow(namespace=NAMESPACE, image=DEFAULT_IMAGE).to_dict()
 
 
+def _train() -> dict:
+    from workflows.train import build_train_workflow
+
+    return build_train_workflow(namespace=NAMESPACE, template=True, image=DEFAULT_IMAGE).to_dict()
+
+
 MANIFESTS: dict[str, Callable[[], dict]] = {
     "detect-workflowtemplate.yaml": _detect,
     "rescan-cronworkflow.yaml": _rescan,
-    # "train-workflowtemplate.yaml": the training workflow (train -> evaluate -> register ->
-    # promote), once workflows/train.py builds it: add its builder here, then `make manifests`.
+    "train-workflowtemplate.yaml": _train,
 }
 
 IMAGE_PATHS = {

@@ -1,0 +1,105 @@
+"""The train workflow: its shape, Argo's schema, and one quick run on the local engine with the
+real steps and a private MLflow registry (the session's champions are never moved)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from wf_helpers import ARGO_DIR
+
+from config import Config
+from workflows import render
+from workflows.train import ENTRYPOINT, PER_MODALITY, build_train_workflow, run_training_now
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict:
+    return build_train_workflow(namespace="deepfake-detector", template=True).to_dict()
+
+
+def test_train_dag_shape(manifest):
+    assert manifest["kind"] == "WorkflowTemplate" and manifest["metadata"]["name"] == "train"
+    spec = manifest["spec"]
+    assert spec["entrypoint"] == ENTRYPOINT and spec["onExit"] == "exit-handler"
+    params = {p["name"]: p["value"] for p in spec["arguments"]["parameters"]}
+    assert json.loads(params["modalities"]) == ["image", "audio", "video", "text"]
+    assert params["seed"] == "0" and params["quick"] == "false"
+    assert spec["workflowMetadata"]["labels"]["detector/workflow"] == "train"
+    templates = {t["name"]: t for t in spec["templates"]}
+    (fan_out,) = templates[ENTRYPOINT]["dag"]["tasks"]
+    assert fan_out["template"] == PER_MODALITY
+    assert fan_out["withParam"] == "{{workflow.parameters.modalities}}"
+    tasks = {t["name"]: t for t in templates[PER_MODALITY]["dag"]["tasks"]}
+    assert set(tasks) == {"train", "register", "promote"}
+    assert "depends" not in tasks["train"]
+    assert tasks["register"]["depends"] == "train"
+    assert tasks["promote"]["depends"] == "register"
+    args = {p["name"]: p["value"] for p in tasks["promote"]["arguments"]["parameters"]}
+    assert args["version"] == "{{tasks.register.outputs.parameters.version}}"
+    for name, entry in (("train", "steps.train:train"), ("register", "steps.train:register"),
+                        ("promote", "steps.train:promote")):
+        assert templates[name]["script"]["args"][-1] == entry
+        mounts = {m["name"] for m in templates[name]["script"]["volumeMounts"]}
+        assert mounts == {"media", "scratch", "tmp"}
+    assert "retryStrategy" not in templates["train"]
+    assert int(templates["register"]["retryStrategy"]["limit"]) >= 1
+    assert int(templates["promote"]["retryStrategy"]["limit"]) >= 1
+    cleanup = templates["exit-handler"]["dag"]["tasks"][0]
+    assert cleanup["template"] == "cleanup-scratch"
+    assert build_train_workflow().to_dict()["metadata"]["generateName"] == "train-"
+
+
+def test_train_manifest_valid_against_argo_schema():
+    schema = json.loads((ARGO_DIR / "schema.json").read_text())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("DETECTOR_IMAGE", raising=False)
+        doc = yaml.safe_load(render.render()["train-workflowtemplate.yaml"])
+    assert "train-workflowtemplate.yaml" in render.MANIFESTS
+    validator = jsonschema.Draft202012Validator(
+        {"definitions": schema["definitions"],
+         "$ref": "#/definitions/io.argoproj.workflow.v1alpha1.WorkflowTemplate"})
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+    assert doc["spec"]["serviceAccountName"] == "detector-workflow"
+    assert doc["metadata"]["namespace"] == "deepfake-detector"
+
+
+def test_run_training_now_registers_and_gates(detector_env: Config, tmp_path: Path,
+                                              monkeypatch):
+    from models.registry import MODEL_NAMES, _client, champion_version
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
+    assert champion_version("text") is None  # also creates the registry before the workers
+
+    # seed 1: the quick recipe's tiny held-out split has both classes (seed 0's has not)
+    (decision,) = run_training_now(detector_env, ["text"], seed=1, quick=True, workers=1)
+
+    name = MODEL_NAMES["text"]
+    versions = _client().search_model_versions(f"name='{name}'")
+    assert [str(v.version) for v in versions] == [decision["candidate"]]
+    assert decision["modality"] == "text" and decision["champion"] is None
+    assert isinstance(decision["candidate_auc"], float), "quick held-out split has one class"
+    assert decision["promoted"] is True and decision["reason"] == "no champion"
+    assert champion_version("text") == decision["candidate"]
+    mv = _client().get_model_version(name, decision["candidate"])
+    assert json.loads(mv.tags["promotion_decision"])["promoted"] is True
+    run = _client().get_run(mv.run_id)
+    assert run.data.metrics["quick"] == 1.0 and "test_auc" in run.data.metrics
+    assert list(detector_env.scratch_root.glob("*")) == []  # exit handler removed the weights
+
+    # the same quick training again: equal AUC is no improvement, the alias stays
+    (again,) = run_training_now(detector_env, ["text"], seed=1, quick=True, workers=1)
+    assert again["candidate"] != decision["candidate"]
+    assert again["promoted"] is False and again["champion"] == decision["candidate"]
+    assert champion_version("text") == decision["candidate"]
+
+
+def test_run_training_now_rejects_unknown_modalities(detector_env: Config):
+    with pytest.raises(ValueError):
+        run_training_now(detector_env, ["smell"])

@@ -1,0 +1,143 @@
+"""The training workflow: fan out over modalities, train -> register -> promote for each.
+
+`train` (a Workflow `train-`, or with `template` the WorkflowTemplate `train` in k8s/argo/) has
+parameters `modalities` (JSON list), `seed` and `quick`. Per modality the DAG `train-one` trains
+into `<SCRATCH_ROOT>/<workflow uid>/<modality>.pt` (no retries: a failed training is not cured
+by running it again), registers the weights as a new (non-champion) version and promotes it only
+when it beats the champion on the held-out AUC (`steps.train.should_promote`); `register` and
+`promote` retry like the detect steps (MLflow briefly unreachable). The exit handler removes the
+scratch folder (the weights are in MLflow by then). The pods are the detect workflow's
+(`workflows.pod`), with a larger memory limit for training.
+`run_training_now(cfg, modalities)` runs the same definition once on this machine (the local
+engine's walker) and returns the promotion decisions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+
+from hera.workflows import DAG, Parameter, Resources, Workflow, WorkflowTemplate
+
+from config import Config
+from workflows.hera_config import configure_hera
+from workflows.pod import STEP_BACKOFF, WORKFLOW_LABEL, step_factory, workflow_settings
+
+NAME = "train"
+ENTRYPOINT = "train-all"
+PER_MODALITY = "train-one"
+REGISTER_RETRIES = 3
+"""Retries of register and promote (4 attempts): both talk to MLflow only."""
+TRAIN_RESOURCES = Resources(cpu_request="1", memory_request="2Gi", memory_limit="8Gi")
+"""Training holds a modality's generated data set and features in memory."""
+
+
+def build_train_workflow(
+    *,
+    namespace: str | None = None,
+    modalities: Sequence[str] = ("image", "audio", "video", "text"),
+    seed: int = 0,
+    quick: bool = False,
+    retries: int = REGISTER_RETRIES,
+    backoff: str = STEP_BACKOFF,
+    media_claim: str = "detector-media",
+    scratch_claim: str = "detector-scratch",
+    mongo_secret: str = "detector-mongo",
+    config_map: str = "detector-config",
+    service_account: str | None = "detector-workflow",
+    parallelism: int | None = 4,
+    template: bool = False,
+    image: str | None = None,
+) -> Workflow:
+    """The train Workflow (generate_name `train-`, entrypoint DAG `train-all`), or with
+    `template` the WorkflowTemplate `train`; the arguments given here are the defaults."""
+    from steps.scratch import cleanup_scratch
+    from steps.train import promote, register, train
+
+    configure_hera(namespace, image)
+    step = step_factory(retries, backoff, config_map, mongo_secret, NAME)
+    kind, naming = (
+        (WorkflowTemplate, {"name": NAME}) if template
+        else (Workflow, {"generate_name": f"{NAME}-"})
+    )
+    with kind(
+        **naming,
+        entrypoint=ENTRYPOINT,
+        namespace=namespace,
+        arguments=[
+            Parameter(name="modalities", value=json.dumps(list(modalities))),
+            Parameter(name="seed", value=str(seed)),
+            Parameter(name="quick", value=json.dumps(bool(quick))),
+        ],
+        **workflow_settings(
+            media_claim=media_claim, scratch_claim=scratch_claim,
+            service_account=service_account, parallelism=parallelism,
+            labels={WORKFLOW_LABEL: NAME, "detector/modality": "mixed"},
+        ),
+    ) as w:
+        train_t, register_t, promote_t = step(train), step(register), step(promote)
+        train_t.retry_strategy = None  # a failed training is reported, not rerun
+        train_t.resources = TRAIN_RESOURCES
+        cleanup = step(cleanup_scratch)
+        inputs = {n: f"{{{{inputs.parameters.{n}}}}}" for n in ("modality", "seed", "quick",
+                                                               "run_id")}
+        with DAG(name=PER_MODALITY, inputs=[Parameter(name=n) for n in inputs]) as one:
+            trained = train_t(name="train", arguments=inputs)
+            registered = register_t(
+                name="register",
+                arguments={"modality": inputs["modality"], "run_id": inputs["run_id"],
+                           "weights_path": trained.get_parameter("weights_path")},
+            )
+            promoted = promote_t(
+                name="promote",
+                arguments={"modality": inputs["modality"],
+                           "version": registered.get_parameter("version")},
+            )
+            trained >> registered >> promoted
+        with DAG(name=ENTRYPOINT):
+            one(
+                name=PER_MODALITY,
+                with_param="{{workflow.parameters.modalities}}",
+                arguments={"modality": "{{item}}", "seed": "{{workflow.parameters.seed}}",
+                           "quick": "{{workflow.parameters.quick}}",
+                           "run_id": "{{workflow.uid}}"},
+            )
+        with DAG(name="exit-handler"):
+            cleanup(name="cleanup-scratch", arguments={"job_id": "{{workflow.uid}}"})
+        w.on_exit = "exit-handler"
+    return w
+
+
+_PROMOTE_NODE = re.compile(rf"^{PER_MODALITY}\((\d+)\)/promote$")
+
+
+def run_training_now(
+    cfg: Config,
+    modalities: Sequence[str],
+    seed: int = 0,
+    quick: bool = False,
+    workers: int | None = None,
+    build: Callable[..., Workflow] = build_train_workflow,
+) -> list[dict]:
+    """Train, register and gate `modalities` once on this machine and wait; the promotion
+    decisions in the order of `modalities`. Raises `workflows.dag_walk.StepFailed` when a
+    step fails for good (the other modalities' steps run to their end first)."""
+    from models import MODALITIES
+    from workflows.local_engine import LocalEngine
+
+    unknown = [m for m in modalities if m not in MODALITIES]
+    if unknown or not modalities:
+        raise ValueError(f"modalities must be some of {', '.join(MODALITIES)}: {unknown}")
+    engine = LocalEngine(cfg, workflow=build(), workers=workers or min(len(modalities), 4))
+    try:
+        run = engine.run_workflow({"modalities": json.dumps(list(modalities)),
+                                   "seed": str(int(seed)), "quick": json.dumps(bool(quick))})
+    finally:
+        engine.shutdown()
+    found = {}
+    for node, outputs in run.outputs.items():
+        match = _PROMOTE_NODE.match(node)
+        if match and "decision" in outputs:
+            found[int(match.group(1))] = json.loads(outputs["decision"])
+    return [found[i] for i in sorted(found)]
