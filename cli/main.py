@@ -71,11 +71,32 @@ def _detect(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    if args.workflow:
+        return _train_workflow(args)
     from models.train import train_all
 
     metrics = train_all(out_dir=Path(args.out), seed=args.seed, quick=args.quick,
                         modalities=args.modality or None)
     print(json.dumps(metrics, indent=2, default=str))
+    return 0
+
+
+def _train_workflow(args: argparse.Namespace) -> int:
+    """The training workflow (train -> register -> promote if better) on the local engine."""
+    from cli.stack import embedded_stack
+    from models import MODALITIES
+    from workflows.dag_walk import StepFailed
+    from workflows.train import run_training_now
+
+    with embedded_stack() as cfg:
+        try:
+            decisions = run_training_now(cfg, args.modality or list(MODALITIES), seed=args.seed,
+                                         quick=args.quick)
+        except StepFailed as exc:  # a step failed for good: say which and why
+            print(f"error: training workflow failed: {exc}", file=sys.stderr)
+            return 1
+    for decision in decisions:
+        print(json.dumps(decision, default=str))
     return 0
 
 
@@ -132,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default="models/weights")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--quick", action="store_true", help="tiny data, one epoch (smoke run)")
+    train.add_argument("--workflow", action="store_true",
+                       help="run the training workflow: register a new version in MLflow and "
+                       "promote it only if it beats the champion (default: write --out)")
     train.add_argument("--modality", action="append",
                        choices=["image", "audio", "video", "text"])
     train.set_defaults(func=_train)

@@ -12,7 +12,9 @@ import pytest
 from k8s_helpers import K8S, named, tool
 
 ARGO_SCHEMA = K8S.parent.parent / "shared" / "argo" / "schema.json"
-ARGO_KINDS = {("WorkflowTemplate", "detect"), ("CronWorkflow", "rescan")}
+ARGO_KINDS = {
+    ("WorkflowTemplate", "detect"), ("WorkflowTemplate", "train"), ("CronWorkflow", "rescan"),
+}
 
 
 def _argo(docs: list[dict]) -> list[dict]:
