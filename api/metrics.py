@@ -25,12 +25,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Flask, Response, g, request
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
-from models.serving.metrics import CONTENT_TYPE, LATENCY_BUCKETS
+from models.serving.metrics import CONTENT_TYPE, LATENCY_BUCKETS, HttpMetrics
 
 PREFIX = "detector_api"
 QUEUE_STATES = ("queued", "running")
@@ -69,33 +68,18 @@ class JobsCollector(Collector):
         yield depth
 
 
-class ApiMetrics:
+class ApiMetrics(HttpMetrics):
     """The API's series in a registry of its own; `count_jobs` feeds the job gauges."""
 
     def __init__(self, count_jobs: Callable[[], dict[str, int]] | None = None,
                  registry: CollectorRegistry | None = None) -> None:
-        self.registry = r = registry or CollectorRegistry()
-        ProcessCollector(registry=r)
-        self.requests = Counter(f"{PREFIX}_requests", "HTTP requests answered",
-                                ["route", "method", "status"], registry=r)
-        self.latency = Histogram(f"{PREFIX}_request_seconds", "HTTP request latency",
-                                 ["route", "status"], buckets=LATENCY_BUCKETS, registry=r)
-        self.in_flight = Gauge(f"{PREFIX}_in_flight_requests", "Requests being handled now",
-                               registry=r)
+        super().__init__(PREFIX, registry)
         self.inference = Histogram(
             f"{PREFIX}_inference_seconds",
             "Sync path: one call to the inference service, end to end",
-            ["modality", "model", "version"], buckets=LATENCY_BUCKETS, registry=r)
+            ["modality", "model", "version"], buckets=LATENCY_BUCKETS, registry=self.registry)
         if count_jobs is not None:
-            r.register(JobsCollector(count_jobs))
-
-    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route, str(status)).observe(seconds)
-
-    def render(self) -> bytes:
-        """The text exposition format."""
-        return generate_latest(self.registry)
+            self.registry.register(JobsCollector(count_jobs))
 
 
 class TimedInference:

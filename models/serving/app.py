@@ -96,9 +96,8 @@ def create_app(
     @app.after_request
     def _count(response: Response) -> Response:
         route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        status = str(response.status_code)
-        metrics.requests.labels(route, request.method, status).inc()
-        metrics.latency.labels(route, status).observe(time.perf_counter() - g.started)
+        metrics.observe_request(route, request.method, response.status_code,
+                                time.perf_counter() - g.started)
         return response
 
     @app.teardown_request

@@ -23,20 +23,37 @@ BATCH_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 32)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
-class ServiceMetrics:
-    """Request counts and latencies by route and status, model time by modality and version,
-    stage times, in-flight requests, batch queue depth and size, loaded versions, reloads."""
+class HttpMetrics:
+    """What every HTTP service of the detector exports, in a registry of its own: process
+    metrics, request counts by route, method and status, latency by route and status, and
+    requests in flight, all named `<prefix>_...`."""
+
+    def __init__(self, prefix: str, registry: CollectorRegistry | None = None) -> None:
+        self.registry = r = registry or CollectorRegistry()
+        ProcessCollector(registry=r)
+        self.requests = Counter(f"{prefix}_requests", "HTTP requests answered",
+                                ["route", "method", "status"], registry=r)
+        self.latency = Histogram(f"{prefix}_request_seconds", "HTTP request latency",
+                                 ["route", "status"], buckets=LATENCY_BUCKETS, registry=r)
+        self.in_flight = Gauge(f"{prefix}_in_flight_requests", "Requests being handled now",
+                               registry=r)
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route, str(status)).observe(seconds)
+
+    def render(self) -> bytes:
+        """The text exposition format."""
+        return generate_latest(self.registry)
+
+
+class ServiceMetrics(HttpMetrics):
+    """The inference service's HTTP series plus model time by modality and version, stage
+    times, batch queue depth and size, loaded versions, reloads."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry or CollectorRegistry()
+        super().__init__(PREFIX, registry)
         r = self.registry
-        ProcessCollector(registry=r)
-        self.requests = Counter(f"{PREFIX}_requests", "HTTP requests answered",
-                                ["route", "method", "status"], registry=r)
-        self.latency = Histogram(f"{PREFIX}_request_seconds", "HTTP request latency",
-                                 ["route", "status"], buckets=LATENCY_BUCKETS, registry=r)
-        self.in_flight = Gauge(f"{PREFIX}_in_flight_requests", "Requests being handled now",
-                               registry=r)
         self.model_time = Histogram(
             f"{PREFIX}_model_seconds", "Model time per scored request (batch wait included)",
             ["modality", "model", "version"], buckets=MODEL_BUCKETS, registry=r)
@@ -72,7 +89,3 @@ class ServiceMetrics:
 
     def depth(self, modality: str, waiting: int) -> None:
         self.queue_depth.labels(modality).set(waiting)
-
-    def render(self) -> bytes:
-        """The text exposition format."""
-        return generate_latest(self.registry)
