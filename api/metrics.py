@@ -13,8 +13,9 @@ Series (a registry per app, so tests and several apps in one process never colli
   `/metrics` has the model time alone (`detector_inference_model_seconds`).
 
 `/metrics` is answered without authentication. In production only Prometheus inside the
-cluster should reach it: the Ingress must not route it and the NetworkPolicy must admit the
-scraper (see k8s/); it shows route names and counts, no user data.
+cluster reaches it: Ingress `api-metrics-deny` (k8s/base/api) answers 403 to outside clients;
+the scraper needs a NetworkPolicy of the cluster's own. It shows route names and counts, no
+user data.
 """
 
 from __future__ import annotations

@@ -219,20 +219,33 @@ def test_hpa_targets(docs, overlay):
 
 
 def test_ingress_enforces_tls(docs):
-    (ingress,) = of_kind(docs, "Ingress")
-    annotations = ingress["metadata"]["annotations"]
-    assert annotations["nginx.ingress.kubernetes.io/ssl-redirect"] == "true"
-    assert annotations["nginx.ingress.kubernetes.io/force-ssl-redirect"] == "true"
-    spec = ingress["spec"]
-    assert spec["ingressClassName"] == "nginx"
-    tls_hosts = {h for t in spec["tls"] for h in t["hosts"]}
-    assert all(t["secretName"] for t in spec["tls"])
-    for rule in spec["rules"]:
-        assert rule["host"] in tls_hosts
-        for path in rule["http"]["paths"]:
-            backend = path["backend"]["service"]
-            service = named(docs, "Service", backend["name"])
-            assert backend["port"]["name"] in [p["name"] for p in service["spec"]["ports"]]
+    ingresses = of_kind(docs, "Ingress")
+    assert {i["metadata"]["name"] for i in ingresses} == {"api", "api-metrics-deny"}
+    for ingress in ingresses:
+        annotations = ingress["metadata"]["annotations"]
+        assert annotations["nginx.ingress.kubernetes.io/ssl-redirect"] == "true"
+        assert annotations["nginx.ingress.kubernetes.io/force-ssl-redirect"] == "true"
+        spec = ingress["spec"]
+        assert spec["ingressClassName"] == "nginx"
+        tls_hosts = {h for t in spec["tls"] for h in t["hosts"]}
+        assert all(t["secretName"] for t in spec["tls"])
+        for rule in spec["rules"]:
+            assert rule["host"] in tls_hosts
+            for path in rule["http"]["paths"]:
+                backend = path["backend"]["service"]
+                service = named(docs, "Service", backend["name"])
+                assert backend["port"]["name"] in [p["name"] for p in service["spec"]["ports"]]
+
+
+def test_metrics_are_not_served_through_the_ingress(docs):
+    """`/metrics` (exact) goes to an Ingress that admits only 127.0.0.1: 403 from outside."""
+    deny = named(docs, "Ingress", "api-metrics-deny")
+    assert deny["metadata"]["annotations"][
+        "nginx.ingress.kubernetes.io/whitelist-source-range"] == "127.0.0.1/32"
+    (path,) = deny["spec"]["rules"][0]["http"]["paths"]
+    assert (path["path"], path["pathType"]) == ("/metrics", "Exact")
+    hosts = {i["spec"]["rules"][0]["host"] for i in of_kind(docs, "Ingress")}
+    assert len(hosts) == 1  # the same host as Ingress api
 
 
 def test_only_dev_exposes_a_plain_http_load_balancer(docs, overlay):
