@@ -24,6 +24,7 @@ from hera.workflows import DAG, Parameter, Script, Workflow, WorkflowTemplate
 
 from workflows.hera_config import configure_hera
 from workflows.pod import (  # noqa: F401 - re-exported: the detect workflow's constants
+    CLUSTER_NAMES,
     MEDIA_MOUNT,
     SCRATCH_MOUNT,
     STEP_BACKOFF,
@@ -31,6 +32,7 @@ from workflows.pod import (  # noqa: F401 - re-exported: the detect workflow's c
     STEP_RETRIES,
     TMP_MOUNT,
     WORKFLOW_LABEL,
+    ClusterNames,
     retry_strategy,
     step_factory,
     workflow_settings,
@@ -97,11 +99,7 @@ def build_detect_workflow(
     namespace: str | None = None,
     retries: int = STEP_RETRIES,
     backoff: str = STEP_BACKOFF,
-    media_claim: str = "detector-media",
-    scratch_claim: str = "detector-scratch",
-    mongo_secret: str = "detector-mongo",
-    config_map: str = "detector-config",
-    service_account: str | None = "detector-workflow",
+    names: ClusterNames = CLUSTER_NAMES,
     parallelism: int | None = 8,
     steps: DetectSteps | None = None,
     template: bool = False,
@@ -115,7 +113,7 @@ def build_detect_workflow(
     """
     configure_hera(namespace, image)
     steps = steps or default_steps()
-    step = step_factory(retries, backoff, config_map, mongo_secret, TEMPLATE_NAME)
+    step = step_factory(retries, backoff, names, TEMPLATE_NAME)
     kind, naming = (
         (WorkflowTemplate, {"name": TEMPLATE_NAME}) if template
         else (Workflow, {"generate_name": f"{TEMPLATE_NAME}-"})
@@ -126,8 +124,7 @@ def build_detect_workflow(
         namespace=namespace,
         arguments=[Parameter(name="job_id", value=""), Parameter(name="media", value="[]")],
         **workflow_settings(
-            media_claim=media_claim, scratch_claim=scratch_claim,
-            service_account=service_account, parallelism=parallelism,
+            names=names, parallelism=parallelism,
             labels={WORKFLOW_LABEL: TEMPLATE_NAME},
         ),
     ) as w:

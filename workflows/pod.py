@@ -1,6 +1,7 @@
 """What every workflow's pods share: volumes, env, security, retries, GC, TTL and labels."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from hera.workflows import (
@@ -135,11 +136,24 @@ def ttl_strategy() -> models.TTLStrategy:
     )
 
 
+@dataclass(frozen=True)
+class ClusterNames:
+    """The names of what the workflows use in the cluster (k8s/ defines them): the media and
+    scratch claims, the Secret and ConfigMap the steps read, the pods' ServiceAccount."""
+
+    media_claim: str = "detector-media"
+    scratch_claim: str = "detector-scratch"
+    mongo_secret: str = "detector-mongo"
+    config_map: str = "detector-config"
+    service_account: str | None = "detector-workflow"
+
+
+CLUSTER_NAMES = ClusterNames()  # the names k8s/ uses
+
+
 def workflow_settings(
     *,
-    media_claim: str,
-    scratch_claim: str,
-    service_account: str | None,
+    names: ClusterNames,
     parallelism: int | None,
     labels: dict[str, str],
 ) -> dict[str, Any]:
@@ -149,8 +163,8 @@ def workflow_settings(
     WorkflowTemplate or CronWorkflow (Argo applies them when it starts the run).
     """
     return dict(
-        volumes=volumes(media_claim, scratch_claim),
-        service_account_name=service_account,
+        volumes=volumes(names.media_claim, names.scratch_claim),
+        service_account_name=names.service_account,
         security_context=pod_security_context(),
         parallelism=parallelism,
         ttl_strategy=ttl_strategy(),
@@ -175,13 +189,13 @@ def step_metrics(workflow: str, step: str) -> Metrics:
 
 
 def step_factory(
-    retries: int, backoff: str, config_map: str, mongo_secret: str, workflow: str
+    retries: int, backoff: str, names: ClusterNames, workflow: str
 ) -> Callable[[Callable], Script]:
     """`step(fn)`: the Script template of a `@script` function with the shared pod settings
     and the step metrics labelled with `workflow` (the definition's name)."""
     common = dict(
         env=env(),
-        env_from=env_from(config_map, mongo_secret),
+        env_from=env_from(names.config_map, names.mongo_secret),
         volume_mounts=volume_mounts(),
         security_context=security_context(),
         resources=Resources(cpu_request="250m", memory_request="512Mi", memory_limit="3Gi"),

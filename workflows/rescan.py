@@ -20,9 +20,11 @@ from config import Config, get_config
 from workflows.detect import ITEM_FIELDS, DetectSteps, default_steps, detect_one_dag
 from workflows.hera_config import configure_hera
 from workflows.pod import (
+    CLUSTER_NAMES,
     STEP_BACKOFF,
     STEP_RETRIES,
     WORKFLOW_LABEL,
+    ClusterNames,
     step_factory,
     workflow_settings,
 )
@@ -51,11 +53,7 @@ def build_rescan_workflow(
     max_media: int = MAX_MEDIA,
     retries: int = STEP_RETRIES,
     backoff: str = STEP_BACKOFF,
-    media_claim: str = "detector-media",
-    scratch_claim: str = "detector-scratch",
-    mongo_secret: str = "detector-mongo",
-    config_map: str = "detector-config",
-    service_account: str | None = "detector-workflow",
+    names: ClusterNames = CLUSTER_NAMES,
     parallelism: int | None = 8,
     steps: DetectSteps | None = None,
     image: str | None = None,
@@ -65,7 +63,7 @@ def build_rescan_workflow(
     from steps.rescan import finish_rescan, select_stale
 
     configure_hera(namespace, image)
-    step = step_factory(retries, backoff, config_map, mongo_secret, NAME)
+    step = step_factory(retries, backoff, names, NAME)
     with CronWorkflow(
         name=NAME,
         namespace=namespace,
@@ -82,8 +80,7 @@ def build_rescan_workflow(
             Parameter(name="engine", value="argo"),
         ],
         **workflow_settings(
-            media_claim=media_claim, scratch_claim=scratch_claim,
-            service_account=service_account, parallelism=parallelism,
+            names=names, parallelism=parallelism,
             labels={WORKFLOW_LABEL: NAME, "detector/modality": "mixed"},
         ),
     ) as w:

@@ -22,7 +22,14 @@ from hera.workflows import DAG, Parameter, Resources, Workflow, WorkflowTemplate
 
 from config import Config
 from workflows.hera_config import configure_hera
-from workflows.pod import STEP_BACKOFF, WORKFLOW_LABEL, step_factory, workflow_settings
+from workflows.pod import (
+    CLUSTER_NAMES,
+    STEP_BACKOFF,
+    WORKFLOW_LABEL,
+    ClusterNames,
+    step_factory,
+    workflow_settings,
+)
 
 NAME = "train"
 ENTRYPOINT = "train-all"
@@ -41,11 +48,7 @@ def build_train_workflow(
     quick: bool = False,
     retries: int = REGISTER_RETRIES,
     backoff: str = STEP_BACKOFF,
-    media_claim: str = "detector-media",
-    scratch_claim: str = "detector-scratch",
-    mongo_secret: str = "detector-mongo",
-    config_map: str = "detector-config",
-    service_account: str | None = "detector-workflow",
+    names: ClusterNames = CLUSTER_NAMES,
     parallelism: int | None = 4,
     template: bool = False,
     image: str | None = None,
@@ -56,7 +59,7 @@ def build_train_workflow(
     from steps.train import promote, register, train
 
     configure_hera(namespace, image)
-    step = step_factory(retries, backoff, config_map, mongo_secret, NAME)
+    step = step_factory(retries, backoff, names, NAME)
     kind, naming = (
         (WorkflowTemplate, {"name": NAME}) if template
         else (Workflow, {"generate_name": f"{NAME}-"})
@@ -71,8 +74,7 @@ def build_train_workflow(
             Parameter(name="quick", value=json.dumps(bool(quick))),
         ],
         **workflow_settings(
-            media_claim=media_claim, scratch_claim=scratch_claim,
-            service_account=service_account, parallelism=parallelism,
+            names=names, parallelism=parallelism,
             labels={WORKFLOW_LABEL: NAME, "detector/modality": "mixed"},
         ),
     ) as w:
