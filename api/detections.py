@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from api import fastpath, ingest, uploads
 from api.auth import current_user, require_token
 from api.context import db, engine, inference, limits, settings
-from api.errors import ApiError
+from api.errors import ApiError, code_for
 from api.ingest import Staged
 from api.serialize import public_result
 from storage import jobs, logs, results
@@ -27,23 +27,33 @@ def create_detection() -> ResponseReturnValue:
     if mode not in (None, *MODES):
         raise ApiError(400, "bad_mode", f"mode must be one of {', '.join(MODES)}")
     owner = current_user()["user_id"]
-    staged = uploads.probe_all(uploads.collect(), limits())
+    client = inference()
+    # The inference service decodes what it scores and says so when it cannot: an image bound
+    # for it is probed from its headers only (`steps.probe`), not decoded here as well.
+    maybe_fast = mode != "async" and client is not None
+    staged = uploads.probe_all(uploads.collect(), limits(), decode_images=not maybe_fast)
     if mode is None:
         mode = "async" if any(s.info.modality == "video" for s in staged) else "sync"
-    client = inference()
     fast = mode == "sync" and client is not None and all(
         s.info.modality != "video" for s in staged)
-    job = _store(staged, owner, mode, "inference" if fast else engine().name)
-    job_id = job["job_id"]
+    if maybe_fast and not fast:  # the engine's decoder would only fail later: check now
+        uploads.check_decodes(staged)
+    stored = _store(staged, owner, mode, "inference" if fast else engine().name,
+                    "running" if fast else "queued")
+    job_id = stored.job["job_id"]
     status_url = url_for("jobs.get_job", job_id=job_id)
     fallback = None
     if fast:
         try:
-            fastpath.score_job(db(), job, client, settings().media_root)
-            return _answer(job_id, status_url)
+            job, scored = fastpath.score_job(db(), stored, client, settings().media_root)
+            return _answer(job_id, status_url, job=job, scored=scored)
         except fastpath.FallBack as exc:  # the service is down or not ready: queue the job
             fallback = f"inference service unavailable ({exc}); ran as a workflow job"
             jobs.update_job(db(), job_id, engine=engine().name)
+        except fastpath.Rejected as exc:  # bad input after all: leave nothing behind
+            ingest.discard(db(), stored, settings().media_root)
+            raise ApiError(exc.status, code_for(exc.status), f"{exc.filename}: {exc.message}",
+                           filename=exc.filename) from exc
     try:
         engine().submit(job_id)
     except Exception as exc:  # the engine is someone else's process: report, do not crash
@@ -57,8 +67,10 @@ def create_detection() -> ResponseReturnValue:
     return _wait(job_id, status_url, fallback)
 
 
-def _store(staged: list[Staged], owner: str, mode: str, engine_name: str) -> dict[str, Any]:
-    return ingest.store_job(db(), staged, owner, engine_name, mode, settings().media_root)
+def _store(staged: list[Staged], owner: str, mode: str, engine_name: str,
+           status: str) -> ingest.Stored:
+    return ingest.store(db(), staged, owner, engine_name, mode, settings().media_root,
+                        status=status)
 
 
 def _wait(job_id: str, status_url: str, fallback: str | None = None) -> ResponseReturnValue:
@@ -69,9 +81,15 @@ def _wait(job_id: str, status_url: str, fallback: str | None = None) -> Response
     return _answer(job_id, status_url, fallback)
 
 
-def _answer(job_id: str, status_url: str, fallback: str | None = None) -> ResponseReturnValue:
-    """200 with the results once the job is done; 202 with its status URL while it runs."""
-    job = jobs.get_job(db(), job_id) or {}
+def _answer(job_id: str, status_url: str, fallback: str | None = None,
+            job: dict[str, Any] | None = None,
+            scored: list[dict[str, Any]] | None = None) -> ResponseReturnValue:
+    """200 with the results once the job is done; 202 with its status URL while it runs.
+
+    `job` and `scored` (the sync path's finished job and results, as stored) answer without
+    reading them back."""
+    if job is None:
+        job = jobs.get_job(db(), job_id) or {}
     status = job.get("status", "queued")
     body: dict[str, Any] = {"job_id": job_id, "status": status, "engine": job.get("engine")}
     if fallback:
@@ -79,7 +97,9 @@ def _answer(job_id: str, status_url: str, fallback: str | None = None) -> Respon
     if status not in ("succeeded", "failed"):  # not done in time: continue as an async job
         body.update(status_url=status_url, results=[])
         return jsonify(body), 202, {"Location": status_url}
-    body["results"] = [public_result(r) for r in results.results_for_job(db(), job_id)]
+    if scored is None:
+        scored = results.results_for_job(db(), job_id)
+    body["results"] = [public_result(r) for r in scored]
     if job.get("error"):
         body["error"] = job["error"]
     return jsonify(body), 200

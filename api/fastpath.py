@@ -4,6 +4,12 @@ The API never runs a model itself: it hands the stored file to the inference ser
 (`INFERENCE_URL`) and persists what comes back, exactly as the workflow's persist step would.
 When the service is down, slow or not ready, the caller submits the same job to the workflow
 engine instead, so nothing is lost.
+
+Round trips to MongoDB are what the sync path spends most of its own time on, so this module
+writes each thing once and reads nothing back: the job was created `running` with the media
+(`api.ingest.store`), each result and node state is inserted (no read first: the job is new),
+the job is finished with one replace guarded by its revision, and the answer is built from the
+documents in hand. The image heatmap is drawn on its first GET, not here.
 """
 
 from __future__ import annotations
@@ -13,9 +19,10 @@ from typing import Any
 
 from pymongo.database import Database
 
+from api.ingest import Stored
 from models.serving.client import InferenceClient, InferenceRejected, InferenceUnavailable
 from steps.persist import build_result
-from storage import jobs, logs, media, results
+from storage import jobs, logs, results
 from storage._common import utcnow
 
 
@@ -23,18 +30,32 @@ class FallBack(Exception):
     """The inference service could not score the job; run it on the engine instead."""
 
 
-def score_job(db: Database, job: dict[str, Any], client: InferenceClient,
-              media_root: Path) -> None:
-    """Score every media of `job` with the service and persist the results; mark the job done.
+class Rejected(Exception):
+    """The service refused a media as bad input (4xx): `filename`, `status`, `message`."""
 
-    Raises `FallBack` (the job is left queued, results written so far are idempotent and
-    will be rewritten by the engine) when the service is unavailable.
+    def __init__(self, filename: str, error: InferenceRejected) -> None:
+        body = error.body.get("error") if isinstance(error.body, dict) else None
+        message = body.get("message") if isinstance(body, dict) else None
+        super().__init__(message or str(error))
+        self.filename = filename
+        self.status = error.status
+        self.message = message or str(error)
+
+
+def score_job(db: Database, stored: Stored, client: InferenceClient,
+              media_root: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Score every media of the stored job with the service and persist the results; the job
+    as finished and its results (as `results.results_for_job` would give them).
+
+    Raises `FallBack` (the job is set `queued`; results written so far are idempotent and will
+    be rewritten by the engine) when the service is unavailable, and `Rejected` when it refuses
+    a media as bad input (the caller discards the job: the probe let through what the service's
+    decoder would not take).
     """
+    job = stored.job
     job_id = job["job_id"]
-    jobs.update_job(db, job_id, status="running")
-    for index, media_id in enumerate(job["media_ids"]):
-        node = f"inference({index})"
-        doc = media.get_media(db, media_id)
+    scored: list[dict[str, Any]] = []
+    for index, doc in enumerate(stored.media):
         started = utcnow()
         try:
             result = client.score_file(media_root / doc["path"], doc["filename"], doc["modality"])
@@ -43,11 +64,16 @@ def score_job(db: Database, job: dict[str, Any], client: InferenceClient,
             logs.log_event(db, "warning", "inference.fallback", job_id=job_id, error=str(exc))
             raise FallBack(str(exc)) from exc
         except InferenceRejected as exc:
-            jobs.set_node(db, job_id, node, status="failed", started_at=started,
-                          finished_at=utcnow(), attempts=1, error=str(exc))
-            jobs.update_job(db, job_id, status="failed", error=f"{doc['filename']}: {exc}")
-            return
-        results.upsert_result(db, build_result(job_id, doc, result))
-        jobs.set_node(db, job_id, node, status="succeeded", started_at=started,
-                      finished_at=utcnow(), attempts=1)
-    jobs.update_job(db, job_id, status="succeeded")
+            if 400 <= exc.status < 500 and exc.status not in (404, 405):
+                raise Rejected(doc["filename"], exc) from exc
+            jobs.set_node(db, job_id, f"inference({index})", fresh=True, status="failed",
+                          started_at=started, finished_at=utcnow(), attempts=1, error=str(exc))
+            done = jobs.update_created_job(db, job, status="failed",
+                                           error=f"{doc['filename']}: {exc}")
+            return done or job, scored
+        scored.append(results.upsert_result(
+            db, build_result(job_id, doc, result, lazy_heatmap=True), fresh=True))
+        jobs.set_node(db, job_id, f"inference({index})", fresh=True, status="succeeded",
+                      started_at=started, finished_at=utcnow(), attempts=1)
+    done = jobs.update_created_job(db, job, status="succeeded")
+    return done or job, scored

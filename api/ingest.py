@@ -40,9 +40,10 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def stage(path: Path, filename: str, limits: Limits) -> Staged:
-    """Probe one file (raises `steps.probe.MediaError`) and hash it."""
-    info = probe_media(path, filename, limits)
+def stage(path: Path, filename: str, limits: Limits, decode_images: bool = True) -> Staged:
+    """Probe one file (raises `steps.probe.MediaError`) and hash it; `decode_images=False` for
+    an image the inference service decodes (see `steps.probe.probe_media`)."""
+    info = probe_media(path, filename, limits, decode_images=decode_images)
     return Staged(path, filename, info, path.stat().st_size, sha256_of(path))
 
 
@@ -77,26 +78,62 @@ def media_doc(item: Staged, owner: str, rel: str) -> dict[str, Any]:
     }
 
 
-def store_job(
+@dataclass
+class Stored:
+    """What `store` recorded: the job, its media documents (in order) and the blobs it created."""
+
+    job: dict[str, Any]
+    media: list[dict[str, Any]]
+    new_blobs: list[str]
+
+
+def store(
     db: Database, staged: list[Staged], owner: str, engine_name: str, mode: str,
-    media_root: Path, move: bool = True,
-) -> dict[str, Any]:
-    """Store bytes and media documents, then create the job; undo all of it if a step fails."""
+    media_root: Path, move: bool = True, status: str = "queued",
+) -> Stored:
+    """Store bytes and media documents, then create the job (`status` queued, or running for a
+    job scored at once); undo all of it if a step fails."""
     new_blobs: list[str] = []
-    media_ids: list[str] = []
+    docs: list[dict[str, Any]] = []
     try:
         for item in staged:
             rel, created = store_blob(item, media_root, move=move)
             if created:
                 new_blobs.append(rel)
-            media_ids.append(media.insert_media(db, media_doc(item, owner, rel)))
-        job = jobs.create_job(db, owner, media_ids, engine=engine_name, mode=mode)
+            doc = media_doc(item, owner, rel)
+            doc["media_id"] = media.insert_media(db, doc)
+            docs.append(doc)
+        job = jobs.create_job(db, owner, [d["media_id"] for d in docs], engine=engine_name,
+                              mode=mode, status=status)
     except Exception:
-        media.delete_media(db, media_ids)
-        for rel in new_blobs:
-            if db.media.count_documents({"path": rel}, limit=1) == 0:
-                (media_root / rel).unlink(missing_ok=True)
+        _remove(db, [d["media_id"] for d in docs], new_blobs, media_root)
         raise
     logs.log_event(db, "info", "job.created", job_id=job["job_id"], owner=owner, mode=mode,
-                   media=len(media_ids))
-    return job
+                   media=len(docs))
+    return Stored(job, docs, new_blobs)
+
+
+def store_job(
+    db: Database, staged: list[Staged], owner: str, engine_name: str, mode: str,
+    media_root: Path, move: bool = True,
+) -> dict[str, Any]:
+    """Store bytes and media documents, then create the queued job; undo all of it if a step
+    fails."""
+    return store(db, staged, owner, engine_name, mode, media_root, move=move).job
+
+
+def discard(db: Database, stored: Stored, media_root: Path) -> None:
+    """Remove what `store` recorded: the job (its nodes and results), the media documents and the
+    blobs no other media document uses. For input found bad after it was stored."""
+    job_id = stored.job["job_id"]
+    db.results.delete_many({"job_id": job_id})
+    db.job_nodes.delete_many({"job_id": job_id})
+    db.jobs.delete_one({"job_id": job_id})
+    _remove(db, [d["media_id"] for d in stored.media], stored.new_blobs, media_root)
+
+
+def _remove(db: Database, media_ids: list[str], new_blobs: list[str], media_root: Path) -> None:
+    media.delete_media(db, media_ids)
+    for rel in new_blobs:
+        if db.media.count_documents({"path": rel}, limit=1) == 0:
+            (media_root / rel).unlink(missing_ok=True)

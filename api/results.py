@@ -9,7 +9,8 @@ from api.auth import current_user, require_token
 from api.context import db, settings
 from api.errors import ApiError
 from api.serialize import public_result
-from storage import results
+from steps.explain import render_heatmap
+from storage import media, results
 
 bp = Blueprint("results", __name__, url_prefix="/api/v1/results")
 require_token(bp)
@@ -48,11 +49,22 @@ def latest_result(media_id: str) -> ResponseReturnValue:
 
 @bp.get("/<media_id>/heatmap")
 def heatmap(media_id: str) -> ResponseReturnValue:
-    """The heatmap PNG of the newest result of one of the caller's images."""
-    doc = results.latest_result(db(), media_id, current_user()["user_id"])
-    rel = ((doc or {}).get("explanation") or {}).get("heatmap")
+    """The heatmap PNG of the newest result of one of the caller's images.
+
+    A sync detection only records where its heatmap goes; the first GET draws it from the
+    patch scores stored with the result, and later GETs send the file drawn then."""
+    owner = current_user()["user_id"]
+    doc = results.latest_result(db(), media_id, owner)
+    explanation = (doc or {}).get("explanation") or {}
+    rel = explanation.get("heatmap")
     root = settings().media_root
     path = (root / rel).resolve() if rel else None
-    if path is None or not path.is_relative_to(root) or not path.is_file():
+    if path is None or not path.is_relative_to(root):
         raise ApiError(404, "not_found", f"no heatmap for media {media_id}")
+    if not path.is_file():
+        item = media.get_media(db(), media_id, owner)
+        image = (root / item["path"]).resolve() if item else None
+        if image is None or not image.is_relative_to(root) or not render_heatmap(
+                image, explanation, path):
+            raise ApiError(404, "not_found", f"no heatmap for media {media_id}")
     return send_file(path, mimetype="image/png", max_age=3600)

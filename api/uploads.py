@@ -13,7 +13,7 @@ from api.context import limits
 from api.errors import ApiError, code_for
 from api.ingest import Staged, stage
 from config import Limits
-from steps.probe import MediaError
+from steps.probe import MediaError, probe_media
 
 TEXT_FILENAME = "text.txt"
 
@@ -91,13 +91,33 @@ def collect() -> list[tuple[Path, str]]:
                    "send multipart/form-data with the field 'file', or JSON {\"text\": ...}")
 
 
-def probe_all(inputs: list[tuple[Path, str]], lim: Limits) -> list[Staged]:
-    """Probe every input before anything is stored; the first bad one fails the request."""
+def probe_all(inputs: list[tuple[Path, str]], lim: Limits,
+              decode_images: bool = True) -> list[Staged]:
+    """Probe every input before anything is stored; the first bad one fails the request.
+
+    `decode_images=False` when the inference service will decode the images (the sync path):
+    see `steps.probe.probe_media`."""
     staged = []
     for path, filename in inputs:
         try:
-            staged.append(stage(path, filename, lim))
+            staged.append(stage(path, filename, lim, decode_images=decode_images))
         except MediaError as exc:
-            raise ApiError(exc.status, code_for(exc.status), f"{filename}: {exc.message}",
-                           filename=filename) from exc
+            raise _bad_input(filename, exc) from exc
     return staged
+
+
+def check_decodes(staged: list[Staged]) -> None:
+    """Decode the images `probe_all(decode_images=False)` did not (the job goes to the engine
+    after all); ApiError for the first that does not decode."""
+    for item in staged:
+        if item.info.modality != "image":
+            continue
+        try:
+            probe_media(item.path, item.filename, limits())
+        except MediaError as exc:
+            raise _bad_input(item.filename, exc) from exc
+
+
+def _bad_input(filename: str, exc: MediaError) -> ApiError:
+    return ApiError(exc.status, code_for(exc.status), f"{filename}: {exc.message}",
+                    filename=filename)

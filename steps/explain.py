@@ -1,5 +1,7 @@
 """Explanation pictures: a heatmap PNG of where an image's evidence is, kept on the media volume."""
 
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -41,20 +43,44 @@ def heatmap_image(image: np.ndarray, units: list[dict[str, Any]],
     return out
 
 
-def write_heatmap(job_id: str, media: dict[str, Any], result: dict[str, Any]) -> str | None:
-    """For an image result, write `explanations/<job_id>/<media_id>.png` under MEDIA_ROOT and
-    return that path (relative to MEDIA_ROOT); None for other modalities or without patches."""
+def heatmap_path(job_id: str, media: dict[str, Any], result: dict[str, Any]) -> str | None:
+    """Where an image result's heatmap goes: `explanations/<job_id>/<media_id>.png` relative to
+    MEDIA_ROOT; None for other modalities or without patches (nothing to draw)."""
     explanation = result.get("explanation") or {}
     units = explanation.get("units") or []
     if media.get("modality") != "image" or not any("box" in u for u in units):
         return None
-    image = cv2.imread(str(media_file(media["path"])), cv2.IMREAD_COLOR)
+    return str(Path("explanations") / safe_id(job_id) / f"{safe_id(media['media_id'])}.png")
+
+
+def render_heatmap(image_path: Path, explanation: dict[str, Any], dest: Path) -> bool:
+    """Draw the heatmap of `explanation` (its patch `units` and `faces`) over the image at
+    `image_path` into the PNG `dest` (written atomically; concurrent writers are safe).
+    False when the image cannot be read."""
+    image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
     if image is None:
+        return False
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(f".{dest.stem}.{os.getpid()}.{threading.get_ident()}.part.png")
+    try:
+        cv2.imwrite(str(part), heatmap_image(image, explanation.get("units") or [],
+                                             explanation.get("faces") or []))
+        part.replace(dest)
+    finally:
+        part.unlink(missing_ok=True)
+    return True
+
+
+def write_heatmap(job_id: str, media: dict[str, Any], result: dict[str, Any]) -> str | None:
+    """For an image result, write `explanations/<job_id>/<media_id>.png` under MEDIA_ROOT and
+    return that path (relative to MEDIA_ROOT); None for other modalities or without patches.
+
+    The sync API path only records `heatmap_path` and draws it on the first GET of the heatmap
+    (`api.results`), from the patch scores stored with the result."""
+    rel = heatmap_path(job_id, media, result)
+    if rel is None:
         return None
-    rel = Path("explanations") / safe_id(job_id) / f"{safe_id(media['media_id'])}.png"
-    path = media_root() / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_suffix(".part.png")
-    cv2.imwrite(str(part), heatmap_image(image, units, explanation.get("faces") or []))
-    part.replace(path)
-    return str(rel)
+    if not render_heatmap(media_file(media["path"]), result.get("explanation") or {},
+                          media_root() / rel):
+        return None
+    return rel

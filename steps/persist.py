@@ -34,13 +34,20 @@ def result_document(job_id: str, media: dict[str, Any], result: dict[str, Any]) 
     return doc
 
 
-def build_result(job_id: str, media: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+def build_result(job_id: str, media: dict[str, Any], result: dict[str, Any],
+                 lazy_heatmap: bool = False) -> dict[str, Any]:
     """`result_document` plus the explanation artefacts (an image's heatmap PNG) written to the
-    media volume, where they outlive the job's scratch space."""
-    from steps.explain import write_heatmap
+    media volume, where they outlive the job's scratch space.
+
+    `lazy_heatmap` (the sync API path) records where the heatmap goes without drawing it: the
+    API draws it from the stored patch scores on its first GET (~10-40 ms saved a request)."""
+    from steps.explain import heatmap_path, write_heatmap
 
     doc = result_document(job_id, media, result)
-    heatmap = write_heatmap(job_id, media, result)
+    if lazy_heatmap:
+        heatmap = heatmap_path(job_id, media, result)
+    else:
+        heatmap = write_heatmap(job_id, media, result)
     if heatmap:
         doc["explanation"] = {**(doc.get("explanation") or {}), "heatmap": heatmap}
     return doc

@@ -50,21 +50,39 @@ def modify(
     query: dict[str, Any],
     change: Callable[[dict[str, Any]], None],
     new: Callable[[], dict[str, Any]] | None = None,
+    current: tuple[dict[str, Any], int] | None = None,
+    fresh: bool = False,
 ) -> dict[str, Any] | None:
     """Apply `change(doc)` in place to the one document matching `query` and store it.
 
     Without a match: insert `new()` changed by `change` when `new` is given (upsert), else
     return None. Retries when another writer got there first.
+
+    Round trips saved where the caller knows better (each falls back to the read when wrong):
+    `current` = (the document as this caller last stored it, its `_rev`) replaces it guarded by
+    that revision without reading it first; `fresh=True` (with `new`) tries the insert first,
+    for a document that cannot exist yet (a new job's result or node).
     """
-    for _ in range(_ATTEMPTS):
-        doc = coll.find_one(query)
+    for attempt in range(_ATTEMPTS):
+        if attempt == 0 and fresh and new is not None:
+            doc = None
+        elif attempt == 0 and current is not None:
+            known, rev = current
+            doc = {k: v for k, v in known.items() if k not in ("_id", "_rev")}
+            change(doc)
+            doc["_rev"] = rev + 1
+            if coll.replace_one({**query, "_rev": rev}, doc).matched_count:
+                return public(doc)
+            continue
+        else:
+            doc = coll.find_one(query)
         if doc is None:
             if new is None:
                 return None
-            fresh = new()
-            change(fresh)
+            fresh_doc = new()
+            change(fresh_doc)
             try:
-                return insert(coll, fresh)
+                return insert(coll, fresh_doc)
             except DuplicateKeyError:
                 continue
         rev = doc.pop("_rev", 0)

@@ -18,9 +18,13 @@ NODE_FIELDS = ("status", "started_at", "finished_at", "attempts", "error")
 
 
 def create_job(
-    db: Database, owner: str, media_ids: list[str], engine: str, mode: str
+    db: Database, owner: str, media_ids: list[str], engine: str, mode: str,
+    status: str = "queued",
 ) -> dict[str, Any]:
-    """Create a `queued` job for `media_ids` and return it."""
+    """Create a job for `media_ids` (`queued`, or `running` for a job scored at once) and
+    return it."""
+    if status not in ("queued", "running"):
+        raise ValueError(f"a job starts queued or running, not {status!r}")
     now = utcnow()
     doc = {
         "job_id": new_id(),
@@ -28,7 +32,7 @@ def create_job(
         "media_ids": list(media_ids),
         "engine": engine,
         "mode": mode,
-        "status": "queued",
+        "status": status,
         "error": None,
         "nodes": {},
         "created_at": now,
@@ -51,18 +55,32 @@ def get_job(db: Database, job_id: str, owner: str | None = None) -> dict[str, An
 
 def update_job(db: Database, job_id: str, **fields: Any) -> dict[str, Any] | None:
     """Set top-level fields (status, error, engine ids ...); returns the job after the update."""
+    return _update(db, job_id, None, fields)
+
+
+def update_created_job(db: Database, job: dict[str, Any], **fields: Any) -> dict[str, Any] | None:
+    """`update_job` for a job exactly as `create_job` returned it and not changed since (the sync
+    path's own job): one guarded replace instead of a read and a replace. When someone changed
+    the job meanwhile (a stop), the guard fails and the job is read and updated as usual."""
+    return _update(db, job["job_id"], (job, 0), fields)
+
+
+def _update(db: Database, job_id: str, current: tuple[dict[str, Any], int] | None,
+            fields: dict[str, Any]) -> dict[str, Any] | None:
     if "status" in fields and fields["status"] not in STATUSES:
         raise ValueError(f"unknown job status {fields['status']!r}")
     for key in ("job_id", "_id", "owner"):
         if key in fields:
             raise ValueError(f"{key} cannot be changed")
     fields["updated_at"] = utcnow()
-    return modify(db.jobs, {"job_id": job_id}, lambda job: job.update(fields))
+    return modify(db.jobs, {"job_id": job_id}, lambda job: job.update(fields), current=current)
 
 
-def set_node(db: Database, job_id: str, node: str, **fields: Any) -> dict[str, Any]:
+def set_node(db: Database, job_id: str, node: str, fresh: bool = False,
+             **fields: Any) -> dict[str, Any]:
     """Record a workflow node's state (status, started_at, finished_at, attempts, error);
-    returns the node's whole state."""
+    returns the node's whole state. `fresh`: the node has no state yet (inserted without a
+    read first; still correct when it has)."""
     if not node or "." in node or node.startswith("$"):
         raise ValueError(f"bad node name {node!r}")
     unknown = set(fields) - set(NODE_FIELDS)
@@ -74,5 +92,5 @@ def set_node(db: Database, job_id: str, node: str, **fields: Any) -> dict[str, A
         doc["updated_at"] = utcnow()
 
     stored = modify(db.job_nodes, {"job_id": job_id, "node": node}, change,
-                    new=lambda: {"job_id": job_id, "node": node, "state": {}})
+                    new=lambda: {"job_id": job_id, "node": node, "state": {}}, fresh=fresh)
     return stored["state"]

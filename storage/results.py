@@ -13,12 +13,13 @@ _FROM_MEDIA = ("owner", "sha256", "modality", "filename")
 _NEWEST = [("created_at", -1), ("media_id", 1)]
 
 
-def upsert_result(db: Database, doc: dict[str, Any]) -> dict[str, Any]:
+def upsert_result(db: Database, doc: dict[str, Any], fresh: bool = False) -> dict[str, Any]:
     """Insert or replace the result for (`job_id`, `media_id`) and return it.
 
     `doc` carries `score`, `verdict`, `model` {name, version}, `explanation`; `owner`, `sha256`,
     `modality` and `filename` default to the media document's. `created_at` is kept from the
-    first write unless `doc` gives one.
+    first write unless `doc` gives one. `fresh`: the job has no result for the media yet (the
+    insert is tried without a read first; still correct when it has one).
     """
     job_id, media_id = doc.get("job_id"), doc.get("media_id")
     if not job_id or not media_id:
@@ -32,7 +33,8 @@ def upsert_result(db: Database, doc: dict[str, Any]) -> dict[str, Any]:
     fields["updated_at"] = now
     key = {"job_id": job_id, "media_id": media_id}
     return modify(
-        db.results, key, lambda doc: doc.update(fields), new=lambda: {**key, "created_at": now}
+        db.results, key, lambda doc: doc.update(fields), new=lambda: {**key, "created_at": now},
+        fresh=fresh,
     )
 
 

@@ -67,8 +67,8 @@ class Scorer:
         if modality is not None and modality not in MODALITIES:
             raise ServingError(400, f"unknown modality {modality!r}; one of {MODALITIES}",
                                "bad_modality")
-        try:
-            info = probe_media(path, filename, self.limits)
+        try:  # the image is decoded below (a failure is a 422): its headers are probe enough
+            info = probe_media(path, filename, self.limits, decode_images=False)
         except MediaError as exc:
             raise ServingError(exc.status, f"{filename}: {exc.message}") from exc
         if modality is not None and info.modality != modality:

@@ -102,3 +102,21 @@ def test_admin_creates_users(client: FlaskClient, auth, app: Flask) -> None:
     assert auth.token("carol", "carol-password")
     plain = client.post("/api/v1/auth/users", json=body, headers=auth.headers("alice"))
     assert plain.status_code == 403 and plain.json["error"]["code"] == "forbidden"
+
+
+@pytest.mark.parametrize("ttl", ["0", "3600"])
+def test_user_record_cache(detector_env: Config, engine, monkeypatch: pytest.MonkeyPatch,
+                           ttl: str) -> None:
+    """USER_CACHE_TTL_S: a token's user record is reused for that long (0: read every time)."""
+    monkeypatch.setenv("USER_CACHE_TTL_S", ttl)
+    client = create_app({"TESTING": True, "ENGINE": engine}).test_client()
+    users.create_user(get_db(), "carol", "password-carol")
+    token = client.post("/api/v1/auth/token", auth=("carol", "password-carol")).json[
+        "access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/auth/me", headers=headers).json["admin"] is False
+    users.ensure_admin(get_db(), "carol", "ignored")  # made admin behind the API's back
+    assert client.get("/api/v1/auth/me", headers=headers).json["admin"] is (ttl == "0")
+    get_db().users.delete_one({"name": "carol"})
+    expected = 401 if ttl == "0" else 200
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == expected

@@ -70,3 +70,115 @@ def test_service_down_falls_back_to_a_queued_job(engine, auth, upload, samples):
     assert "inference service unavailable" in answer.json["fallback"]
     assert answer.json["engine"] == engine.name
     assert len(answer.json["results"]) == 1  # the engine scored it: nothing lost
+
+
+def _undecodable_jpeg(jpg: bytes) -> bytes:
+    """A JPEG whose segments are all there (the header probe passes) but that no decoder takes
+    (a 13-bit sample precision in its frame header)."""
+    data = bytearray(jpg)
+    sof = data.find(b"\xff\xc0")
+    assert sof > 0
+    data[sof + 4] = 13
+    return bytes(data)
+
+
+def _nothing_stored(detector_env: Config) -> None:
+    db = get_db()
+    for name in ("media", "jobs", "job_nodes", "results"):
+        assert db[name].count_documents({}) == 0, name
+    blobs = [p for p in detector_env.media_root.rglob("*") if p.is_file()]
+    assert blobs == []
+
+
+def test_sync_answer_matches_what_is_stored(inference_url, engine, auth, upload, samples):
+    """The sync answer is built from the documents in hand: it is what a later GET reads."""
+    app = create_app({"TESTING": True, "ENGINE": engine,
+                      "INFERENCE": InferenceClient(inference_url, timeout_s=60)})
+    client = app.test_client()
+    headers = auth.headers()
+    answer = client.post("/api/v1/detections?mode=sync", headers=headers,
+                         data=upload((samples["jpg"], "a.jpg"), (samples["wav"], "b.wav")))
+    assert answer.status_code == 200, answer.json
+    again = client.get(f"/api/v1/jobs/{answer.json['job_id']}", headers=headers)
+    assert again.status_code == 200
+    assert again.json["status"] == answer.json["status"] == "succeeded"
+    assert again.json["results"] == answer.json["results"]
+    assert {n["status"] for n in again.json["nodes"].values()} == {"succeeded"}
+    job = get_db().jobs.find_one({"job_id": answer.json["job_id"]})
+    assert job["_rev"] == 1  # created running, finished with one guarded replace
+    assert job["created_at"] <= job["updated_at"]  # still dates, not strings
+
+
+def test_heatmap_is_drawn_on_first_get(inference_url, engine, auth, upload, samples,
+                                       detector_env: Config):
+    app = create_app({"TESTING": True, "ENGINE": engine,
+                      "INFERENCE": InferenceClient(inference_url, timeout_s=60)})
+    client = app.test_client()
+    headers = auth.headers()
+    answer = client.post("/api/v1/detections?mode=sync", headers=headers,
+                         data=upload((samples["png"], "a.png")))
+    assert answer.status_code == 200, answer.json
+    result = answer.json["results"][0]
+    link = result["links"]["heatmap"]
+    png = detector_env.media_root / result["explanation"]["heatmap"]
+    assert not png.exists()  # not drawn in the sync path
+    first = client.get(link, headers=headers)
+    assert first.status_code == 200 and first.data.startswith(b"\x89PNG")
+    assert png.is_file()
+    second = client.get(link, headers=headers)
+    assert second.status_code == 200 and second.data == first.data
+    other = auth.headers("bob")
+    assert client.get(link, headers=other).status_code == 404
+
+
+class StandInClient:
+    """An inference client that answers from a function (no service)."""
+
+    def __init__(self, answer) -> None:
+        self.answer = answer
+        self.calls: list[str] = []
+
+    def score_file(self, path, filename=None, modality=None):
+        self.calls.append(filename)
+        return self.answer(path, filename, modality)
+
+
+def test_service_rejecting_the_input_leaves_nothing(engine, auth, upload, samples,
+                                                    detector_env: Config):
+    """An image that passes the header probe but that the service cannot decode is bad input:
+    422, and no media, job, result or file is left behind."""
+    from models.serving.client import InferenceRejected
+
+    def reject(path, filename, modality):
+        raise InferenceRejected(422, {"error": {"code": "invalid_media",
+                                                "message": f"{filename}: cannot decode"}})
+
+    stand_in = StandInClient(reject)
+    app = create_app({"TESTING": True, "ENGINE": engine, "INFERENCE": stand_in})
+    client = app.test_client()
+    answer = client.post("/api/v1/detections?mode=sync", headers=auth.headers(),
+                         data=upload((_undecodable_jpeg(samples["jpg"]), "bad.jpg")))
+    assert answer.status_code == 422, answer.json
+    assert answer.json["error"]["code"] == "invalid_media"
+    assert "bad.jpg" in answer.json["error"]["message"]
+    assert stand_in.calls == ["bad.jpg"]
+    _nothing_stored(detector_env)
+
+
+@pytest.mark.parametrize("mode", ["async", "sync-with-video"])
+def test_images_for_the_engine_are_decoded_when_probed(mode, engine, auth, upload, samples,
+                                                       detector_env: Config):
+    """Only images the inference service will decode skip the decode in the API's probe."""
+    stand_in = StandInClient(lambda *a: pytest.fail("the service must not be called"))
+    app = create_app({"TESTING": True, "ENGINE": engine, "INFERENCE": stand_in})
+    client = app.test_client()
+    items = [(_undecodable_jpeg(samples["jpg"]), "bad.jpg")]
+    url = "/api/v1/detections?mode=async"
+    if mode == "sync-with-video":
+        items.append((samples["mp4"], "clip.mp4"))
+        url = "/api/v1/detections?mode=sync"
+    answer = client.post(url, headers=auth.headers(), data=upload(*items))
+    assert answer.status_code == 422, answer.json
+    assert "bad.jpg" in answer.json["error"]["message"]
+    assert engine.pending == [] and stand_in.calls == []
+    _nothing_stored(detector_env)

@@ -142,3 +142,49 @@ def test_bad_inputs(tmp_path: Path, make, name: str, limits: Limits, status: int
 
 def test_sniff_unknown_is_none() -> None:
     assert sniff(b"hello world") is None
+
+
+@pytest.mark.parametrize(("ext", "mime"), [(".png", "image/png"), (".jpg", "image/jpeg")])
+def test_header_only_image_probe(tmp_path: Path, ext: str, mime: str) -> None:
+    """`decode_images=False` reads a JPEG's or PNG's size from its header, as decoding gives."""
+    path = tmp_path / ("x" + ext)
+    path.write_bytes(_image(ext, 200, 120))
+    fast = probe_media(path, "x" + ext, LIMITS, decode_images=False)
+    assert fast == probe_media(path, "x" + ext, LIMITS)
+    assert (fast.mime, fast.width, fast.height) == (mime, 200, 120)
+
+
+@pytest.mark.parametrize(("make", "name", "limits", "status"),
+                         [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_bad_inputs_without_image_decode(tmp_path: Path, make, name: str, limits: Limits,
+                                         status: int) -> None:
+    """The header-only probe refuses every bad input the full probe refuses, the same way."""
+    path = tmp_path / "upload.bin"
+    path.write_bytes(make(tmp_path))
+    with pytest.raises(MediaError) as err:
+        probe_media(path, name, limits, decode_images=False)
+    assert err.value.status == status and err.value.message
+
+
+def test_jpeg_only_a_decoder_refuses(tmp_path: Path) -> None:
+    """Complete segments but a 13-bit frame: only a decode finds out (the inference service
+    does, and answers 422)."""
+    data = bytearray(_image(".jpg"))
+    sof = data.find(b"\xff\xc0")
+    data[sof + 4] = 13
+    path = tmp_path / "odd.jpg"
+    path.write_bytes(bytes(data))
+    assert probe_media(path, "odd.jpg", LIMITS, decode_images=False).width == 64
+    with pytest.raises(MediaError) as err:
+        probe_media(path, "odd.jpg", LIMITS)
+    assert err.value.status == 422
+
+
+def test_jpeg_size_comes_from_the_frame_header(tmp_path: Path) -> None:
+    """A JPEG over the pixel limit is refused from its header, before any decode."""
+    path = tmp_path / "big.jpg"
+    path.write_bytes(_image(".jpg", 300, 200))
+    with pytest.raises(MediaError) as err:
+        probe_media(path, "big.jpg", replace(LIMITS, max_image_pixels=300 * 200 - 1),
+                    decode_images=False)
+    assert err.value.status == 413

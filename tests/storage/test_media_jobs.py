@@ -125,3 +125,43 @@ def test_a_large_fan_out_writes_every_node(db: Database) -> None:
         t.join()
     nodes = jobs.get_job(db, job["job_id"])["nodes"]
     assert len(nodes) == 600 and all(n["status"] == "succeeded" for n in nodes.values())
+
+
+def test_job_created_running_and_finished_with_one_replace(db: Database) -> None:
+    job = jobs.create_job(db, "alice", ["m1"], engine="inference", mode="sync", status="running")
+    assert jobs.get_job(db, job["job_id"])["status"] == "running"
+    done = jobs.update_created_job(db, job, status="succeeded")
+    assert done["status"] == "succeeded"
+    stored = db.jobs.find_one({"job_id": job["job_id"]})
+    assert stored["_rev"] == 1 and stored["status"] == "succeeded"
+    assert isinstance(stored["created_at"], datetime) and isinstance(stored["updated_at"], datetime)
+    assert stored["created_at"] == job["created_at"] and stored["owner"] == "alice"
+    with pytest.raises(ValueError):
+        jobs.create_job(db, "alice", ["m1"], engine="x", mode="sync", status="succeeded")
+
+
+def test_update_created_job_after_another_writer_reads_first(db: Database) -> None:
+    """When the job changed after it was created, the guarded replace misses and the update is
+    made on the stored job: the other writer's change is kept."""
+    job = jobs.create_job(db, "alice", ["m1"], engine="inference", mode="sync", status="running")
+    jobs.update_job(db, job["job_id"], error="stopped by user")
+    done = jobs.update_created_job(db, job, status="failed")
+    assert done["status"] == "failed" and done["error"] == "stopped by user"
+    assert db.jobs.find_one({"job_id": job["job_id"]})["_rev"] == 2
+
+
+def test_fresh_writes_are_still_upserts(db: Database) -> None:
+    """`fresh=True` only skips the first read: a node or result that exists is updated."""
+    from storage import results
+
+    job_id = jobs.create_job(db, "alice", ["m1"], engine="inference", mode="sync")["job_id"]
+    jobs.set_node(db, job_id, "inference(0)", fresh=True, status="running", attempts=1)
+    state = jobs.set_node(db, job_id, "inference(0)", fresh=True, status="succeeded")
+    assert state == {"status": "succeeded", "attempts": 1}
+    assert db.job_nodes.count_documents({"job_id": job_id}) == 1
+    base = {"job_id": job_id, "media_id": "m1", "owner": "alice", "sha256": "s",
+            "modality": "text", "filename": "a.txt", "model": {"name": "m", "version": "1"}}
+    first = results.upsert_result(db, {**base, "score": 0.1}, fresh=True)
+    second = results.upsert_result(db, {**base, "score": 0.9}, fresh=True)
+    assert second["score"] == 0.9 and second["created_at"] == first["created_at"]
+    assert db.results.count_documents({"job_id": job_id}) == 1
