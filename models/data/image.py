@@ -1,4 +1,5 @@
-"""Image data: crops of real photos vs. self-blended regions and up-sampling artefacts."""
+"""Image data: crops of real photos vs. self-blended regions, up-sampling artefacts and
+auto-encoder re-synthesis."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ from models.features import detect_faces
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 _SKIP = ("logo", "mask", "templ", "tmpl", "digits", "gradient", "notes", "pic", "HappyFish",
          "alphabet", "ellipses", "box", "imageText", "ml.png", "blox", "cards", "sudoku")
-SYNTHETIC_KINDS = ("upsample", "blend", "clone", "upsample", "blend")
+DRAWN_KINDS = ("upsample", "blend", "clone", "upsample", "blend")  # weighted draw, main rng
+NEURAL_KINDS = ("autoencoder",)  # `models.data.neural_image`, drawn by a separate rng
+SYNTHETIC_KINDS = ("upsample", "blend", "clone", *NEURAL_KINDS)
+NEURAL_SHARE = 0.2  # of synthetic samples re-synthesised by the auto-encoder instead
+NEURAL_FULL_FROM = 50  # data sets with fewer samples per class use the quick generator
 
 
 @functools.cache
@@ -191,10 +196,30 @@ def boundary(mask: np.ndarray, width: int = 9) -> np.ndarray:
     return soft | edge
 
 
+def neural_draw(n_per_class: int, seed: int, share: float = NEURAL_SHARE) -> list[bool]:
+    """Which samples (synthetic ones only) the neural generator makes instead: a draw of its
+    own, so that every other sample is the same as without the neural kinds; the draw of
+    sample i does not depend on `n_per_class`."""
+    side = np.random.default_rng([seed, 0xAE])
+    return [bool(side.random() < share) and i % 2 == 1 for i in range(n_per_class * 2)]
+
+
 def generate(n_per_class: int, seed: int = 0) -> list[Sample]:
-    """Authentic crops (flips, scales, JPEG) and synthetic ones (blends, up-sampling, JPEG)."""
+    """Authentic crops (flips, scales, JPEG) and synthetic ones (blends, up-sampling,
+    auto-encoder re-synthesis, JPEG). About `NEURAL_SHARE` of the synthetic samples are the
+    auto-encoder's whole-image re-synthesis of the view a drawn generator would have changed
+    (`neural_draw`); that generator's draws are still made, so the other samples do not change.
+    """
+    from models.data import neural_image
+
     rng = np.random.default_rng(seed)
     sources = photos()
+    neural = neural_draw(n_per_class, seed)
+    model = None
+    if any(neural):
+        settings = (neural_image.FULL if n_per_class >= NEURAL_FULL_FROM
+                    else neural_image.QUICK)
+        model = neural_image.load_autoencoder(seed, settings)
     samples: list[Sample] = []
     for i in range(n_per_class * 2):
         label = i % 2
@@ -204,14 +229,19 @@ def generate(n_per_class: int, seed: int = 0) -> list[Sample]:
         kind = "photo"
         info = {}
         if label:
-            kind = SYNTHETIC_KINDS[int(rng.integers(len(SYNTHETIC_KINDS)))]
+            kind = DRAWN_KINDS[int(rng.integers(len(DRAWN_KINDS)))]
+            original = view
             if kind == "upsample":
-                original, view = view, upsample(rng, view)
+                view = upsample(rng, view)
                 info["change"] = change_map(original, view)
             elif kind == "blend":
                 view, mask = self_blend(rng, view)
             else:
                 view, mask = clone(rng, view)
+            if neural[i] and model is not None:
+                kind, mask = "autoencoder", None
+                view = neural_image.resynthesise(model, original)
+                info = {"change": change_map(original, view)}
         if rng.random() < 0.5:
             view = jpeg(view, int(rng.integers(75, 96)))
         samples.append(Sample(view, label, kind, group=name, mask=mask, info=info))

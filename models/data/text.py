@@ -1,4 +1,4 @@
-"""Text data: human fortunes vs. Markov-chain, dadadodo and polygen text."""
+"""Text data: human fortunes vs. Markov-chain, dadadodo, polygen and char-LM text."""
 
 from __future__ import annotations
 
@@ -22,7 +22,11 @@ POLYGEN = "/usr/games/polygen"
 POLYGEN_DIR = Path("/usr/share/polygen/eng")
 POLYGEN_GRAMMARS = ("bio", "genius", "manager", "ms", "paper2", "photoshop", "pythoniser",
                     "reviews", "payoff")
-SYNTHETIC_KINDS = ("markov1", "markov2", "markov3", "dadadodo", "polygen")
+DRAWN_KINDS = ("markov1", "markov2", "markov3", "dadadodo", "polygen")  # main rng
+NEURAL_KINDS = ("charlm",)  # `models.data.neural_text`, drawn by a separate rng
+SYNTHETIC_KINDS = (*DRAWN_KINDS, *NEURAL_KINDS)
+NEURAL_SHARE = 0.2  # of machine samples sampled from the character language model instead
+NEURAL_FULL_FROM = 50  # data sets with fewer samples per class use the quick generator
 MARKOV_ORDERS = {"markov1": 1, "markov2": 2, "markov3": 3}
 _TAG = re.compile(r"<[^>]+>")
 
@@ -155,10 +159,38 @@ def reference_texts(seed: int = 0) -> list[str]:
     return [t for g, t in fortunes() if is_reference(g, seed)]
 
 
+def neural_draw(n_per_class: int, seed: int, share: float = NEURAL_SHARE) -> list[bool]:
+    """Which samples (machine ones only) the language model writes instead: a draw of its own,
+    so that every other sample is the same as without it; sample i's draw does not depend on
+    `n_per_class`."""
+    side = np.random.default_rng([seed, 0xC4A7])
+    return [bool(side.random() < share) and i % 2 == 1 for i in range(n_per_class * 2)]
+
+
+def _charlm_texts(human: list[tuple[str, str]], count: int, n_per_class: int,
+                  seed: int) -> list[str]:
+    """`count` texts of the character language model, as long (in words) as human samples
+    drawn by a separate rng are, give or take three words (as the Markov texts are)."""
+    if count == 0:
+        return []
+    from models.data import neural_text
+
+    side = np.random.default_rng([seed, 0x1E9])
+    lengths = []
+    for _ in range(count):
+        words = len(human[int(side.integers(len(human)))][1].split())
+        lengths.append(max(6, words + int(side.integers(-3, 4))))
+    settings = neural_text.FULL if n_per_class >= NEURAL_FULL_FROM else neural_text.QUICK
+    model = neural_text.load_charlm(seed, settings)
+    return neural_text.sample(model, lengths, seed)
+
+
 def generate(n_per_class: int, seed: int = 0) -> list[Sample]:
-    """Human fortunes vs. machine text of similar length; Markov chains (orders 1-3) and
-    dadadodo are trained on the reference corpus only (`is_reference`), and human samples are
-    drawn from the other fortunes."""
+    """Human fortunes vs. machine text of similar length; Markov chains (orders 1-3), dadadodo
+    and the character language model learn from the reference corpus only (`is_reference`),
+    and human samples are drawn from the other fortunes. About `NEURAL_SHARE` of the machine
+    samples are language-model text instead of the drawn generator's (`neural_draw`); that
+    generator's draws are still made, so the other samples do not change."""
     rng = np.random.default_rng(seed)
     human = [(g, t) for g, t in fortunes() if not is_reference(g, seed)]
     train_texts = reference_texts(seed)
@@ -168,13 +200,15 @@ def generate(n_per_class: int, seed: int = 0) -> list[Sample]:
     poly: list[str] = []
     for j, grammar in enumerate(POLYGEN_GRAMMARS):
         poly += _polygen(grammar, max(2, pool_size // len(POLYGEN_GRAMMARS) + 2), seed + j)
+    neural = neural_draw(n_per_class, seed)
+    lm_texts = iter(_charlm_texts(human, sum(neural), n_per_class, seed))
     samples: list[Sample] = []
     for i in range(n_per_class * 2):
         label = i % 2
         group, text = human[int(rng.integers(len(human)))]
         kind = "fortune"
         if label:
-            kind = SYNTHETIC_KINDS[int(rng.integers(len(SYNTHETIC_KINDS)))]
+            kind = DRAWN_KINDS[int(rng.integers(len(DRAWN_KINDS)))]
             n_words = max(6, len(text.split()) + int(rng.integers(-3, 4)))
             if kind == "dadadodo" and dodo:
                 text = " ".join(" ".join(dodo[int(rng.integers(len(dodo)))] for _ in range(3))
@@ -184,6 +218,8 @@ def generate(n_per_class: int, seed: int = 0) -> list[Sample]:
             else:
                 kind = kind if kind in MARKOV_ORDERS else "markov1"
                 text = chains[MARKOV_ORDERS[kind]].generate(rng, n_words)
+            if neural[i]:
+                kind, text = "charlm", next(lm_texts)
             group = f"{kind}-{i}"
         samples.append(Sample(_layout(rng, text), label, kind, group=group))
     return samples

@@ -82,12 +82,61 @@ def test_text_samples() -> None:
     samples = generate("text", 20, seed=0)
     _both_classes(samples)
     assert all(isinstance(s.media, str) and len(s.media.split()) >= 3 for s in samples)
-    assert {s.kind for s in samples if s.label} <= {"markov1", "markov2", "markov3", "dadadodo",
-                                                     "polygen"}
+    from models.data import text as text_data
+
+    assert {s.kind for s in samples if s.label} <= set(text_data.SYNTHETIC_KINDS)
     # human samples never come from the reference corpus the generators learned from
     from models.data.text import is_reference
 
     assert not any(is_reference(s.group, 0) for s in samples if not s.label)
+
+
+@needs_opencv_doc
+def test_autoencoder_images_replace_only_their_own_samples(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The auto-encoder kind is a separate draw: every other sample is what it was without it,
+    and an auto-encoder image keeps its source photo's group (so its split) and has a change map.
+    """
+    monkeypatch.setenv("DETECTOR_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("JWT_SECRET", "x" * 40)
+    neural = image_data.neural_draw(8, 3)
+    assert any(neural) and not any(neural[0::2])
+    samples = generate("image", 8, seed=3)
+    monkeypatch.setattr(image_data, "neural_draw", lambda n, seed: [False] * (2 * n))
+    without = generate("image", 8, seed=3)
+    for flag, s, w in zip(neural, samples, without, strict=True):
+        assert s.group == w.group and s.label == w.label
+        if not flag:
+            assert s.kind == w.kind and np.array_equal(s.media, w.media)
+            continue
+        assert s.kind == "autoencoder" and s.mask is None and w.kind != "autoencoder"
+        assert s.media.shape == w.media.shape and s.media.dtype == np.uint8
+        assert s.info["change"].shape == s.media.shape[:2]
+        assert s.info["change"].dtype == np.float32 and s.info["change"].mean() > 0
+    assert list(tmp_path.glob("cache/generators/autoencoder-3-*.pt"))
+
+
+@needs_fortunes
+def test_charlm_texts_replace_only_their_own_samples(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from models.data import text as text_data
+
+    monkeypatch.setenv("DETECTOR_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("JWT_SECRET", "x" * 40)
+    neural = text_data.neural_draw(20, 0)
+    assert any(neural) and not any(neural[0::2])
+    samples = generate("text", 20, seed=0)
+    monkeypatch.setattr(text_data, "neural_draw", lambda n, seed: [False] * (2 * n))
+    without = generate("text", 20, seed=0)
+    for flag, s, w in zip(neural, samples, without, strict=True):
+        if not flag:
+            assert (s.kind, s.media, s.group) == (w.kind, w.media, w.group)
+            continue
+        assert s.kind == "charlm" and s.label == 1 and s.group.startswith("charlm-")
+        assert s.media.strip() and s.media.isascii() and len(s.media.split()) >= 3
+    assert list(tmp_path.glob("cache/generators/charlm-0-*.pt"))
 
 
 def test_split_is_stable() -> None:

@@ -1,0 +1,185 @@
+"""Image generator: a small convolutional auto-encoder, trained on real photo patches, that
+re-synthesises whole photos through a bottleneck and transposed-convolution up-sampling."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+CODE_VERSION = 1  # bump when the network, the training data or the training loop changes
+
+
+@dataclass(frozen=True)
+class AESettings:
+    """Training budget and shape of the auto-encoder."""
+
+    steps: int = 500
+    batch: int = 16
+    patch: int = 48
+    lr: float = 3e-3
+    width: int = 32
+    bottleneck: int = 12
+    pool: int = 3000  # random training patches cut up front
+
+
+FULL = AESettings()
+QUICK = AESettings(steps=60, pool=300)  # for data sets too small to pay for FULL
+
+
+class AutoEncoder(nn.Module):
+    """Encoder: two stride-2 convolutions to a `bottleneck`-channel code at 1/4 resolution.
+    Decoder: transposed convolutions (stride 2, kernel 4) back to full resolution, which leave
+    the checkerboard traces of learned up-sampling."""
+
+    def __init__(self, width: int = 32, bottleneck: int = 12) -> None:
+        super().__init__()
+        act = functools.partial(nn.LeakyReLU, 0.1)
+        self.encoder = nn.Sequential(
+            nn.Conv2d(3, width, 4, 2, 1), act(),
+            nn.Conv2d(width, 2 * width, 4, 2, 1), act(),
+            nn.Conv2d(2 * width, bottleneck, 3, 1, 1),
+        )
+        self.decoder = nn.Sequential(
+            nn.Conv2d(bottleneck, 2 * width, 3, 1, 1), act(),
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1), act(),
+            nn.ConvTranspose2d(width, 3, 4, 2, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encoder(x))
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch on one thread (deterministic, and faster on a shared 2-core machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def training_patches(
+    photos: list[np.ndarray], rng: np.random.Generator, settings: AESettings
+) -> np.ndarray:
+    """`settings.pool` random patches (N, 3, P, P) in [0, 1] of the photos, at random scales
+    and flips, as RGB-ordered float32 (channel order does not matter to the network)."""
+    p = settings.patch
+    out = np.empty((settings.pool, 3, p, p), np.float32)
+    for i in range(settings.pool):
+        image = photos[int(rng.integers(len(photos)))]
+        h, w = image.shape[:2]
+        scale = rng.uniform(0.4, 0.9) if rng.random() < 0.5 else 1.0
+        c = min(h, w, round(p / scale))  # crop c x c, then area-scale it to p x p
+        y, x = int(rng.integers(0, h - c + 1)), int(rng.integers(0, w - c + 1))
+        patch = image[y : y + c, x : x + c]
+        if c != p:
+            patch = cv2.resize(patch, (p, p), interpolation=cv2.INTER_AREA)
+        if rng.random() < 0.5:
+            patch = patch[:, ::-1]
+        out[i] = patch.transpose(2, 0, 1) / 255.0
+    return out
+
+
+def train_autoencoder(
+    photos: list[np.ndarray], seed: int = 0, settings: AESettings = FULL
+) -> AutoEncoder:
+    """Train the auto-encoder on patches of `photos` (L1 loss, Adam), seeded and on one thread
+    so that the same photos, seed and settings give the same weights."""
+    rng = np.random.default_rng([seed, 2718])
+    patches = torch.from_numpy(training_patches(photos, rng, settings))
+    with one_thread():
+        torch.manual_seed(seed)
+        model = AutoEncoder(settings.width, settings.bottleneck)
+        optimiser = torch.optim.Adam(model.parameters(), lr=settings.lr)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, settings.lr,
+                                                       total_steps=max(1, settings.steps))
+        order = torch.Generator().manual_seed(seed)
+        model.train()
+        for _ in range(settings.steps):
+            batch = patches[torch.randint(len(patches), (settings.batch,), generator=order)]
+            loss = (model(batch) - batch).abs().mean()
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+    return model.eval()
+
+
+def cache_path(cache_dir: Path, name: str, seed: int, params: dict, version: int) -> Path:
+    """`<cache_dir>/<name>-<seed>-v<version>-<hash of params>.pt`."""
+    digest = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]
+    return cache_dir / f"{name}-{seed}-v{version}-{digest}.pt"
+
+
+def default_cache_dir() -> Path:
+    """`var/cache/generators` under the configured var folder."""
+    from config import get_config
+
+    return get_config().var_dir / "cache" / "generators"
+
+
+def save_atomic(state: dict, path: Path) -> None:
+    """`torch.save` to a temporary file beside `path`, then rename (parallel runs are safe)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load_autoencoder(
+    seed: int = 0, settings: AESettings = FULL, cache_dir: Path | None = None
+) -> AutoEncoder:
+    """The auto-encoder for `seed`, from the cache or trained on the training-split photos of
+    `models.data.image.photos()` (and then cached)."""
+    path = cache_path(cache_dir or default_cache_dir(), "autoencoder", seed, asdict(settings),
+                      CODE_VERSION)
+    model = AutoEncoder(settings.width, settings.bottleneck)
+    if path.exists():
+        try:
+            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            return model.eval()
+        except (RuntimeError, OSError, EOFError):
+            pass  # a broken cache file: train again
+    from models.data import split_of
+    from models.data.image import photos
+
+    train = [image for name, image in photos() if split_of(name, seed) == "train"]
+    model = train_autoencoder(train, seed, settings)
+    save_atomic(model.state_dict(), path)
+    return model
+
+
+def resynthesise(model: AutoEncoder, image: np.ndarray) -> np.ndarray:
+    """`image` (uint8, H x W x 3) passed through the auto-encoder: same shape and dtype."""
+    h, w = image.shape[:2]
+    ph, pw = (-h) % 4, (-w) % 4
+    padded = cv2.copyMakeBorder(image, 0, ph, 0, pw, cv2.BORDER_REFLECT) if ph or pw else image
+    x = torch.from_numpy(np.ascontiguousarray(padded.transpose(2, 0, 1))).float()[None] / 255.0
+    with one_thread(), torch.inference_mode():
+        y = model(x)[0].numpy().transpose(1, 2, 0)[:h, :w]
+    return np.clip(np.rint(y * 255.0), 0, 255).astype(np.uint8)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """Peak signal-to-noise ratio of two uint8 images in dB."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
