@@ -364,6 +364,42 @@ def _wordpunct() -> Any:
     return pattern
 
 
+def _crc_table() -> np.ndarray:
+    table = np.zeros(256, dtype=np.uint32)
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ (0xEDB88320 if c & 1 else 0)
+        table[i] = c
+    return table
+
+
+_CRC_TABLE = _crc_table()
+"""The table of zlib's CRC-32 (reflected polynomial 0xEDB88320), for `_char_gram_ids`."""
+
+
+def _char_gram_ids(low: str, n: int) -> np.ndarray:
+    """`_bucket("c" + low[i : i + n])` for every i, as int64.
+
+    For ASCII text (one byte a character) zlib's CRC-32 is computed for all positions at once,
+    byte by byte with numpy: the same numbers as `zlib.crc32`, ~50x faster than a Python loop.
+    Other text goes through `_bucket_ids`."""
+    count = len(low) - n + 1
+    if count <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if not low.isascii():
+        return np.fromiter(_bucket_ids([f"c{low[i : i + n]}" for i in range(count)]),
+                           dtype=np.int64, count=count)
+    data = np.frombuffer(low.encode("ascii"), dtype=np.uint8).astype(np.uint32)
+    table = _CRC_TABLE
+    start = int(table[(0xFFFFFFFF ^ ord("c")) & 0xFF] ^ (0xFFFFFFFF >> 8))  # after the "c"
+    crc = np.full(count, start, dtype=np.uint32)
+    for k in range(n):
+        crc = table[(crc ^ data[k : k + count]) & 0xFF] ^ (crc >> 8)
+    crc ^= np.uint32(0xFFFFFFFF)
+    return TEXT_STATS + (crc.astype(np.int64) % (TEXT_DIM - TEXT_STATS))
+
+
 class _CharGrams:
     """The hashed char 2-4-grams of a whole text, so that each window's are a slice of them.
 
@@ -376,9 +412,7 @@ class _CharGrams:
 
     def __init__(self, text: str) -> None:
         self.low = f" {' '.join(text.split()).lower()} "
-        self.ids = {n: np.fromiter(
-            _bucket_ids([f"c{self.low[i : i + n]}" for i in range(len(self.low) - n + 1)]),
-            dtype=np.int64) for n in (2, 3, 4)}
+        self.ids = {n: _char_gram_ids(self.low, n) for n in (2, 3, 4)}
         self._hint = 0
 
     def counts(self, low: str) -> np.ndarray | None:
@@ -406,8 +440,8 @@ def sentence_vector(sentence: str, grams: _CharGrams | None = None) -> np.ndarra
     tokens += [f"b{a} {b}" for a, b in zip(words, words[1:], strict=False)]
     counts = grams.counts(low) if grams is not None else None
     if counts is None:
-        tokens += [f"c{low[i : i + n]}" for n in (2, 3, 4) for i in range(len(low) - n + 1)]
-        counts = np.zeros(TEXT_DIM, dtype=np.int64)
+        counts = np.bincount(np.concatenate([_char_gram_ids(low, n) for n in (2, 3, 4)]),
+                             minlength=TEXT_DIM)
     ids = np.fromiter(_bucket_ids(tokens), dtype=np.int64, count=len(tokens))
     vec = (counts + np.bincount(ids, minlength=TEXT_DIM)).astype(np.float32)
     hashed = np.log1p(vec[TEXT_STATS:])

@@ -246,3 +246,13 @@ def test_hash_caches_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     for _ in range(3):
         _assert_same(text)
     assert len(F._buckets) <= 50 + 2000 and len(F._ngram_hashes) <= 50 + 200
+
+
+def test_vectorised_crc_matches_zlib() -> None:
+    rng = random.Random(2)
+    for _ in range(50):
+        size = rng.randint(0, 80)
+        low = " " + "".join(rng.choice("abc xyz,.!?'0123456789\t~") for _ in range(size))
+        for n in (2, 3, 4):
+            expected = [F._bucket("c" + low[i : i + n]) for i in range(len(low) - n + 1)]
+            assert F._char_gram_ids(low, n).tolist() == expected
