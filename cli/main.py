@@ -76,8 +76,24 @@ def _train(args: argparse.Namespace) -> int:
     from models.train import train_all
 
     metrics = train_all(out_dir=Path(args.out), seed=args.seed, quick=args.quick,
-                        modalities=args.modality or None)
+                        modalities=args.modality or None, jobs=args.jobs)
     print(json.dumps(metrics, indent=2, default=str))
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    """Leave-one-generator-out evaluation: evaluation.json, README.md and roc.png in --out."""
+    from models import MODALITIES
+    from models.evaluate import evaluate, write_report
+
+    report = evaluate(args.modality or list(MODALITIES), seed=args.seed, quick=args.quick,
+                      jobs=args.jobs, weights_dir=args.weights)
+    paths = write_report(report, args.out)
+    summary = {m: {"held_out_auc": {g: f["auc"] for g, f in e["held_out"].items()},
+                   "in_distribution_auc": e.get("in_distribution", {}).get("auc")}
+               for m, e in report["modalities"].items()}
+    print(json.dumps({"report": str(paths["markdown"]), "roc": str(paths["roc"]),
+                      "seconds": report["seconds"], "modalities": summary}, indent=2))
     return 0
 
 
@@ -158,7 +174,21 @@ def build_parser() -> argparse.ArgumentParser:
                        "promote it only if it beats the champion (default: write --out)")
     train.add_argument("--modality", action="append",
                        choices=["image", "audio", "video", "text"])
+    train.add_argument("--jobs", type=int, default=2,
+                       help="worker processes, one modality each (default 2)")
     train.set_defaults(func=_train)
+
+    evaluate = sub.add_parser(
+        "evaluate", help="leave-one-generator-out evaluation: a Markdown report and ROC curves")
+    evaluate.add_argument("--out", default="docs/evaluation")
+    evaluate.add_argument("--weights", default="models/weights",
+                          help="weights scored for the in-distribution figures")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--quick", action="store_true", help="tiny data, one epoch")
+    evaluate.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    evaluate.add_argument("--modality", action="append",
+                          choices=["image", "audio", "video", "text"])
+    evaluate.set_defaults(func=_evaluate)
 
     models_parser = sub.add_parser("models", help="the model registry (MLflow)")
     models = models_parser.add_subparsers(dest="action", required=True)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import inspect
 import json
 import logging
 import math
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +55,8 @@ SPLIT_RULE = (
     "are never used as samples"
 )
 QUICK = Recipe(n_per_class=10, epochs=1, max_units_per_media=4)
+TRAIN_COST = {"video": 240, "audio": 180, "image": 95, "text": 20}
+"""Seconds each modality took to train here (metrics.json): the pool starts the longest first."""
 
 
 @dataclass
@@ -286,22 +292,102 @@ def train_modality(
 ) -> dict[str, Any]:
     """Generate data, train with Lightning, calibrate, evaluate on held-out media and write
     `<out_dir>/<modality>.pt`; returns the metrics of this modality."""
+    with single_thread():
+        start = time.perf_counter()
+        return train_prepared(prepare(modality, seed, quick), out_dir, start)
+
+
+def train_prepared(prepared: Prepared, out_dir: str | Path = WEIGHTS_DIR,
+                   start: float | None = None) -> dict[str, Any]:
+    """Train on prepared data (`fit`), evaluate on its test split and write
+    `<out_dir>/<modality>.pt` with the metrics inside; returns the metrics."""
+    start = time.perf_counter() if start is None else start
+    modality = prepared.modality
+    fitted = fit(prepared)
+    metrics: dict[str, Any] = {"val_auc": fitted.val_auc}
+    if "test" in prepared.sets:
+        metrics.update(test_metrics(fitted, prepared.sets["test"], prepared.kinds["test"]))
+    metrics.update(
+        temperature=round(fitted.temperature, 4), threshold=round(fitted.threshold, 4),
+        uncertain_band=fitted.band, n_train_units=fitted.n_train_units,
+        n_train_media=fitted.n_train_media, n_val_media=fitted.n_val_media,
+        epochs=prepared.recipe.epochs, quick=prepared.quick, seed=prepared.seed,
+        data_seconds=round(prepared.data_seconds, 1),
+        seconds=round(time.perf_counter() - start, 1),
+    )
+    save_checkpoint(
+        Path(out_dir) / f"{modality}.pt", modality, fitted.network, DEFAULT_HPARAMS[modality],
+        temperature=fitted.temperature, threshold=fitted.threshold,
+        uncertain_band=fitted.band,
+        metrics={k: v for k, v in metrics.items() if isinstance(v, int | float)},
+    )
+    log.info("%s: %s", modality, metrics)
+    return metrics
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """Torch on one intra-op thread: on a shared 2-core machine it trains 5x faster than two."""
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # on a shared 2-core machine one thread trains 5x faster than two
+    torch.set_num_threads(1)
     try:
-        return _train_modality(modality, out_dir, seed, quick)
+        yield
     finally:
         torch.set_num_threads(threads)
 
 
-def _train_modality(modality: str, out_dir: str | Path, seed: int, quick: bool) -> dict[str, Any]:
-    import lightning as L
+@dataclass
+class Prepared:
+    """A modality's featurised splits (`sets`) and the generator `kind` of each split's media."""
 
-    from models.module import DetectorModule
+    modality: str
+    seed: int
+    quick: bool
+    sets: dict[str, UnitSet]
+    kinds: dict[str, np.ndarray]
+    data_seconds: float = 0.0
 
+    @property
+    def recipe(self) -> Recipe:
+        return QUICK if self.quick else RECIPES[self.modality]
+
+
+def data_digest(modality: str, seed: int, quick: bool) -> str:
+    """What a prepared data set depends on: the data and feature code, the recipe, the seed."""
+    from models import data as data_pkg
+    from models import features
+
+    h = hashlib.sha256(f"{modality}:{seed}:{quick}:{RECIPES[modality]}:{QUICK}".encode())
+    sources = sorted(Path(data_pkg.__file__).parent.glob("*.py")) + [Path(features.__file__)]
+    for path in sources:
+        h.update(path.read_bytes())
+    for fn in (featurize_samples, image_training_units, image_training_crops, _unit_labels):
+        h.update(inspect.getsource(fn).encode())
+    return h.hexdigest()[:16]
+
+
+def cache_path(modality: str, seed: int, quick: bool) -> Path:
+    """Where `prepare` keeps a modality's featurised splits (under VAR_DIR/cache/units)."""
+    from config import get_config
+
+    name = f"{modality}-s{seed}{'-quick' if quick else ''}-{data_digest(modality, seed, quick)}"
+    return get_config().var_dir / "cache" / "units" / f"{name}.npz"
+
+
+def prepare(modality: str, seed: int = 0, quick: bool = False, cache: bool = True) -> Prepared:
+    """Generate `modality`'s samples, split them by source (SPLIT_RULE) and featurise each split
+    (training images as labelled crops). Kept in `cache_path` and reused while the data code,
+    feature code, recipe and seed are the same."""
+    if modality not in RECIPES:
+        raise ValueError(f"unknown modality {modality!r}")
+    path = cache_path(modality, seed, quick)
+    if cache and path.is_file():
+        try:
+            return load_prepared(path)
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("%s: unreadable data cache (%s); preparing again", path, exc)
     start = time.perf_counter()
     recipe = QUICK if quick else RECIPES[modality]
-    L.seed_everything(seed, workers=True, verbose=False)
     rng = np.random.default_rng(seed)
     samples = generate(modality, recipe.n_per_class, seed)
     splits: dict[str, list[Sample]] = {name: [] for name in ("train", "val", "test")}
@@ -312,8 +398,83 @@ def _train_modality(modality: str, out_dir: str | Path, seed: int, quick: bool) 
                                 training=name == "train")
         for name, items in splits.items() if items
     }
-    t_data = time.perf_counter() - start
-    train = sets["train"]
+    kinds = {name: np.array([s.kind for s in splits[name]]) for name in sets}
+    prepared = Prepared(modality, seed, quick, sets, kinds, time.perf_counter() - start)
+    if cache:
+        save_prepared(path, prepared)
+    return prepared
+
+
+_FIELDS = ("x", "y", "media", "use", "media_labels")
+
+
+def save_prepared(path: str | Path, prepared: Prepared) -> Path:
+    """Write prepared data to one .npz (atomically); `load_prepared` reads it back."""
+    path = Path(path)
+    arrays: dict[str, np.ndarray] = {
+        "data_seconds": np.array(prepared.data_seconds), "seed": np.array(prepared.seed),
+        "quick": np.array(prepared.quick), "modality": np.array(prepared.modality)}
+    for name, units in prepared.sets.items():
+        for f in _FIELDS:
+            arrays[f"{name}.{f}"] = getattr(units, f)
+        arrays[f"{name}.kinds"] = prepared.kinds[name].astype(str)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+    return path
+
+
+def load_prepared(path: str | Path) -> Prepared:
+    """Prepared data written by `save_prepared`."""
+    with np.load(Path(path), allow_pickle=False) as z:
+        names = sorted({k.split(".")[0] for k in z.files if "." in k})
+        sets = {n: UnitSet(**{f: z[f"{n}.{f}"] for f in _FIELDS}) for n in names}
+        kinds = {n: z[f"{n}.kinds"] for n in names}
+        return Prepared(str(z["modality"]), int(z["seed"]), bool(z["quick"]), sets, kinds,
+                        float(z["data_seconds"]))
+
+
+def subset(units: UnitSet, keep: np.ndarray) -> UnitSet:
+    """The units of the media where `keep` (a bool per media) holds, media renumbered."""
+    keep = np.asarray(keep, dtype=bool)
+    new_index = np.cumsum(keep) - 1
+    unit_keep = keep[units.media]
+    return UnitSet(x=units.x[unit_keep], y=units.y[unit_keep],
+                   media=new_index[units.media[unit_keep]], use=units.use[unit_keep],
+                   media_labels=units.media_labels[keep])
+
+
+@dataclass
+class Fitted:
+    """A trained, calibrated network with its decision threshold and uncertain band."""
+
+    network: torch.nn.Module
+    temperature: float = 1.0
+    threshold: float = 0.5
+    band: float = 0.1
+    val_auc: float | None = None
+    n_train_units: int = 0
+    n_train_media: int = 0
+    n_val_media: int = 0
+
+
+def without(prepared: Prepared, split: str, exclude: frozenset[str] | set[str]) -> UnitSet:
+    """A split's units without the media of the `exclude`d generator kinds."""
+    return subset(prepared.sets[split], ~np.isin(prepared.kinds[split], sorted(exclude)))
+
+
+def fit(prepared: Prepared, exclude: frozenset[str] | set[str] = frozenset(),
+        progress: bool = True) -> Fitted:
+    """Train on the train split (minus media of `exclude`d kinds) with Lightning, then fit the
+    temperature, threshold and band on the validation split (minus the same kinds)."""
+    import lightning as L
+
+    from models.module import DetectorModule
+
+    modality, recipe, seed = prepared.modality, prepared.recipe, prepared.seed
+    L.seed_everything(seed, workers=True, verbose=False)
+    train = without(prepared, "train", exclude)
     x, y = train.x[train.use], train.y[train.use]
     pos = max(1.0, float(y.sum()))
     module = DetectorModule(modality, net=DEFAULT_HPARAMS[modality], lr=recipe.lr,
@@ -324,64 +485,54 @@ def _train_modality(modality: str, out_dir: str | Path, seed: int, quick: bool) 
         TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), batch_size=recipe.batch_size,
         shuffle=True, generator=torch.Generator().manual_seed(seed),
     )
+    val = without(prepared, "val", exclude) if "val" in prepared.sets else None
     val_loader = None
-    if "val" in sets:
-        v = sets["val"]
-        val_loader = DataLoader(TensorDataset(torch.from_numpy(v.x[v.use]),
-                                              torch.from_numpy(v.y[v.use])), batch_size=256)
+    if val is not None:
+        val_loader = DataLoader(TensorDataset(torch.from_numpy(val.x[val.use]),
+                                              torch.from_numpy(val.y[val.use])), batch_size=256)
     trainer = L.Trainer(
         max_epochs=recipe.epochs, accelerator="cpu", devices=1, deterministic=True,
-        enable_progress_bar=True, logger=False, enable_checkpointing=False,
+        enable_progress_bar=progress, logger=False, enable_checkpointing=False,
         enable_model_summary=False, num_sanity_val_steps=0,
     )
     trainer.fit(module, loader, val_loader)
-    network = module.net.eval()
+    fitted = Fitted(network=module.net.eval(), n_train_units=len(y),
+                    n_train_media=len(train.media_labels),
+                    n_val_media=len(val.media_labels) if val is not None else 0)
+    if val is not None:
+        v_logits = _logits(fitted.network, val.x)
+        fitted.temperature = fit_temperature(v_logits[val.use], val.y[val.use])
+        v_scores = scores_of(v_logits, fitted.temperature, val)
+        fitted.threshold, fitted.band = choose_threshold(v_scores, val.media_labels)
+        fitted.val_auc = _auc(val.media_labels, v_scores)
+    return fitted
 
-    temperature, threshold, band, val_auc = 1.0, 0.5, 0.1, None
-    if "val" in sets:
-        v = sets["val"]
-        v_logits = _logits(network, v.x)
-        temperature = fit_temperature(v_logits[v.use], v.y[v.use])
-        v_scores = media_scores(1 / (1 + np.exp(-v_logits / temperature)), v.media,
-                                len(v.media_labels))
-        threshold, band = choose_threshold(v_scores, v.media_labels)
-        val_auc = _auc(v.media_labels, v_scores)
-    metrics: dict[str, Any] = {"val_auc": val_auc}
-    if "test" in sets:
-        t = sets["test"]
-        t_logits = _logits(network, t.x)
-        t_probs = 1 / (1 + np.exp(-t_logits / temperature))
-        t_scores = media_scores(t_probs, t.media, len(t.media_labels))
-        decided = np.abs(t_scores - threshold) > band
-        correct = (t_scores > threshold) == (t.media_labels == 1)
-        metrics.update(
-            test_auc=_auc(t.media_labels, t_scores),
-            test_unit_auc=_auc(t.y[t.use], t_probs[t.use]),
-            test_accuracy=round(float(correct.mean()), 4),
-            test_decided_fraction=round(float(decided.mean()), 4),
-            test_decided_accuracy=round(float(correct[decided].mean()), 4) if decided.any()
-            else None,
-            n_test_media=len(t.media_labels),
-        )
-        by_kind = {}
-        for kind in sorted({s.kind for s in splits["test"]}):
-            idx = np.array([s.kind == kind for s in splits["test"]])
-            by_kind[kind] = round(float(correct[idx].mean()), 4)
-        metrics["test_accuracy_by_kind"] = by_kind
-    metrics.update(
-        temperature=round(temperature, 4), threshold=round(threshold, 4), uncertain_band=band,
-        n_train_units=len(y), n_train_media=len(train.media_labels),
-        n_val_media=len(sets["val"].media_labels) if "val" in sets else 0,
-        epochs=recipe.epochs, quick=quick, seed=seed,
-        data_seconds=round(t_data, 1), seconds=round(time.perf_counter() - start, 1),
-    )
-    save_checkpoint(
-        Path(out_dir) / f"{modality}.pt", modality, network, DEFAULT_HPARAMS[modality],
-        temperature=temperature, threshold=threshold, uncertain_band=band,
-        metrics={k: v for k, v in metrics.items() if isinstance(v, int | float)},
-    )
-    log.info("%s: %s", modality, metrics)
-    return metrics
+
+def scores_of(logits: np.ndarray, temperature: float, units: UnitSet) -> np.ndarray:
+    """Media scores (`models.scoring.aggregate`) of calibrated unit logits."""
+    return media_scores(1 / (1 + np.exp(-logits / temperature)), units.media,
+                        len(units.media_labels))
+
+
+def test_metrics(fitted: Fitted, test: UnitSet, kinds: np.ndarray) -> dict[str, Any]:
+    """Held-out figures of a fitted network: media AUC, unit AUC, accuracy (all and by kind),
+    the fraction decided (outside the uncertain band) and the accuracy of those."""
+    t_logits = _logits(fitted.network, test.x)
+    t_probs = 1 / (1 + np.exp(-t_logits / fitted.temperature))
+    t_scores = media_scores(t_probs, test.media, len(test.media_labels))
+    decided = np.abs(t_scores - fitted.threshold) > fitted.band
+    correct = (t_scores > fitted.threshold) == (test.media_labels == 1)
+    return {
+        "test_auc": _auc(test.media_labels, t_scores),
+        "test_unit_auc": _auc(test.y[test.use], t_probs[test.use]),
+        "test_accuracy": round(float(correct.mean()), 4),
+        "test_decided_fraction": round(float(decided.mean()), 4),
+        "test_decided_accuracy": round(float(correct[decided].mean()), 4) if decided.any()
+        else None,
+        "n_test_media": len(test.media_labels),
+        "test_accuracy_by_kind": {str(k): round(float(correct[kinds == k].mean()), 4)
+                                  for k in sorted(set(kinds.tolist()))},
+    }
 
 
 def train_all(
@@ -389,9 +540,14 @@ def train_all(
     seed: int = 0,
     quick: bool = False,
     modalities: list[str] | tuple[str, ...] | None = None,
+    jobs: int = 1,
 ) -> dict[str, Any]:
-    """Train every (or the named) modality; write `<modality>.pt` and `metrics.json` (merged
-    with metrics of modalities not retrained). Returns the metrics."""
+    """Train every (or the named) modality on `jobs` worker processes (one modality each, torch
+    on one thread); write `<modality>.pt` and `metrics.json` (merged with metrics of modalities
+    not retrained). Returns the metrics."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -399,13 +555,24 @@ def train_all(
     path = out_dir / "metrics.json"
     report: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     report.setdefault("modalities", {})
-    for modality in modalities or MODALITIES:
+    chosen = list(modalities or MODALITIES)
+    for modality in chosen:
         if modality not in MODALITIES:
             raise ValueError(f"unknown modality {modality!r}")
-        report["modalities"][modality] = train_modality(modality, out_dir, seed, quick)
+    if jobs > 1 and len(chosen) > 1:
+        order = sorted(chosen, key=lambda m: -TRAIN_COST.get(m, 0))  # longest first
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            done = dict(zip(order, pool.map(train_modality, order, [out_dir] * len(order),
+                                            [seed] * len(order), [quick] * len(order)),
+                            strict=True))
+        for modality in chosen:
+            report["modalities"][modality] = done[modality]
+    else:
+        for modality in chosen:
+            report["modalities"][modality] = train_modality(modality, out_dir, seed, quick)
     report.update(seed=seed, quick=quick, seconds=round(time.perf_counter() - start, 1),
                   held_out_auc={m: v.get("test_auc") for m, v in report["modalities"].items()},
-                  split_rule=SPLIT_RULE,
+                  split_rule=SPLIT_RULE, jobs=jobs,
                   load_average_at_end=[round(v, 2) for v in os.getloadavg()],
                   cpu_count=os.cpu_count())
     report["load_average_at_start"] = report_load

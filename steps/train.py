@@ -1,11 +1,11 @@
-"""Training steps: train one modality -> register the weights -> promote them if they beat the
-champion on the held-out evaluation.
+"""Training steps: prepare data -> train -> evaluate -> register -> promote if better.
 
-The promotion gate compares the stored held-out AUC (`test_auc`, logged to the version's MLflow
-run by `models.registry.register_weights` and kept in the .pt's metrics) of the candidate with the
-champion's. When the two were evaluated on different held-out sets (another feature_version, data
-seed, quick recipe or test-set size) the figures are still compared as stored - re-evaluating the
-champion on the candidate's held-out set is out of scope - and the decision's reason says so.
+`evaluate` scores the candidate *and the current champion* on the candidate's held-out test
+split (the same media, the same features), so the gate compares like with like. When the champion
+cannot be scored there (a user's model that is not a detector checkpoint, other features) or the
+champion moved between evaluate and promote, the gate falls back to the stored held-out AUC
+(`test_auc`, logged to each version's MLflow run by `models.registry.register_weights`) and the
+decision's reason says so, naming any difference between the two held-out sets.
 """
 
 import json
@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from hera.workflows import Parameter, script
 
-from steps.scratch import job_scratch, safe_id, scratch_file
+from steps.scratch import atomic_write_text, job_scratch, safe_id, scratch_file
 
 # No `from __future__ import annotations` in step modules: Hera reads the live annotations.
 
@@ -32,6 +32,8 @@ DECISION_TAG = "promotion_decision"
 """Model-version tag holding the decision JSON (on the candidate version)."""
 
 HELD_OUT_KEYS = ("feature_version", "seed", "quick", "n_test_media")
+EVALUATION_FILE = "{modality}-evaluation.json"
+"""The evaluate step's report, written beside the weights and logged to the version's run."""
 """What identifies the held-out set a figure was measured on; differences are reported."""
 
 
@@ -112,13 +114,25 @@ def decide(
     cand_eval: dict[str, Any],
     champ_eval: dict[str, Any] | None,
     margin: float = PROMOTION_MARGIN,
+    same_set: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The decision dict {modality, candidate, champion, candidate_auc, champion_auc,
-    promoted, reason} (pure: the figures are given)."""
+    promoted, reason, compared_on} (pure: the figures are given).
+
+    `same_set` is the evaluate step's report (`evaluate_candidate`): when it scored the current
+    champion on the candidate's held-out split, those two AUCs are compared; otherwise the stored
+    figures `cand_eval` / `champ_eval` (`version_evaluation`)."""
+    fair = (same_set is not None and champion is not None and same_set.get("champion")
+            and str(same_set["champion"].get("version")) == str(champion)
+            and same_set["champion"].get("auc") is not None)
+    if fair:
+        cand_eval = {"auc": same_set["candidate"].get("auc")}
+        champ_eval = {"auc": same_set["champion"]["auc"]}
     cand_auc = cand_eval.get("auc")
     champ_auc = champ_eval.get("auc") if champ_eval else None
     decision = {"modality": modality, "candidate": str(candidate), "champion": champion,
-                "candidate_auc": cand_auc, "champion_auc": champ_auc, "margin": margin}
+                "candidate_auc": cand_auc, "champion_auc": champ_auc, "margin": margin,
+                "compared_on": "candidate's held-out split" if fair else "stored figures"}
     if champion is None:
         promoted = should_promote(cand_auc, None, margin)
         reason = "no champion" if promoted else "no champion, but the candidate has no held-out AUC"
@@ -129,64 +143,144 @@ def decide(
     elif champ_auc is None:
         promoted = False
         reason = (f"the champion v{champion} has no stored held-out {AUC_METRIC}: not compared; "
-                  "promote by hand (detector promote) if wanted")
+                  "promote by hand (detector models promote) if wanted")
     else:
         promoted = should_promote(cand_auc, champ_auc, margin)
         verb = "beats" if promoted else "does not beat"
         reason = (f"held-out AUC {cand_auc:.4f} {verb} the champion's {champ_auc:.4f} "
                   f"by more than {margin}")
-        differ = [k for k in HELD_OUT_KEYS if k in cand_eval and k in (champ_eval or {})
-                  and cand_eval[k] != champ_eval[k]]
-        if differ:
-            shown = ", ".join(f"{k} {champ_eval[k]} -> {cand_eval[k]}" for k in differ)
-            reason += (f"; evaluated on different held-out sets ({shown}): stored figures "
-                       "compared, re-evaluating the champion is out of scope")
+        if fair:
+            reason += (f"; both scored on the candidate's held-out split "
+                       f"({same_set['candidate'].get('n_authentic')} authentic, "
+                       f"{same_set['candidate'].get('n_synthetic')} synthetic media)")
+        else:
+            differ = [k for k in HELD_OUT_KEYS if k in cand_eval and k in (champ_eval or {})
+                      and cand_eval[k] != champ_eval[k]]
+            why = (same_set or {}).get("champion_error")
+            if why:
+                reason += f"; stored figures compared (champion not re-scored: {why})"
+            if differ:
+                shown = ", ".join(f"{k} {champ_eval[k]} -> {cand_eval[k]}" for k in differ)
+                reason += f"; evaluated on different held-out sets ({shown})"
     decision.update(promoted=promoted, reason=reason)
     return decision
 
 
+def evaluate_candidate(modality: str, weights: Path, prepared: Any) -> dict[str, Any]:
+    """Score the candidate weights and the current champion on the candidate's held-out split:
+    {"candidate": figures, "champion": {"version", figures...} | None, "champion_error"}."""
+    from models.checkpoint import load_checkpoint
+    from models.evaluate import score_checkpoint
+    from models.registry import MODEL_NAMES, _client, champion_version
+
+    report: dict[str, Any] = {"modality": modality, "seed": prepared.seed,
+                              "quick": prepared.quick,
+                              "candidate": score_checkpoint(load_checkpoint(weights), prepared),
+                              "champion": None}
+    champion = champion_version(modality)
+    if champion is not None:
+        ckpt = _version_checkpoint(_client(), MODEL_NAMES[modality], champion, modality)
+        try:
+            if ckpt is None:
+                raise ValueError("not a detector weights checkpoint")
+            report["champion"] = {"version": champion, **score_checkpoint(ckpt, prepared)}
+        except ValueError as exc:
+            report["champion_error"] = f"v{champion}: {exc}"
+    return report
+
+
 @script(constructor="runner")
-def train(
+def prepare(
     modality: str, seed: int = 0, quick: bool = False, run_id: str = "local"
-) -> Annotated[str, Parameter(name="weights_path")]:
-    """Train `modality` (models.train.train_modality) into `<SCRATCH_ROOT>/<run_id>/`; the .pt
-    path (its metrics, held-out AUC included, ride inside it)."""
+) -> Annotated[str, Parameter(name="data_path")]:
+    """Generate and featurise `modality`'s seeded data set (models.train.prepare, cached under
+    VAR_DIR) into `<SCRATCH_ROOT>/<run_id>/<modality>-data.npz`; its path."""
     from models import MODALITIES
-    from models.train import train_modality
+    from models.train import prepare as prepare_data
+    from models.train import save_prepared, single_thread
 
     if modality not in MODALITIES:
         raise ValueError(f"unknown modality {modality!r}")
     out_dir = job_scratch(run_id)
     out_dir.mkdir(parents=True, exist_ok=True)
-    metrics = train_modality(modality, out_dir, seed=int(seed), quick=flag(quick))
+    with single_thread():
+        prepared = prepare_data(modality, int(seed), flag(quick))
+    return str(save_prepared(out_dir / f"{modality}-data.npz", prepared))
+
+
+@script(constructor="runner")
+def train(
+    modality: str, data_path: str, run_id: str = "local"
+) -> Annotated[str, Parameter(name="weights_path")]:
+    """Train `modality` on the prepared data (models.train.train_prepared) into
+    `<SCRATCH_ROOT>/<run_id>/<modality>.pt`; its path (the metrics ride inside it)."""
+    from models.train import load_prepared, single_thread, train_prepared
+
+    prepared = load_prepared(scratch_file(data_path))
+    if prepared.modality != modality:
+        raise ValueError(f"{data_path} holds {prepared.modality} data, not {modality}")
+    out_dir = job_scratch(run_id)
+    with single_thread():
+        metrics = train_prepared(prepared, out_dir)
     log.info("trained %s: held-out AUC %s", modality, metrics.get(AUC_METRIC))
     return str(out_dir / f"{modality}.pt")
 
 
 @script(constructor="runner")
-def register(
-    modality: str, weights_path: str, run_id: str = ""
-) -> Annotated[str, Parameter(name="version")]:
-    """Register the weights as a new version of the modality's model (not champion); the
-    version. `register_weights` logs the checkpoint's metrics to the version's run."""
-    from models.registry import register_weights
+def evaluate(
+    modality: str, weights_path: str, data_path: str
+) -> Annotated[str, Parameter(name="evaluation_path")]:
+    """Score the candidate and the current champion on the candidate's held-out split
+    (`evaluate_candidate`); the report's path (JSON beside the weights)."""
+    from models.train import load_prepared, single_thread
 
     weights = scratch_file(weights_path)
-    note = f"trained by workflow {safe_id(run_id, 'run_id')}" if run_id else "trained"
-    return register_weights(modality, weights, champion=False, description=note)
+    with single_thread():
+        report = evaluate_candidate(modality, weights, load_prepared(scratch_file(data_path)))
+    path = atomic_write_text(weights.with_name(EVALUATION_FILE.format(modality=modality)),
+                             json.dumps(report, indent=2, sort_keys=True, default=str) + "\n")
+    champ = report["champion"]
+    log.info("evaluated %s: candidate AUC %s, champion %s", modality,
+             report["candidate"]["auc"], champ and (champ["version"], champ["auc"]))
+    return str(path)
 
 
 @script(constructor="runner")
-def promote(modality: str, version: str) -> Annotated[str, Parameter(name="decision")]:
+def register(
+    modality: str, weights_path: str, run_id: str = "", evaluation_path: str = ""
+) -> Annotated[str, Parameter(name="version")]:
+    """Register the weights as a new version of the modality's model (not champion); the
+    version. `register_weights` logs the checkpoint's metrics to the version's run, and the
+    evaluate step's report is logged there as an artifact."""
+    from models.registry import MODEL_NAMES, _client, register_weights
+
+    weights = scratch_file(weights_path)
+    note = f"trained by workflow {safe_id(run_id, 'run_id')}" if run_id else "trained"
+    version = register_weights(modality, weights, champion=False, description=note)
+    if evaluation_path:
+        client = _client()
+        mv = client.get_model_version(MODEL_NAMES[modality], version)
+        client.log_artifact(mv.run_id, str(scratch_file(evaluation_path)), "evaluation")
+    return version
+
+
+@script(constructor="runner")
+def promote(
+    modality: str, version: str, evaluation_path: str = ""
+) -> Annotated[str, Parameter(name="decision")]:
     """Move `champion` to `version` only when it beats the champion's held-out AUC by more than
-    PROMOTION_MARGIN (or there is no champion); the decision JSON, also tagged on the version."""
+    PROMOTION_MARGIN (or there is no champion), both scored on the candidate's held-out split
+    where the evaluate step could; the decision JSON, also tagged on the version."""
     from models import promotion
     from models.registry import MODEL_NAMES, _client, champion_version
 
+    same_set = None
+    if evaluation_path:
+        same_set = json.loads(scratch_file(evaluation_path).read_text())
     champion = champion_version(modality)
     cand_eval = version_evaluation(modality, version)
     champ_eval = version_evaluation(modality, champion) if champion is not None else None
-    decision = decide(modality, version, champion, cand_eval, champ_eval)
+    decision = decide(modality, version, champion, cand_eval, champ_eval, same_set=same_set)
     if decision["promoted"]:
         promotion.promote(MODEL_NAMES[modality], str(version))
     text = json.dumps(decision, sort_keys=True)

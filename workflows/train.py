@@ -1,11 +1,14 @@
-"""The training workflow: fan out over modalities, train -> register -> promote for each.
+"""The training workflow: fan out over modalities; prepare -> train -> evaluate -> register ->
+promote for each.
 
 `train` (a Workflow `train-`, or with `template` the WorkflowTemplate `train` in k8s/argo/) has
-parameters `modalities` (JSON list), `seed` and `quick`. Per modality the DAG `train-one` trains
-into `<SCRATCH_ROOT>/<workflow uid>/<modality>.pt` (no retries: a failed training is not cured
-by running it again), registers the weights as a new (non-champion) version and promotes it only
-when it beats the champion on the held-out AUC (`steps.train.should_promote`); `register` and
-`promote` retry like the detect steps (MLflow briefly unreachable). The exit handler removes the
+parameters `modalities` (JSON list), `seed` and `quick`. Per modality the DAG `train-one`
+prepares the seeded data set into `<SCRATCH_ROOT>/<workflow uid>/<modality>-data.npz`, trains
+into `<modality>.pt` beside it (no retries: a failed training is not cured by running it again),
+scores the candidate and the current champion on the candidate's held-out split, registers the
+weights as a new (non-champion) version with that report, and promotes it only when it beats the
+champion (`steps.train.decide`); `prepare`, `evaluate`, `register` and `promote` retry like the
+detect steps (a volume or MLflow briefly unreachable). The exit handler removes the
 scratch folder (the weights are in MLflow by then). The pods are the detect workflow's
 (`workflows.pod`), with a larger memory limit for training.
 `run_training_now(cfg, modalities)` runs the same definition once on this machine (the local
@@ -56,7 +59,7 @@ def build_train_workflow(
     """The train Workflow (generate_name `train-`, entrypoint DAG `train-all`), or with
     `template` the WorkflowTemplate `train`; the arguments given here are the defaults."""
     from steps.scratch import cleanup_scratch
-    from steps.train import promote, register, train
+    from steps.train import evaluate, prepare, promote, register, train
 
     configure_hera(namespace, image)
     step = step_factory(retries, backoff, names, NAME)
@@ -78,25 +81,34 @@ def build_train_workflow(
             labels={WORKFLOW_LABEL: NAME, "detector/modality": "mixed"},
         ),
     ) as w:
-        train_t, register_t, promote_t = step(train), step(register), step(promote)
+        prepare_t, train_t, evaluate_t = step(prepare), step(train), step(evaluate)
+        register_t, promote_t = step(register), step(promote)
         train_t.retry_strategy = None  # a failed training is reported, not rerun
-        train_t.resources = TRAIN_RESOURCES
+        for heavy in (prepare_t, train_t, evaluate_t):
+            heavy.resources = TRAIN_RESOURCES
         cleanup = step(cleanup_scratch)
         inputs = {n: f"{{{{inputs.parameters.{n}}}}}" for n in ("modality", "seed", "quick",
                                                                "run_id")}
         with DAG(name=PER_MODALITY, inputs=[Parameter(name=n) for n in inputs]) as one:
-            trained = train_t(name="train", arguments=inputs)
+            prepared = prepare_t(name="prepare", arguments=inputs)
+            data = prepared.get_parameter("data_path")
+            trained = train_t(name="train", arguments={
+                "modality": inputs["modality"], "run_id": inputs["run_id"], "data_path": data})
+            weights = trained.get_parameter("weights_path")
+            evaluated = evaluate_t(name="evaluate", arguments={
+                "modality": inputs["modality"], "weights_path": weights, "data_path": data})
+            report = evaluated.get_parameter("evaluation_path")
             registered = register_t(
                 name="register",
                 arguments={"modality": inputs["modality"], "run_id": inputs["run_id"],
-                           "weights_path": trained.get_parameter("weights_path")},
+                           "weights_path": weights, "evaluation_path": report},
             )
             promoted = promote_t(
                 name="promote",
-                arguments={"modality": inputs["modality"],
+                arguments={"modality": inputs["modality"], "evaluation_path": report,
                            "version": registered.get_parameter("version")},
             )
-            trained >> registered >> promoted
+            prepared >> trained >> evaluated >> registered >> promoted
         with DAG(name=ENTRYPOINT):
             one(
                 name=PER_MODALITY,

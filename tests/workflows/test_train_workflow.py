@@ -34,14 +34,19 @@ def test_train_dag_shape(manifest):
     assert fan_out["template"] == PER_MODALITY
     assert fan_out["withParam"] == "{{workflow.parameters.modalities}}"
     tasks = {t["name"]: t for t in templates[PER_MODALITY]["dag"]["tasks"]}
-    assert set(tasks) == {"train", "register", "promote"}
-    assert "depends" not in tasks["train"]
-    assert tasks["register"]["depends"] == "train"
+    assert set(tasks) == {"prepare", "train", "evaluate", "register", "promote"}
+    assert "depends" not in tasks["prepare"]
+    assert tasks["train"]["depends"] == "prepare"
+    assert tasks["evaluate"]["depends"] == "train"
+    assert tasks["register"]["depends"] == "evaluate"
     assert tasks["promote"]["depends"] == "register"
     args = {p["name"]: p["value"] for p in tasks["promote"]["arguments"]["parameters"]}
     assert args["version"] == "{{tasks.register.outputs.parameters.version}}"
-    for name, entry in (("train", "steps.train:train"), ("register", "steps.train:register"),
-                        ("promote", "steps.train:promote")):
+    assert args["evaluation_path"] == "{{tasks.evaluate.outputs.parameters.evaluation_path}}"
+    args = {p["name"]: p["value"] for p in tasks["train"]["arguments"]["parameters"]}
+    assert args["data_path"] == "{{tasks.prepare.outputs.parameters.data_path}}"
+    for name in ("prepare", "train", "evaluate", "register", "promote"):
+        entry = f"steps.train:{name}"
         assert templates[name]["script"]["args"][-1] == entry
         mounts = {m["name"] for m in templates[name]["script"]["volumeMounts"]}
         assert mounts == {"media", "scratch", "tmp"}
@@ -98,6 +103,13 @@ def test_run_training_now_registers_and_gates(detector_env: Config, tmp_path: Pa
     assert again["candidate"] != decision["candidate"]
     assert again["promoted"] is False and again["champion"] == decision["candidate"]
     assert champion_version("text") == decision["candidate"]
+    # ... because both were scored on the candidate's held-out split, and the report is logged
+    assert again["compared_on"] == "candidate's held-out split"
+    assert again["candidate_auc"] == again["champion_auc"] == decision["candidate_auc"]
+    assert "both scored on the candidate's held-out split" in again["reason"]
+    mv = _client().get_model_version(name, again["candidate"])
+    logged = [a.path for a in _client().list_artifacts(mv.run_id, "evaluation")]
+    assert logged == ["evaluation/text-evaluation.json"]
 
 
 def test_run_training_now_rejects_unknown_modalities(detector_env: Config):
