@@ -85,6 +85,9 @@ class Config:
     """USER_CACHE_TTL_S (default 30): how long the API reuses a token's user record instead of
     reading it again from MongoDB on every request; a change to a user (admin flag) shows after
     at most this long. 0 reads it every time."""
+    sync_write_threads: int
+    """SYNC_WRITE_THREADS (default 8): threads of the API process that write a sync job's
+    MongoDB documents while the inference service scores it (`api.fastpath`)."""
     local_workers: int
     port: int
     limits: Limits = field(default_factory=Limits)
@@ -111,6 +114,7 @@ class Config:
             jwt_secret=_env("JWT_SECRET") or _local_secret(var_dir),
             token_ttl_s=_env_int("TOKEN_TTL_S", 3600),
             user_cache_ttl_s=_env_float("USER_CACHE_TTL_S", 30.0),
+            sync_write_threads=_env_int("SYNC_WRITE_THREADS", 8),
             local_workers=_env_int("LOCAL_WORKERS", max(1, min(4, os.cpu_count() or 1))),
             port=_env_int("PORT", 8000),
             limits=Limits.from_env(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from flask import Flask
@@ -48,6 +49,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(module.bp)
     app.teardown_request(lambda _exc: remove_temp_files())
 
+    # MongoDB writes of sync jobs that overlap the scoring call (api.fastpath)
+    app.extensions["sync_writers"] = ThreadPoolExecutor(
+        max(1, cfg.sync_write_threads), thread_name_prefix="sync-writer")
     app.extensions["engine"] = app.config["ENGINE"] or _default_engine(cfg)
     app.extensions["inference"] = app.config["INFERENCE"] or _default_inference(app, cfg)
     register_metrics(app)  # request counts and latency, job gauges, GET /metrics (no token)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from api import fastpath, ingest, uploads
 from api.auth import current_user, require_token
 from api.context import db, engine, inference, limits, settings
 from api.errors import ApiError, code_for
-from api.ingest import Staged
 from api.serialize import public_result
 from storage import jobs, logs, results
 
@@ -38,14 +37,17 @@ def create_detection() -> ResponseReturnValue:
         s.info.modality != "video" for s in staged)
     if maybe_fast and not fast:  # the engine's decoder would only fail later: check now
         uploads.check_decodes(staged)
-    stored = _store(staged, owner, mode, "inference" if fast else engine().name,
-                    "running" if fast else "queued")
+    writers = current_app.extensions["sync_writers"] if fast else None
+    stored = ingest.store(db(), staged, owner, "inference" if fast else engine().name, mode,
+                          settings().media_root, status="running" if fast else "queued",
+                          background=writers)
     job_id = stored.job["job_id"]
     status_url = url_for("jobs.get_job", job_id=job_id)
     fallback = None
     if fast:
         try:
-            job, scored = fastpath.score_job(db(), stored, client, settings().media_root)
+            job, scored = fastpath.score_job(db(), stored, client, settings().media_root,
+                                             background=writers)
             return _answer(job_id, status_url, job=job, scored=scored)
         except fastpath.FallBack as exc:  # the service is down or not ready: queue the job
             fallback = f"inference service unavailable ({exc}); ran as a workflow job"
@@ -65,12 +67,6 @@ def create_detection() -> ResponseReturnValue:
         return jsonify({"job_id": job_id, "status_url": status_url}), 202, {
             "Location": status_url}
     return _wait(job_id, status_url, fallback)
-
-
-def _store(staged: list[Staged], owner: str, mode: str, engine_name: str,
-           status: str) -> ingest.Stored:
-    return ingest.store(db(), staged, owner, engine_name, mode, settings().media_root,
-                        status=status)
 
 
 def _wait(job_id: str, status_url: str, fallback: str | None = None) -> ResponseReturnValue:

@@ -6,14 +6,18 @@ When the service is down, slow or not ready, the caller submits the same job to 
 engine instead, so nothing is lost.
 
 Round trips to MongoDB are what the sync path spends most of its own time on, so this module
-writes each thing once and reads nothing back: the job was created `running` with the media
-(`api.ingest.store`), each result and node state is inserted (no read first: the job is new),
-the job is finished with one replace guarded by its revision, and the answer is built from the
+writes each thing once and reads nothing back, and overlaps what it can: the media are stored
+before scoring (a crash never loses an upload) while the job, created `running`, and its event
+are inserted during the scoring call (`api.ingest.store(background=...)`); each result is
+inserted (no read first: the job is new) while its node state is inserted beside it; the job
+is finished with one replace guarded by its revision, and the answer is built from the
 documents in hand. The image heatmap is drawn on its first GET, not here.
 """
 
 from __future__ import annotations
 
+import functools
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +46,16 @@ class Rejected(Exception):
         self.message = message or str(error)
 
 
-def score_job(db: Database, stored: Stored, client: InferenceClient,
-              media_root: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def score_job(db: Database, stored: Stored, client: InferenceClient, media_root: Path,
+              background: Executor | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Score every media of the stored job with the service and persist the results; the job
     as finished and its results (as `results.results_for_job` would give them).
 
     Raises `FallBack` (the job is set `queued`; results written so far are idempotent and will
     be rewritten by the engine) when the service is unavailable, and `Rejected` when it refuses
     a media as bad input (the caller discards the job: the probe let through what the service's
-    decoder would not take).
+    decoder would not take). With `background`, each node state is written there while the
+    result is written here.
     """
     job = stored.job
     job_id = job["job_id"]
@@ -60,10 +65,12 @@ def score_job(db: Database, stored: Stored, client: InferenceClient,
         try:
             result = client.score_file(media_root / doc["path"], doc["filename"], doc["modality"])
         except InferenceUnavailable as exc:
+            stored.wait()
             jobs.update_job(db, job_id, status="queued")
             logs.log_event(db, "warning", "inference.fallback", job_id=job_id, error=str(exc))
             raise FallBack(str(exc)) from exc
         except InferenceRejected as exc:
+            stored.wait()
             if 400 <= exc.status < 500 and exc.status not in (404, 405):
                 raise Rejected(doc["filename"], exc) from exc
             jobs.set_node(db, job_id, f"inference({index})", fresh=True, status="failed",
@@ -71,9 +78,16 @@ def score_job(db: Database, stored: Stored, client: InferenceClient,
             done = jobs.update_created_job(db, job, status="failed",
                                            error=f"{doc['filename']}: {exc}")
             return done or job, scored
+        stored.wait()  # the job is stored before its results
+        node = functools.partial(jobs.set_node, db, job_id, f"inference({index})", fresh=True,
+                                 status="succeeded", started_at=started, finished_at=utcnow(),
+                                 attempts=1)
+        pending = background.submit(node) if background is not None else None
         scored.append(results.upsert_result(
             db, build_result(job_id, doc, result, lazy_heatmap=True), fresh=True))
-        jobs.set_node(db, job_id, f"inference({index})", fresh=True, status="succeeded",
-                      started_at=started, finished_at=utcnow(), attempts=1)
+        if pending is not None:
+            pending.result()
+        else:
+            node()
     done = jobs.update_created_job(db, job, status="succeeded")
     return done or job, scored

@@ -10,6 +10,7 @@ import hashlib
 import os
 import shutil
 import uuid
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,19 +81,34 @@ def media_doc(item: Staged, owner: str, rel: str) -> dict[str, Any]:
 
 @dataclass
 class Stored:
-    """What `store` recorded: the job, its media documents (in order) and the blobs it created."""
+    """What `store` recorded: the job, its media documents (in order) and the blobs it created.
+
+    With a `background` executor the job is still being inserted: `wait()` before anything
+    that needs it stored (its results, its status)."""
 
     job: dict[str, Any]
     media: list[dict[str, Any]]
     new_blobs: list[str]
+    pending: Future | None = None
+
+    def wait(self) -> None:
+        """Until the job is stored; re-raises what its insert raised."""
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
 
 
 def store(
     db: Database, staged: list[Staged], owner: str, engine_name: str, mode: str,
     media_root: Path, move: bool = True, status: str = "queued",
+    background: Executor | None = None,
 ) -> Stored:
     """Store bytes and media documents, then create the job (`status` queued, or running for a
-    job scored at once); undo all of it if a step fails."""
+    job scored at once); undo all of it if a step fails.
+
+    `background`: the job and its event are inserted there while the caller goes on (the sync
+    path scores meanwhile); the media and their bytes are stored before this returns, so a
+    crash never loses an upload. `Stored.wait()` raises if the insert failed, after the undo."""
     new_blobs: list[str] = []
     docs: list[dict[str, Any]] = []
     try:
@@ -103,14 +119,27 @@ def store(
             doc = media_doc(item, owner, rel)
             doc["media_id"] = media.insert_media(db, doc)
             docs.append(doc)
-        job = jobs.create_job(db, owner, [d["media_id"] for d in docs], engine=engine_name,
-                              mode=mode, status=status)
+        job = jobs.job_document(owner, [d["media_id"] for d in docs], engine=engine_name,
+                                mode=mode, status=status)
     except Exception:
         _remove(db, [d["media_id"] for d in docs], new_blobs, media_root)
         raise
-    logs.log_event(db, "info", "job.created", job_id=job["job_id"], owner=owner, mode=mode,
-                   media=len(docs))
-    return Stored(job, docs, new_blobs)
+
+    def insert_job() -> None:
+        try:
+            jobs.insert_job(db, job)
+        except Exception:
+            _remove(db, [d["media_id"] for d in docs], new_blobs, media_root)
+            raise
+        logs.log_event(db, "info", "job.created", job_id=job["job_id"], owner=owner, mode=mode,
+                       media=len(docs))
+
+    stored = Stored(dict(job), docs, new_blobs)
+    if background is None:
+        insert_job()
+    else:
+        stored.pending = background.submit(insert_job)
+    return stored
 
 
 def store_job(

@@ -23,10 +23,17 @@ def create_job(
 ) -> dict[str, Any]:
     """Create a job for `media_ids` (`queued`, or `running` for a job scored at once) and
     return it."""
+    return insert_job(db, job_document(owner, media_ids, engine, mode, status))
+
+
+def job_document(
+    owner: str, media_ids: list[str], engine: str, mode: str, status: str = "queued",
+) -> dict[str, Any]:
+    """A new job as `create_job` stores it (with its `job_id`), not stored yet."""
     if status not in ("queued", "running"):
         raise ValueError(f"a job starts queued or running, not {status!r}")
     now = utcnow()
-    doc = {
+    return {
         "job_id": new_id(),
         "owner": owner,
         "media_ids": list(media_ids),
@@ -38,6 +45,10 @@ def create_job(
         "created_at": now,
         "updated_at": now,
     }
+
+
+def insert_job(db: Database, doc: dict[str, Any]) -> dict[str, Any]:
+    """Store a `job_document`; returns it."""
     return insert(db.jobs, doc)
 
 

@@ -182,3 +182,28 @@ def test_images_for_the_engine_are_decoded_when_probed(mode, engine, auth, uploa
     assert "bad.jpg" in answer.json["error"]["message"]
     assert engine.pending == [] and stand_in.calls == []
     _nothing_stored(detector_env)
+
+
+def test_job_insert_failing_in_the_background_undoes_the_upload(
+        detector_env: Config, samples, tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """The sync path inserts the job while it scores; if that insert fails, the media and the
+    bytes stored for it are removed and the failure surfaces at `wait()`."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from api import ingest
+    from config import Limits
+
+    path = tmp_path / "a.png"
+    path.write_bytes(samples["png"])
+    staged = [ingest.stage(path, "a.png", Limits())]
+
+    def broken(db, doc):
+        raise RuntimeError("insert failed")
+
+    monkeypatch.setattr(jobs, "insert_job", broken)
+    with ThreadPoolExecutor(1) as pool:
+        stored = ingest.store(get_db(), staged, "alice", "inference", "sync",
+                              detector_env.media_root, status="running", background=pool)
+        with pytest.raises(RuntimeError, match="insert failed"):
+            stored.wait()
+    _nothing_stored(detector_env)
