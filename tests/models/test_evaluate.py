@@ -1,0 +1,104 @@
+"""Leave-one-generator-out evaluation: EER, subsets, the data cache, the report files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from models import evaluate as ev
+from models import train as tr
+
+
+def test_equal_error_rate_known_cases():
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    assert ev.equal_error_rate(labels, np.array([0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9])) == 0
+    assert ev.equal_error_rate(labels, np.array([0.9, 0.8, 0.7, 0.6, 0.4, 0.3, 0.2, 0.1])) == 1
+    # one authentic above one synthetic: 1 of 4 wrong each way at the crossing
+    assert ev.equal_error_rate(labels, np.array([0.1, 0.2, 0.3, 0.65, 0.6, 0.7, 0.8, 0.9])) == 0.25
+    assert ev.equal_error_rate(np.array([1, 1]), np.array([0.2, 0.3])) is None
+
+
+def test_figures_and_roc_points():
+    labels = np.array([0, 0, 1, 1])
+    found = ev.figures(labels, np.array([0.1, 0.6, 0.4, 0.9]), threshold=0.5)
+    assert found["auc"] == 0.75 and found["accuracy"] == 0.5
+    assert (found["n_authentic"], found["n_synthetic"]) == (2, 2)
+    assert len(found["roc"]["fpr"]) == ev.ROC_POINTS and found["roc"]["tpr"][-1] == 1.0
+    assert all(a <= b for a, b in zip(found["roc"]["tpr"], found["roc"]["tpr"][1:], strict=False))
+
+
+def _units(media_of_units: list[int], labels: list[int]) -> tr.UnitSet:
+    n = len(media_of_units)
+    return tr.UnitSet(x=np.arange(n, dtype=np.float32)[:, None], y=np.zeros(n, np.float32),
+                      media=np.array(media_of_units), use=np.ones(n, bool),
+                      media_labels=np.array(labels))
+
+
+def test_without_drops_a_generators_media_and_renumbers():
+    units = _units([0, 0, 1, 2, 2, 2], [0, 1, 1])
+    prepared = tr.Prepared("text", 0, True, {"train": units},
+                           {"train": np.array(["fortune", "polygen", "markov1"])})
+    kept = tr.without(prepared, "train", {"polygen"})
+    assert kept.x[:, 0].tolist() == [0, 1, 3, 4, 5]
+    assert kept.media.tolist() == [0, 0, 1, 1, 1] and kept.media_labels.tolist() == [0, 1]
+    assert ev.generators_of(prepared) == ["markov1", "polygen"]
+
+
+@pytest.fixture
+def var_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("DETECTOR_VAR_DIR", str(tmp_path / "var"))
+    return tmp_path / "var"
+
+
+def test_prepare_is_cached_and_keyed_by_seed(var_dir, monkeypatch):
+    first = tr.prepare("text", seed=1, quick=True)
+    assert tr.cache_path("text", 1, True).is_file()
+    assert tr.cache_path("text", 2, True) != tr.cache_path("text", 1, True)
+
+    def no_generation(*_args):
+        raise AssertionError("the cache was not used")
+
+    monkeypatch.setattr(tr, "generate", no_generation)
+    again = tr.prepare("text", seed=1, quick=True)
+    assert set(again.sets) == set(first.sets)
+    for name, units in first.sets.items():
+        np.testing.assert_array_equal(units.x, again.sets[name].x)
+        np.testing.assert_array_equal(first.kinds[name], again.kinds[name])
+    assert (again.modality, again.seed, again.quick) == ("text", 1, True)
+
+
+def test_held_out_generator_trains_without_it(var_dir, monkeypatch):
+    prepared = tr.prepare("text", seed=1, quick=True)
+    generator = ev.generators_of(prepared)[0]
+    seen = {}
+    real_fit = tr.fit
+
+    def spy(p, exclude=frozenset(), progress=True):
+        seen["exclude"] = set(exclude)
+        return real_fit(p, exclude=exclude, progress=False)
+
+    monkeypatch.setattr(tr, "fit", spy)
+    found = ev.held_out_generator(prepared, generator)
+    assert seen["exclude"] == {generator}
+    train_kinds = prepared.kinds["train"]
+    assert found["n_train_media"] == int((train_kinds != generator).sum())
+    test = prepared.sets["test"]
+    assert found["n_authentic"] == int((test.media_labels == 0).sum())
+    assert found["n_synthetic"] == int((prepared.kinds["test"] == generator).sum())
+
+
+def test_evaluate_writes_report_and_roc(var_dir, tmp_path):
+    report = ev.evaluate(["text"], seed=1, quick=True, jobs=1)
+    entry = report["modalities"]["text"]
+    assert set(entry["held_out"]) == set(ev.generators_of(tr.prepare("text", 1, True)))
+    assert entry["in_distribution"]["weights"].endswith("text.pt")
+    assert entry["target"] == ev.TARGETS["text"]
+    paths = ev.write_report(report, tmp_path / "out")
+    assert paths["roc"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = paths["markdown"].read_text()
+    assert "![ROC curves](roc.png)" in text
+    for generator in entry["held_out"]:
+        assert f"| {generator} |" in text
+    assert json.loads(paths["json"].read_text())["modalities"]["text"]["target"] == 0.85
