@@ -140,14 +140,14 @@ def score_checkpoint(ckpt: dict[str, Any], prepared: Any) -> dict[str, Any]:
     return found
 
 
-def _task(modality: str, generator: str | None, seed: int, quick: bool,
+def _task(modality: str, generator: str | None, data_path: str,
           weights_dir: str) -> tuple[str, str | None, dict[str, Any]]:
-    """One unit of work for the pool: prepare (cached), then one held-out generator or, with
-    `generator` None, the in-distribution figures."""
-    from models.train import prepare, single_thread
+    """One unit of work for the pool: on the prepared data of `data_path`, one held-out
+    generator or, with `generator` None, the in-distribution figures."""
+    from models.train import load_prepared, single_thread
 
     with single_thread():
-        prepared = prepare(modality, seed, quick)
+        prepared = load_prepared(data_path)
         if generator is None:
             return modality, None, in_distribution(prepared, Path(weights_dir) / f"{modality}.pt")
         return modality, generator, held_out_generator(prepared, generator)
@@ -177,10 +177,10 @@ def evaluate(
     report: dict[str, Any] = {"seed": seed, "quick": quick, "modalities": {},
                               "load_average_at_start": [round(v, 2) for v in os.getloadavg()]}
     with _pool(jobs) as pool:
-        prepared = dict(zip(order, pool.map(_generators, order, [seed] * len(order),
+        prepared = dict(zip(order, pool.map(_prepare, order, [seed] * len(order),
                                             [quick] * len(order)), strict=True))
-        tasks = [(m, g) for m in order for g in prepared[m]] + [(m, None) for m in order]
-        futures = [pool.submit(_task, m, g, seed, quick, weights_dir) for m, g in tasks]
+        tasks = [(m, g) for m in order for g in prepared[m][1]] + [(m, None) for m in order]
+        futures = [pool.submit(_task, m, g, prepared[m][0], weights_dir) for m, g in tasks]
         for future in futures:
             modality, generator, found = future.result()
             entry = report["modalities"].setdefault(modality, {"held_out": {}})
@@ -201,11 +201,17 @@ def evaluate(
     return report
 
 
-def _generators(modality: str, seed: int, quick: bool) -> list[str]:
-    from models.train import prepare, single_thread
+def _prepare(modality: str, seed: int, quick: bool) -> tuple[str, list[str]]:
+    """Prepare (or find cached) a modality's data: its cache file and its generators. The tasks
+    read that file, so they all see the same data even if the code changes meanwhile."""
+    from models.train import cache_path, prepare, save_prepared, single_thread
 
     with single_thread():
-        return generators_of(prepare(modality, seed, quick))
+        prepared = prepare(modality, seed, quick)
+        path = cache_path(modality, seed, quick)
+        if not path.is_file():
+            save_prepared(path, prepared)
+        return str(path), generators_of(prepared)
 
 
 def _mark(value: float | None, target: float) -> str:
