@@ -44,6 +44,10 @@ test: venv data
 train: venv data
 	$(BIN)/detector train
 
+# Leave-one-generator-out report in docs/evaluation/ (reuses the data `make train` prepared).
+evaluate: venv data
+	$(BIN)/detector evaluate
+
 clean:
 	rm -rf var/test-*
 
