@@ -500,13 +500,6 @@ def ngram_ids(tokens: list[str], n: int) -> list[int]:
     return out
 
 
-def _padded(ids: list[int], width: int) -> np.ndarray:
-    out = np.full(width, -1.0, dtype=np.float32)
-    ids = ids[:width]
-    out[: len(ids)] = ids
-    return out
-
-
 def document_stats(text: str, spans: list[tuple[int, int]]) -> np.ndarray:
     """16 statistics of the whole text that see incoherence: sentence-length spread,
     function-word rate, type/token ratio, repeated words and bigrams, punctuation balance."""
@@ -532,7 +525,7 @@ def document_stats(text: str, spans: list[tuple[int, int]]) -> np.ndarray:
         sum(w in {"i", "you", "we", "me", "my", "your"} for w in words) / n * 5,
         (float(np.mean([len(w) for w in alpha])) / 8) if alpha else 0.0,
         text.count(",") / n * 3,
-        sum(c.isupper() for c in text) / max(1, len(text)) * 5,
+        sum(map(str.isupper, text)) / max(1, len(text)) * 5,
         float(len(words) < 8),
     ], dtype=np.float32)
 
@@ -549,18 +542,49 @@ def text_features(text: str) -> Features:
     spans = split_sentences(text)[:MAX_SENTENCES]
     doc = document_stats(text, spans)
     grams = _CharGrams(text[: spans[-1][1]])
-    rows = []
+    words = _WordGrams(text, spans)
+    x = np.full((len(spans), TEXT_WIDTH), -1.0, dtype=np.float32)
+    x[:, TEXT_DIM : TEXT_DIM + DOC_STATS] = doc
     for i, _ in enumerate(spans):
         lo, hi = max(0, i - TEXT_WINDOW), min(len(spans) - 1, i + TEXT_WINDOW)
         window = text[spans[lo][0] : spans[hi][1]]
+        x[i, :TEXT_DIM] = sentence_vector(window, grams)
         tokens = ngram_tokens(window)
-        rows.append(np.concatenate([
-            sentence_vector(window, grams), doc,
-            _padded(ngram_ids(tokens, 2), NGRAM_IDS), _padded(ngram_ids(tokens, 3), NGRAM_IDS),
-        ]))
-    x = np.stack(rows).astype(np.float32)
+        ids = words.ids(lo, tokens)
+        for k, n in enumerate((2, 3)):
+            found = ids[n] if ids is not None else ngram_ids(tokens, n)
+            found = found[:NGRAM_IDS]
+            start = TEXT_DIM + DOC_STATS + k * NGRAM_IDS
+            x[i, start : start + len(found)] = found
     sentences = [{"text": text[s:e][:500], "start": s, "end": e} for s, e in spans]
     return {"x": x, "meta": {"sentences": sentences}}
+
+
+class _WordGrams:
+    """The word 2-gram and 3-gram ids of a whole text, so that each window's are a slice.
+
+    The text is cut at the sentence starts; where a window's `ngram_tokens` are the tokens of
+    those pieces from its first sentence on (checked: a word cut by a sentence start would
+    differ), its ids are the ones starting there, each hashed once instead of 3 times.
+    """
+
+    def __init__(self, text: str, spans: list[tuple[int, int]]) -> None:
+        starts = [s for s, _ in spans]
+        ends = starts[1:] + [spans[-1][1]]
+        self.tokens: list[str] = []
+        self.first: list[int] = []
+        for start, end in zip(starts, ends, strict=True):
+            self.first.append(len(self.tokens))
+            self.tokens += ngram_tokens(text[start:end])
+        self._ids = {n: np.array(ngram_ids(self.tokens, n), dtype=np.int64) for n in (2, 3)}
+
+    def ids(self, sentence: int, tokens: list[str]) -> dict[int, np.ndarray] | None:
+        """The 2-gram and 3-gram ids of `tokens`, a window's tokens from `sentence` on; None
+        when they are not the whole text's tokens there."""
+        first = self.first[sentence]
+        if self.tokens[first : first + len(tokens)] != tokens:
+            return None
+        return {n: self._ids[n][first : first + max(0, len(tokens) - n + 1)] for n in (2, 3)}
 
 
 _FEATURIZERS = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 from pathlib import Path
 from typing import Literal
@@ -358,6 +359,10 @@ def _count_frames(path: Path, most: int) -> int:
 # -- text -----------------------------------------------------------------------------------
 
 
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f]")
+"""Control characters other than the whitespace ones (\\t \\n \\v \\f \\r): binary data."""
+
+
 def _probe_text(path: Path, filename: str, limits: Limits) -> MediaInfo:
     if path.stat().st_size > 4 * limits.max_text_chars + 3:  # UTF-8 uses at most 4 bytes a char
         raise MediaError(f"the text is longer than {limits.max_text_chars} characters", 413)
@@ -368,7 +373,7 @@ def _probe_text(path: Path, filename: str, limits: Limits) -> MediaInfo:
         if named_text:
             raise MediaError("the text is not valid UTF-8", 422) from exc
         raise MediaError("unknown or unsupported file type", 415) from exc
-    controls = sum(1 for c in text if ord(c) < 32 and c not in "\t\n\r\f\v")
+    controls = len(_CONTROLS.findall(text))
     if controls > max(2, len(text) // 100):
         raise MediaError("unknown or unsupported file type (binary data)", 415)
     chars = len(text.strip())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -139,11 +140,16 @@ def create_app(
     @app.post("/v1/score")
     def score_media() -> ResponseReturnValue:
         suffix = Path(_clean_name(request.args.get("filename"))).suffix[:16]
-        with tempfile.TemporaryDirectory(prefix="score-") as tmp:
-            path = Path(tmp) / f"media{suffix}"
+        # one temp file, not a temp folder: removing a folder cost ~1-3 ms a request
+        handle, name = tempfile.mkstemp(prefix="score-", suffix=suffix)
+        os.close(handle)
+        path = Path(name)
+        try:
             filename = _save_body(path)
             modality = request.args.get("modality") or None
             return jsonify(scorer.score_file(path, filename, modality))
+        finally:
+            path.unlink(missing_ok=True)
 
     @app.post("/v1/score/text")
     def score_text() -> ResponseReturnValue:
