@@ -224,9 +224,33 @@ _HEADER_ONLY = ("image/jpeg", "image/png")
 _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
 
+def _exif_orientation(segment: bytes) -> int:
+    """The EXIF orientation (1-8) in an APP1 segment's payload; 1 when there is none."""
+    if not segment.startswith(b"Exif\0\0") or len(segment) < 14:
+        return 1
+    tiff = segment[6:]
+    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    if order is None:
+        return 1
+    try:
+        ifd = struct.unpack_from(f"{order}I", tiff, 4)[0]
+        count = struct.unpack_from(f"{order}H", tiff, ifd)[0]
+        for index in range(count):
+            tag, kind, _, value = struct.unpack_from(f"{order}HHIH", tiff, ifd + 2 + 12 * index)
+            if tag == 0x0112 and kind == 3:
+                return value if 1 <= value <= 8 else 1
+    except struct.error:
+        return 1
+    return 1
+
+
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     """(width, height) from a JPEG's start-of-frame segment (before the first scan), or None
-    (no frame header, a height given later by a DNL segment, an odd number of components)."""
+    (no frame header, a height given later by a DNL segment, an odd number of components).
+
+    Width and height are swapped for an EXIF orientation that turns the picture (5-8): the
+    decoder (OpenCV) applies it, so this is the size decoding gives."""
+    orientation = 1
     pos = 2
     while pos + 4 <= len(data) and data[pos] == 0xFF:
         marker = data[pos + 1]
@@ -246,7 +270,9 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
             components = data[pos + 9]
             if height == 0 or width == 0 or components not in (1, 3, 4):
                 return None
-            return width, height
+            return (height, width) if orientation >= 5 else (width, height)
+        if marker == 0xE1 and orientation == 1:
+            orientation = _exif_orientation(data[pos + 4 : pos + 2 + length])
         pos += 2 + length
     return None
 

@@ -188,3 +188,24 @@ def test_jpeg_size_comes_from_the_frame_header(tmp_path: Path) -> None:
         probe_media(path, "big.jpg", replace(LIMITS, max_image_pixels=300 * 200 - 1),
                     decode_images=False)
     assert err.value.status == 413
+
+
+@pytest.mark.parametrize(("order", "orientation"), [(">", 6), ("<", 8), (">", 3), ("<", 1)])
+def test_header_probe_follows_exif_orientation(tmp_path: Path, order: str,
+                                               orientation: int) -> None:
+    """OpenCV turns a JPEG by its EXIF orientation when decoding; the header probe reports the
+    size decoding gives."""
+    import struct
+
+    entry = struct.pack(f"{order}HHIH", 0x0112, 3, 1, orientation) + b"\0\0"
+    tiff = ((b"MM\0*" if order == ">" else b"II*\0") + struct.pack(f"{order}I", 8)
+            + struct.pack(f"{order}H", 1) + entry + struct.pack(f"{order}I", 0))
+    payload = b"Exif\0\0" + tiff
+    jpg = _image(".jpg", 64, 48)
+    data = jpg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpg[2:]
+    path = tmp_path / "turned.jpg"
+    path.write_bytes(data)
+    fast = probe_media(path, "turned.jpg", LIMITS, decode_images=False)
+    assert fast == probe_media(path, "turned.jpg", LIMITS)
+    turned = orientation >= 5
+    assert (fast.width, fast.height) == ((48, 64) if turned else (64, 48))
