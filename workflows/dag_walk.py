@@ -5,9 +5,15 @@ Supported: DAG and script templates, `dependencies` and `depends` (conjunctions 
 optionally `.Succeeded`), `{{inputs.parameters.x}}`, `{{workflow.parameters.x}}`,
 `{{tasks.X.outputs.parameters.y}}`, `{{item}}` / `{{item.field}}`, `withParam` / `withItems`,
 `retryStrategy` (limit, backoff duration/factor/cap/maxDuration), `onExit` with
-`{{workflow.status}}`, `{{workflow.name|namespace|uid}}`, and a CronWorkflow's or
-WorkflowTemplate's spec run once. Anything else raises WorkflowError instead of being silently
-misread. `cancel()` stops a run like Argo's stop: no new node starts, the exit handler still runs.
+`{{workflow.status}}`, `{{workflow.name|namespace|uid}}`, `parallelism` (the workflow's: script
+nodes running at once, as Argo counts pods; a DAG template's: its tasks running at once), and a
+CronWorkflow's or WorkflowTemplate's spec run once. Anything else raises WorkflowError instead of
+being silently misread. `cancel()` stops a run like Argo's stop: no new node starts, the exit
+handler still runs.
+
+Threads: a fan-out runs at most `parallelism` items at once (each item's nodes run in order in
+its thread; a DAG task that is the only one ready runs in the thread that walks the DAG), so a
+job holds a bounded number of threads, not one per item and node.
 """
 
 from __future__ import annotations
@@ -119,6 +125,20 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _parallelism(holder: dict, what: str) -> int | None:
+    """`holder["parallelism"]` as a positive int; None when unset (no limit)."""
+    value = holder.get("parallelism")
+    if value is None:
+        return None
+    try:
+        limit = int(value)
+    except (TypeError, ValueError):
+        raise WorkflowError(f"{what}: parallelism {value!r} is not an integer") from None
+    if limit < 1:
+        raise WorkflowError(f"{what}: parallelism must be at least 1, not {limit}")
+    return limit
+
+
 def _suffix() -> str:
     return secrets.token_hex(3)[:5]
 
@@ -160,6 +180,10 @@ class WorkflowRun:
         self._sleep = sleep
         self._stop = threading.Event()
         self._cancel = threading.Event()
+        self.parallelism = _parallelism(self.spec, "workflow")
+        """Script nodes of this run running at once (the workflow's `parallelism`), or None."""
+        self._pods = (threading.BoundedSemaphore(self.parallelism) if self.parallelism
+                      else None)
 
     def run(self) -> None:
         """Run the entrypoint, then the exit handler; raise the first StepFailed."""
@@ -203,33 +227,48 @@ class WorkflowRun:
             unknown = sorted(wanted - set(tasks))
             if unknown:
                 raise WorkflowError(f"task {name!r} depends on unknown tasks {unknown}")
+        limit = _parallelism(t, f"template {t['name']!r}") or len(tasks)
         outputs: dict[str, str] = {}
         done: set[str] = set()
         failure: BaseException | None = None
         running: dict[Future, str] = {}
-        with ThreadPoolExecutor(max_workers=max(1, len(tasks))) as threads:
+
+        def finished(name: str, result: dict[str, str]) -> None:
+            done.add(name)
+            outputs.update({f"tasks.{name}.outputs.parameters.{k}": v for k, v in result.items()})
+
+        with ThreadPoolExecutor(max_workers=max(1, min(limit, len(tasks)))) as threads:
             while True:
                 if failure is None and not self._cancelled(node):
-                    for name, task in tasks.items():
-                        if name in done or name in running.values() or not deps[name] <= done:
-                            continue
-                        task_scope = {**scope, **outputs}
-                        future = threads.submit(self._task, task, task_scope, f"{node}{name}")
+                    ready = [name for name in tasks if name not in done
+                             and name not in running.values() and deps[name] <= done]
+                    if len(ready) == 1 and not running:
+                        # the only task that can run now: here, not on another thread (a chain
+                        # of steps then costs no thread hand-offs)
+                        name = ready[0]
+                        try:
+                            result = self._task(tasks[name], {**scope, **outputs},
+                                                f"{node}{name}")
+                        except (StepFailed, WorkflowError) as exc:
+                            failure = exc
+                        else:
+                            finished(name, result)
+                        continue
+                    for name in ready[: max(0, limit - len(running))]:
+                        future = threads.submit(self._task, tasks[name], {**scope, **outputs},
+                                                f"{node}{name}")
                         running[future] = name
                 if not running:
                     break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
+                over, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in over:
                     name = running.pop(future)
                     try:
                         result = future.result()
                     except (StepFailed, WorkflowError) as exc:
                         failure = failure or exc
                         continue
-                    done.add(name)
-                    outputs.update(
-                        {f"tasks.{name}.outputs.parameters.{k}": v for k, v in result.items()}
-                    )
+                    finished(name, result)
         if failure is not None:
             raise failure
         if self._cancelled(node) and done != set(tasks):
@@ -254,7 +293,9 @@ class WorkflowRun:
     def _fan_out(self, task: dict, scope: dict[str, str], items: list, node: str) -> dict:
         if not items:
             return {}
-        with ThreadPoolExecutor(max_workers=len(items)) as threads:
+        # items beyond `parallelism` could not run a step anyway: they wait for a thread
+        width = min(len(items), self.parallelism or len(items))
+        with ThreadPoolExecutor(max_workers=width) as threads:
             futures = [
                 threads.submit(
                     self.template,
@@ -291,13 +332,15 @@ class WorkflowRun:
         started = time.monotonic()
         if self._cancelled(node):
             raise Cancelled(node, CANCELLED)
-        self._on_node(node, status="running", started_at=_now(), attempts=0, error=None)
         attempt = 0
         while True:
             attempt += 1
-            self._on_node(node, status="running", attempts=attempt)
+            if attempt == 1:
+                self._on_node(node, status="running", started_at=_now(), attempts=1, error=None)
+            else:
+                self._on_node(node, status="running", attempts=attempt)
             try:
-                outputs = self._run_script(node, t, inputs)
+                outputs = self._run_limited(node, t, inputs)
             except Exception as exc:  # the step's own failure, whatever it is
                 message = _shorten(str(exc) or type(exc).__name__)
                 wait_s = min(delay * factor ** (attempt - 1), cap or float("inf"))
@@ -315,6 +358,14 @@ class WorkflowRun:
             )
             self.outputs[node] = dict(outputs)
             return outputs
+
+    def _run_limited(self, node: str, t: dict, inputs: dict[str, str]) -> dict[str, str]:
+        """`run_script`, once the workflow's `parallelism` leaves room (a retry's backoff does
+        not hold a place)."""
+        if self._pods is None:
+            return self._run_script(node, t, inputs)
+        with self._pods:
+            return self._run_script(node, t, inputs)
 
     def stop(self) -> None:
         """Give up retrying (the engine is shutting down)."""

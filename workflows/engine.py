@@ -90,14 +90,15 @@ def shutdown_engines() -> None:
 def job_arguments(db: Any, job_id: str) -> dict[str, str]:
     """The detect workflow's parameters for a job: `job_id` and `media` (JSON list)."""
     from storage.jobs import get_job
-    from storage.media import get_media
+    from storage.node_batch import media_by_id
 
     job = get_job(db, job_id)
     if job is None:
         raise LookupError(f"job {job_id} not found")
+    found = media_by_id(db, job["media_ids"])  # one query, not one per media
     items = []
     for media_id in job["media_ids"]:
-        media = get_media(db, media_id)
+        media = found.get(media_id)
         if media is None:
             raise LookupError(f"media {media_id} of job {job_id} not found")
         items.append(

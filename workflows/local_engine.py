@@ -17,6 +17,7 @@ import shutil
 import socket
 import tempfile
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
@@ -44,10 +45,139 @@ log = logging.getLogger(__name__)
 HERA_OUTPUTS_ENV = "hera__outputs_directory"
 TORCH_THREADS = 1
 """Math threads per worker: N workers x 1 thread keeps N cores busy without oversubscribing."""
+NODE_WRITE_LINGER_S = float(os.environ.get("LOCAL_NODE_WRITE_LINGER_S", "0.1"))
+"""How long the node-state writer waits after a change for more to write in the same batch
+(env LOCAL_NODE_WRITE_LINGER_S, default 0.1 s): a running node shows up that much later; the end
+of a job does not wait for it (its last changes are written at once)."""
+IN_FLIGHT_PER_WORKER = int(os.environ.get("LOCAL_IN_FLIGHT_PER_WORKER", "2"))
+"""Steps handed to the worker pool at once, per worker (env LOCAL_IN_FLIGHT_PER_WORKER,
+default 2): enough to keep every worker busy; the other ready steps of all jobs wait their turn
+in the engine instead of piling up in the pool."""
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+class NodeWriter:
+    """Writes the node states of the engine's jobs to MongoDB from one thread, in batches.
+
+    The walker's node changes are merged in memory at once (`record` never waits for the
+    database); the writer thread stores each changed node's whole state, many nodes per round
+    trip (`storage.node_batch`), so a node that changes three times while a batch is written
+    costs one write. `flush(job_id)` waits until every change of the job is stored: the engine
+    calls it before it records the job's end, so a finished job always shows its final nodes.
+    """
+
+    def __init__(self, db_factory: Any, linger_s: float = NODE_WRITE_LINGER_S) -> None:
+        self._db_factory = db_factory
+        self._linger_s = linger_s
+        self._cond = threading.Condition()
+        self._nodes: dict[tuple[str, str], Any] = {}  # StoredNode by (job, node)
+        self._dirty: set[tuple[str, str]] = set()
+        self._writing: set[tuple[str, str]] = set()
+        self._errors: dict[str, str] = {}
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._urgent = False  # a flush waits: write now, without lingering
+
+    def start_job(self, job_id: str) -> None:
+        """Load the nodes the job has already (a retried job): later changes merge into them."""
+        from storage.node_batch import load_nodes
+
+        stored = load_nodes(self._db_factory(), job_id)
+        with self._cond:
+            self._errors.pop(job_id, None)
+            for node, state in stored.items():
+                self._nodes[(job_id, node)] = state
+
+    def record(self, job_id: str, node: str, **fields: Any) -> None:
+        """Merge `fields` into the node's state (as `storage.jobs.set_node` would) and queue it."""
+        from storage.node_batch import StoredNode, check_node
+
+        check_node(node, fields)
+        key = (job_id, node)
+        with self._cond:
+            stored = self._nodes.get(key)
+            if stored is None:
+                stored = self._nodes[key] = StoredNode(job_id, node)
+            stored.state.update(fields)
+            idle = not self._dirty
+            self._dirty.add(key)
+            if self._thread is None:  # the first change, or one after `close`
+                self._thread = threading.Thread(target=self._loop, name="node-writer",
+                                                daemon=True)
+                self._thread.start()
+            elif idle:
+                self._cond.notify_all()  # the writer sleeps until there is something to write
+
+    def flush(self, job_id: str) -> None:
+        """Wait until every recorded change of `job_id` is stored, then forget the job's nodes.
+        RuntimeError if a write of the job failed (its nodes may be out of date)."""
+        with self._cond:
+            while any(k[0] == job_id for k in self._dirty | self._writing):
+                if self._thread is None or not self._thread.is_alive():
+                    break  # nothing writes any more (cannot happen while `record` starts it)
+                self._urgent = True
+                self._cond.notify_all()
+                self._cond.wait(0.5)
+            for key in [k for k in self._nodes if k[0] == job_id]:
+                if key not in self._dirty:
+                    del self._nodes[key]
+            error = self._errors.pop(job_id, None)
+        if error is not None:
+            raise RuntimeError(f"cannot record node states: {error}")
+
+    def close(self) -> None:
+        """Write what is queued, then stop the thread (a later `record` starts it again)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(30)
+
+    def _loop(self) -> None:
+        from storage.node_batch import write_nodes
+
+        while True:
+            with self._cond:
+                while not self._dirty and not self._closed:
+                    self._cond.wait()
+                if not self._dirty and self._closed:
+                    self._thread = None  # under the lock: a later `record` starts another
+                    return
+                # let more changes join this batch, unless someone waits for it
+                deadline = time.monotonic() + self._linger_s
+                while not (self._closed or self._urgent):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
+                self._urgent = False
+                keys, self._dirty = self._dirty, set()
+                self._writing = keys
+                batch = [self._nodes[k] for k in keys]
+                # a copy of each state: `record` may change it while the batch is written
+                pending = [(n, dict(n.state)) for n in batch]
+            try:
+                from storage.node_batch import StoredNode
+
+                copies = [StoredNode(n.job_id, n.node, state, n.doc_id, n.rev)
+                          for n, state in pending]
+                write_nodes(self._db_factory(), copies)
+                with self._cond:
+                    for (n, _), copy in zip(pending, copies, strict=True):
+                        n.doc_id, n.rev = copy.doc_id, copy.rev
+            except Exception as exc:  # the database is down: say so on the jobs
+                log.exception("local engine: cannot write %d node states", len(keys))
+                with self._cond:
+                    for job_id, _ in keys:
+                        self._errors[job_id] = f"{type(exc).__name__}: {exc}"
+            finally:
+                with self._cond:
+                    self._writing = set()
+                    self._cond.notify_all()
 
 
 class LocalEngine:
@@ -76,7 +206,10 @@ class LocalEngine:
         self._runs: dict[str, WorkflowRun] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._cancelled: set[str] = set()
+        self._ended: dict[str, threading.Event] = {}  # set when a job of this engine ends
         self._closed = False
+        self._nodes = NodeWriter(self._db)
+        self._slots = threading.BoundedSemaphore(max(1, self.workers * IN_FLIGHT_PER_WORKER))
 
     # ------------------------------------------------------------------ Engine
 
@@ -101,6 +234,7 @@ class LocalEngine:
                 target=self._run_job, args=(job_id, arguments), name=f"job-{job_id}", daemon=True
             )
             self._threads[job_id] = thread
+            self._ended[job_id] = threading.Event()
         thread.start()
 
     def refresh(self, job_id: str) -> None:
@@ -121,16 +255,29 @@ class LocalEngine:
                        error="the local engine stopped before the job finished")
 
     def wait(self, job_id: str, timeout: float) -> str:
-        """Poll the job document until a terminal status or `timeout` seconds."""
-        from storage.jobs import get_job
+        """The job's status once terminal, or when `timeout` seconds have passed.
+
+        A job this engine runs is waited for in memory (woken when it ends or is stopped here),
+        with a look at the job document every second for a change made elsewhere; any other job
+        is polled."""
+        from storage.node_batch import job_status
 
         db = self._db()
 
         def read() -> str | None:
-            job = get_job(db, job_id)
-            return job["status"] if job else None
+            return job_status(db, job_id)
 
-        status = poll_status(read, timeout, interval=0.05, max_interval=0.5)
+        with self._lock:
+            ended = self._ended.get(job_id)
+        if ended is not None:
+            deadline = time.monotonic() + max(0.0, timeout)
+            while True:
+                over = ended.wait(max(0.0, min(1.0, deadline - time.monotonic())))
+                status = read()  # after the end was seen (not before): the final status
+                if over or status in TERMINAL or time.monotonic() >= deadline:
+                    break
+        else:
+            status = poll_status(read, timeout, interval=0.05, max_interval=0.5)
         if status is None:
             raise LookupError(f"job {job_id} not found")
         return status
@@ -148,6 +295,10 @@ class LocalEngine:
         if run is not None:
             run.cancel()
         update_job(db, job_id, status="failed", error=STOPPED, finished_at=_now())
+        with self._lock:
+            ended = self._ended.pop(job_id, None)
+        if ended is not None:
+            ended.set()  # `wait` answers now: the job is failed at once
 
     def retry(self, job_id: str) -> None:
         """Submit a failed job again (nodes cleared; results are upserted, so none doubles)."""
@@ -180,6 +331,8 @@ class LocalEngine:
             run.stop()
         if pool is not None:
             pool.shutdown(wait=wait, cancel_futures=True)
+        if wait:
+            self._nodes.close()
 
     def warm_up(self, wait: bool = True) -> set[int]:
         """Start the workers, import the step modules and let them load their models (each
@@ -195,17 +348,18 @@ class LocalEngine:
     # ------------------------------------------------------------------ one job
 
     def _run_job(self, job_id: str, arguments: dict[str, str]) -> None:
-        from storage.jobs import set_node, update_job
+        from storage.jobs import update_job
 
         db = self._db()
         status, error = "failed", None
         try:
             update_job(db, job_id, status="running", started_at=_now(), error=None)
+            self._nodes.start_job(job_id)
             run = WorkflowRun(
                 self.manifest,
                 arguments,
                 self._run_script,
-                on_node=lambda node, **fields: set_node(db, job_id, node, **fields),
+                on_node=lambda node, **fields: self._nodes.record(job_id, node, **fields),
             )
             with self._lock:
                 self._runs[job_id] = run
@@ -219,6 +373,12 @@ class LocalEngine:
             log.exception("local engine: job %s", job_id)
             error = f"engine error: {type(exc).__name__}: {exc}"
         finally:
+            try:
+                self._nodes.flush(job_id)  # the nodes are stored before the job says it ended
+            except Exception as exc:
+                log.exception("local engine: job %s", job_id)
+                if status == "succeeded":
+                    status, error = "failed", f"engine error: {exc}"
             shutil.rmtree(self.cfg.scratch_root / job_id, ignore_errors=True)
             with self._lock:
                 self._runs.pop(job_id, None)
@@ -230,6 +390,11 @@ class LocalEngine:
                 update_job(db, job_id, status=status, error=error, finished_at=_now())
             except Exception:
                 log.exception("local engine: cannot record the end of job %s", job_id)
+            finally:
+                with self._lock:
+                    ended = self._ended.pop(job_id, None)
+                if ended is not None:
+                    ended.set()
 
     def _run_script(self, node: str, template: dict, inputs: dict[str, str]) -> dict[str, str]:
         script = template["script"]
@@ -264,6 +429,10 @@ class LocalEngine:
             shutil.rmtree(outputs_dir, ignore_errors=True)
 
     def _call(self, entrypoint: str, inputs: list[dict[str, str]], env: dict[str, str]) -> None:
+        with self._slots:  # a bounded number of steps in the pool; the rest wait here
+            self._submit(entrypoint, inputs, env)
+
+    def _submit(self, entrypoint: str, inputs: list[dict[str, str]], env: dict[str, str]) -> None:
         pool = self._get_pool()
         try:
             pool.submit(_worker.run_step, entrypoint, inputs, env).result()
