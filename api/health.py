@@ -1,6 +1,13 @@
-"""Probes: /healthz (the process answers) and /readyz (MongoDB and the model registry)."""
+"""Probes: /healthz (the process answers) and /readyz (MongoDB and the model registry).
+
+/readyz asks the MLflow registry through MLflow's tracking client only: `models.registry` imports
+torch (~240 MiB resident), which the API process otherwise never needs.
+"""
 
 from __future__ import annotations
+
+import threading
+from typing import Any
 
 import pymongo
 from flask import Blueprint, jsonify
@@ -11,6 +18,12 @@ from api.context import db, settings
 bp = Blueprint("health", __name__)
 MODALITIES = ("image", "audio", "video", "text")
 PING_TIMEOUT_S = 2.0
+MODEL_NAME = "detector-{modality}"
+"""Registered model name of a modality (as `models.registry.MODEL_NAMES`; a test checks both)."""
+ALIAS = "champion"
+
+_clients: dict[str, Any] = {}
+_clients_lock = threading.Lock()
 
 
 @bp.get("/healthz")
@@ -21,9 +34,25 @@ def healthz() -> ResponseReturnValue:
 
 def _champion_version(modality: str) -> str | None:
     """The champion's version of the modality's model in MLflow (None when there is none)."""
-    from models.registry import champion_version
+    from mlflow.exceptions import MlflowException
 
-    return champion_version(modality, settings().mlflow_tracking_uri)
+    try:
+        mv = _client(settings().mlflow_tracking_uri).get_model_version_by_alias(
+            MODEL_NAME.format(modality=modality), ALIAS)
+    except MlflowException:
+        return None
+    return str(mv.version)
+
+
+def _client(uri: str) -> Any:
+    """One MlflowClient per tracking URI (creating one checks the store's schema)."""
+    from mlflow import MlflowClient
+
+    with _clients_lock:
+        client = _clients.get(uri)
+        if client is None:
+            client = _clients[uri] = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        return client
 
 
 def _check_mongo() -> str | None:

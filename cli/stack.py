@@ -52,7 +52,8 @@ def embedded_stack(register_models: bool = True) -> Iterator[Config]:
     MongoDB: `MONGO_URI` set means use it; otherwise reuse a running embedded server on the same
     var/ (another `detector` command started it) or start `nx-27017` with its files under
     var/mongo and stop it on exit. MLflow: the tracking URI from config (sqlite under var/ by
-    default); the committed baselines are registered as champions where a name has none.
+    default); the committed baselines are registered as champions where a name has none
+    (`register_baselines`: in a child process unless this one has torch loaded already).
     """
     cfg = get_config()
     server: EmbeddedMongo | None = None
@@ -69,14 +70,46 @@ def embedded_stack(register_models: bool = True) -> Iterator[Config]:
 
         ensure_indexes(get_db())
         if register_models:
-            from models.registry import ensure_baselines
-
-            ensure_baselines(cfg.mlflow_tracking_uri)
+            register_baselines(cfg)
         yield cfg
     finally:
         if server is not None:
             _server_file(cfg).unlink(missing_ok=True)
             server.stop()
+
+
+_REGISTER = (
+    "import json, sys\n"
+    "from models.registry import ensure_baselines\n"
+    "print(json.dumps(ensure_baselines(sys.argv[1])))\n"
+)
+
+
+def register_baselines(cfg: Config, in_process: bool | None = None) -> dict[str, str]:
+    """`models.registry.ensure_baselines` for `cfg`'s registry; `{modality: champion version}`.
+
+    By default it runs in a short-lived child process when this process has not imported torch:
+    registering needs torch and MLflow (~400 MiB resident together), which a process that only
+    serves the API (`detector serve`) would otherwise keep for its whole life. A process that
+    scores anyway (torch loaded) registers in-process. Raises RuntimeError if the child fails.
+    """
+    if in_process is None:
+        in_process = "torch" in sys.modules
+    if in_process:
+        from models.registry import ensure_baselines
+
+        return ensure_baselines(cfg.mlflow_tracking_uri)
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    done = subprocess.run(
+        [sys.executable, "-c", _REGISTER, cfg.mlflow_tracking_uri],
+        env=env, cwd=os.getcwd(), capture_output=True, text=True, check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"registering the baseline models failed (exit {done.returncode}): "
+                           f"{done.stderr.strip()[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 @contextmanager
