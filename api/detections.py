@@ -36,7 +36,7 @@ def create_detection() -> ResponseReturnValue:
     fast = mode == "sync" and client is not None and all(
         s.info.modality != "video" for s in staged)
     if maybe_fast and not fast:  # the engine's decoder would only fail later: check now
-        uploads.check_decodes(staged)
+        uploads.check_decodes([(s.path, s.filename, s.info.modality) for s in staged])
     writers = current_app.extensions["sync_writers"] if fast else None
     stored = ingest.store(db(), staged, owner, "inference" if fast else engine().name, mode,
                           settings().media_root, status="running" if fast else "queued",
@@ -50,6 +50,13 @@ def create_detection() -> ResponseReturnValue:
                                              background=writers)
             return _answer(job_id, status_url, job=job, scored=scored)
         except fastpath.FallBack as exc:  # the service is down or not ready: queue the job
+            try:  # the images skipped their decode for the service; the engine needs it
+                root = settings().media_root
+                uploads.check_decodes([(root / d["path"], d["filename"], d["modality"])
+                                       for d in stored.media])
+            except ApiError:
+                ingest.discard(db(), stored, settings().media_root)
+                raise
             fallback = f"inference service unavailable ({exc}); ran as a workflow job"
             jobs.update_job(db(), job_id, engine=engine().name)
         except fastpath.Rejected as exc:  # bad input after all: leave nothing behind

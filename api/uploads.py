@@ -106,16 +106,17 @@ def probe_all(inputs: list[tuple[Path, str]], lim: Limits,
     return staged
 
 
-def check_decodes(staged: list[Staged]) -> None:
+def check_decodes(items: list[tuple[Path, str, str]]) -> None:
     """Decode the images `probe_all(decode_images=False)` did not (the job goes to the engine
-    after all); ApiError for the first that does not decode."""
-    for item in staged:
-        if item.info.modality != "image":
+    after all); `items` are (path, filename, modality). ApiError for the first that does not
+    decode."""
+    for path, filename, modality in items:
+        if modality != "image":
             continue
         try:
-            probe_media(item.path, item.filename, limits())
+            probe_media(path, filename, limits())
         except MediaError as exc:
-            raise _bad_input(item.filename, exc) from exc
+            raise _bad_input(filename, exc) from exc
 
 
 def _bad_input(filename: str, exc: MediaError) -> ApiError:

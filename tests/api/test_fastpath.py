@@ -207,3 +207,17 @@ def test_job_insert_failing_in_the_background_undoes_the_upload(
         with pytest.raises(RuntimeError, match="insert failed"):
             stored.wait()
     _nothing_stored(detector_env)
+
+
+def test_fallback_decodes_the_images_it_skipped(engine, auth, upload, samples,
+                                                detector_env: Config):
+    """With the service down the job goes to the engine: an image probed from its headers only
+    is decoded first, and one that does not decode is refused with nothing left behind."""
+    app = create_app({"TESTING": True, "ENGINE": engine,
+                      "INFERENCE": InferenceClient(_closed_port_url(), timeout_s=2)})
+    client = app.test_client()
+    answer = client.post("/api/v1/detections?mode=sync", headers=auth.headers(),
+                         data=upload((_undecodable_jpeg(samples["jpg"]), "bad.jpg")))
+    assert answer.status_code == 422, answer.json
+    assert engine.pending == []
+    _nothing_stored(detector_env)
