@@ -263,6 +263,44 @@ def load_champion(modality: str, tracking_uri: str | None = None) -> LoadedModel
     return load_version(modality, version, tracking_uri)
 
 
+def model_aliases(modality: str, tracking_uri: str | None = None) -> dict[str, str]:
+    """The scoring aliases of `modality` -> version: `champion` first, then every
+    `ensemble-*` alias (sorted); empty when there is no champion."""
+    from mlflow.exceptions import MlflowException
+
+    from models.ensemble import ENSEMBLE_PREFIX
+
+    try:
+        registered = _client(tracking_uri).get_registered_model(MODEL_NAMES[modality])
+    except MlflowException:
+        return {}
+    aliases = {str(k): str(v) for k, v in (registered.aliases or {}).items()}
+    if ALIAS not in aliases:
+        return {}
+    members = sorted(a for a in aliases if a.startswith(ENSEMBLE_PREFIX))
+    return {ALIAS: aliases[ALIAS], **{a: aliases[a] for a in members}}
+
+
+def model_identity(modality: str, tracking_uri: str | None = None) -> str | None:
+    """`alias:version,...` of what scores `modality` now (None without a champion)."""
+    aliases = model_aliases(modality, tracking_uri)
+    return ",".join(f"{a}:{v}" for a, v in aliases.items()) or None
+
+
+def load_model(modality: str, tracking_uri: str | None = None) -> Any:
+    """What scores `modality`: the champion alone, or an `models.ensemble.Ensemble` of it and
+    its `ensemble-*` members when such aliases exist."""
+    from models.ensemble import Ensemble
+
+    aliases = model_aliases(modality, tracking_uri)
+    if not aliases:
+        return load_champion(modality, tracking_uri)
+    members = [(a, load_version(modality, v, tracking_uri)) for a, v in aliases.items()]
+    if len(members) == 1:
+        return members[0][1]
+    return Ensemble(members)
+
+
 def clear_cache() -> None:
     """Forget loaded models and clients (tests, or after a registry is replaced)."""
     with _lock:

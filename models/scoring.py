@@ -58,10 +58,18 @@ def score(modality: str, features: Features, loaded: Any) -> dict[str, Any]:
     `score` is the probability that the media is synthetic: `aggregate` (mean of the top
     quarter) of the calibrated unit probabilities from `loaded.predict(features["x"])`.
     `verdict` is `uncertain` within `loaded.uncertain_band` of `loaded.threshold`, otherwise
-    `synthetic` or `authentic`. `explanation` lists each unit's score with its box, time span,
-    frame time or sentence, plus the face boxes found.
+    `synthetic` or `authentic`. For an `models.ensemble.Ensemble` the score is the combined one
+    and `ensemble` lists each member's score and verdict beside it. `explanation` lists each
+    unit's score with its box, time span, frame time or sentence, plus the face boxes found.
     """
-    probs = np.asarray(loaded.predict(features["x"]), dtype=np.float64).reshape(-1)
+    members = None
+    if callable(getattr(loaded, "predict_members", None)):  # an ensemble: every member's view
+        probs, each = loaded.predict_members(features["x"])
+        members = [(alias, m, aggregate(p)) for (alias, m), p in zip(loaded.members, each,
+                                                                      strict=True)]
+    else:
+        probs = loaded.predict(features["x"])
+    probs = np.asarray(probs, dtype=np.float64).reshape(-1)
     media_score = aggregate(probs)
     threshold, band = float(loaded.threshold), float(loaded.uncertain_band)
     meta = dict(features.get("meta") or {})
@@ -79,9 +87,21 @@ def score(modality: str, features: Features, loaded: Any) -> dict[str, Any]:
         explanation["faces"] = meta.get("faces", [])
     if len(probs):
         explanation["top_unit"] = int(np.argmax(probs))
-    return {
+    result = {
         "score": round(media_score, 6),
         "verdict": verdict(media_score, threshold, band),
         "model": {"name": loaded.name, "version": str(loaded.version)},
         "explanation": explanation,
     }
+    if members is not None:
+        from models.ensemble import COMBINE_RULE
+
+        result["ensemble"] = {
+            "combined": {"score": round(media_score, 6), "threshold": threshold,
+                         "uncertain_band": band, "rule": COMBINE_RULE},
+            "members": [{"alias": alias, "name": m.name, "version": str(m.version),
+                         "score": round(s, 6),
+                         "verdict": verdict(s, float(m.threshold), float(m.uncertain_band))}
+                        for alias, m, s in members],
+        }
+    return result

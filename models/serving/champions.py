@@ -9,7 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from models import MODALITIES
-from models.registry import MODEL_NAMES, champion_version, load_version
+from models.ensemble import identity_of
+from models.registry import MODEL_NAMES, load_model, model_identity
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +20,9 @@ Listener = Callable[[str, Any], None]
 class ChampionSet:
     """One loaded model per modality, swapped atomically when MLflow's `champion` alias moves.
 
-    `check()` asks the registry for each modality's champion version and loads it when it
-    differs from the one held; a failed lookup or load keeps the old model and is logged.
+    `check()` asks the registry what scores each modality (the champion's version, plus any
+    `ensemble-*` members: `models.registry.model_identity`) and loads it when it differs from
+    what is held; a failed lookup or load keeps the old model and is logged.
     `start()` runs `check()` in a daemon thread: at once, then every `reload_s` seconds (every
     `retry_s` while a modality still has no model). Requests read `get(modality)`, so a swap
     never interrupts a request in flight: it finishes with the model it started with.
@@ -75,18 +77,18 @@ class ChampionSet:
     def _check_one(self, modality: str) -> str:
         current = self._models.get(modality)
         try:
-            version = champion_version(modality, self.tracking_uri)
+            identity = model_identity(modality, self.tracking_uri)
         except Exception as exc:  # registry unreachable: keep serving what we have
             return self._failed(modality, f"champion lookup failed: {exc}")
-        if version is None:
+        if identity is None:
             return self._failed(modality, f"{MODEL_NAMES[modality]} has no champion", "missing")
-        if current is not None and str(current.version) == version:
+        if current is not None and identity_of(current) == identity:
             return "unchanged"
         try:
             start = time.perf_counter()
-            loaded = load_version(modality, version, self.tracking_uri)
+            loaded = load_model(modality, self.tracking_uri)
         except Exception as exc:
-            return self._failed(modality, f"loading {MODEL_NAMES[modality]} v{version}: {exc}")
+            return self._failed(modality, f"loading {MODEL_NAMES[modality]} ({identity}): {exc}")
         self._models[modality] = loaded
         self._errors.pop(modality, None)
         log.info("serving %s v%s (was %s), loaded in %.2fs", loaded.name, loaded.version,

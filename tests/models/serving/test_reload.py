@@ -59,14 +59,14 @@ def test_failed_reload_keeps_the_old_model(detector_env: Config,
     old = champions.get("text")
     assert champions.check() == {"text": "unchanged", "audio": "unchanged"}
 
-    monkeypatch.setattr(champions_module, "champion_version", lambda m, uri=None: "999")
+    monkeypatch.setattr(champions_module, "model_identity", lambda m, uri=None: "champion:999")
 
-    def broken(modality: str, version: str, uri: str | None = None) -> None:
+    def broken(modality: str, uri: str | None = None) -> None:
         raise OSError("artifact store unreachable")
 
-    monkeypatch.setattr(champions_module, "load_version", broken)
+    monkeypatch.setattr(champions_module, "load_model", broken)
     assert champions.check() == {"text": "failed", "audio": "failed"}
     assert champions.get("text") is old and champions.ready() == (True, [])
 
-    monkeypatch.setattr(champions_module, "champion_version", lambda m, uri=None: None)
+    monkeypatch.setattr(champions_module, "model_identity", lambda m, uri=None: None)
     assert champions.check()["text"] == "missing" and champions.get("text") is old

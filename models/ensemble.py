@@ -1,0 +1,72 @@
+"""Several registered versions of one modality scored together: each member's score and the
+combined one.
+
+A modality's ensemble is its `champion` plus every version holding an alias that starts with
+`ensemble-` (`mlflow` aliases on the same registered model, e.g. `ensemble-spectral`); with no
+such alias the champion scores alone. Combining rule: the mean of the members' *calibrated* unit
+probabilities, then the usual media aggregate (`models.scoring.aggregate`); the verdict uses the
+mean of the members' thresholds and the widest of their uncertain bands, so adding a member can
+only widen the band where the members disagree about calibration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+ENSEMBLE_PREFIX = "ensemble-"
+COMBINE_RULE = ("mean of the members' calibrated unit probabilities, then the media aggregate; "
+                "threshold: mean of the members', band: the widest")
+
+
+@dataclass
+class Ensemble:
+    """The champion (first member) and the `ensemble-*` members, behaving as one model."""
+
+    members: list[tuple[str, Any]]  # (alias, loaded model), the champion first
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def champion(self) -> Any:
+        return self.members[0][1]
+
+    @property
+    def name(self) -> str:
+        return self.champion.name
+
+    @property
+    def version(self) -> str:
+        """The champion's version: results and rescans are keyed by it."""
+        return str(self.champion.version)
+
+    @property
+    def modality(self) -> str:
+        return self.champion.modality
+
+    @property
+    def identity(self) -> str:
+        """Every member's alias and version: changes whenever any alias moves."""
+        return ",".join(f"{alias}:{m.version}" for alias, m in self.members)
+
+    @property
+    def threshold(self) -> float:
+        return float(np.mean([m.threshold for _, m in self.members]))
+
+    @property
+    def uncertain_band(self) -> float:
+        return float(max(m.uncertain_band for _, m in self.members))
+
+    def predict_members(self, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The combined unit probabilities and each member's, shape (N,) each."""
+        each = [np.asarray(m.predict(x), dtype=np.float64).reshape(-1) for _, m in self.members]
+        return np.mean(each, axis=0) if each else np.zeros(0), each
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.predict_members(x)[0]
+
+
+def identity_of(loaded: Any) -> str:
+    """What identifies a loaded model or ensemble (an alias moving changes it)."""
+    return str(getattr(loaded, "identity", None) or f"champion:{loaded.version}")

@@ -1,0 +1,82 @@
+"""Ensembles: `ensemble-*` aliases join the champion; results show each member and the combined
+score."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from config import Config
+from models import registry
+from models.ensemble import Ensemble, identity_of
+from models.features import featurize
+from models.scoring import aggregate, score
+
+TEXT = ("The committee met on Tuesday. It agreed to repair the bridge before winter. "
+        "Nobody asked who would pay for it, and the minutes do not say.")
+
+
+def _second_text_version(threshold: str) -> str:
+    """Another version of the text model whose outputs differ (its temperature is doubled)."""
+    version = registry.register_weights("text", Path(registry.WEIGHTS_DIR) / "text.pt",
+                                        champion=False)
+    client = registry._client()
+    tags = client.get_model_version("detector-text", version).tags
+    client.set_model_version_tag("detector-text", version, "temperature",
+                                 str(2 * float(tags["temperature"])))
+    client.set_model_version_tag("detector-text", version, "threshold", threshold)
+    return version
+
+
+def test_champion_alone_without_ensemble_aliases(fresh_mlflow: Config) -> None:
+    registry.ensure_baselines()
+    loaded = registry.load_model("text")
+    assert not isinstance(loaded, Ensemble)
+    assert registry.model_identity("text") == f"champion:{loaded.version}"
+    assert "ensemble" not in score("text", featurize("text", TEXT), loaded)
+
+
+def test_ensemble_alias_adds_a_member(fresh_mlflow: Config) -> None:
+    champion = registry.ensure_baselines()["text"]
+    member = _second_text_version("0.3")
+    registry._client().set_registered_model_alias("detector-text", "ensemble-soft", member)
+
+    loaded = registry.load_model("text")
+    assert isinstance(loaded, Ensemble)
+    assert [a for a, _ in loaded.members] == ["champion", "ensemble-soft"]
+    assert loaded.version == champion  # results stay keyed by the champion
+    assert identity_of(loaded) == registry.model_identity("text") == (
+        f"champion:{champion},ensemble-soft:{member}")
+    assert loaded.threshold == pytest.approx((loaded.champion.threshold + 0.3) / 2)
+
+    features = featurize("text", TEXT)
+    result = score("text", features, loaded)
+    first, second = result["ensemble"]["members"]
+    assert (first["alias"], first["version"]) == ("champion", champion)
+    assert (second["alias"], second["version"]) == ("ensemble-soft", member)
+    assert first["score"] != second["score"]  # the members really differ
+    own = [aggregate(m.predict(features["x"])) for _, m in loaded.members]
+    assert [first["score"], second["score"]] == pytest.approx(own, abs=1e-6)
+    combined = aggregate(np.mean([m.predict(features["x"]) for _, m in loaded.members], axis=0))
+    assert result["score"] == pytest.approx(combined, abs=1e-6)
+    assert result["ensemble"]["combined"]["score"] == result["score"]
+    assert result["model"] == {"name": "detector-text", "version": champion}
+
+    registry._client().delete_registered_model_alias("detector-text", "ensemble-soft")
+    assert not isinstance(registry.load_model("text"), Ensemble)
+
+
+def test_inference_service_reloads_when_a_member_joins(fresh_mlflow: Config) -> None:
+    from models.serving.champions import ChampionSet
+
+    registry.ensure_baselines()
+    champions = ChampionSet(fresh_mlflow.mlflow_tracking_uri, modalities=("text",))
+    assert champions.check() == {"text": "loaded"}
+    assert not isinstance(champions.get("text"), Ensemble)
+    member = _second_text_version("0.4")
+    registry._client().set_registered_model_alias("detector-text", "ensemble-b", member)
+    assert champions.check() == {"text": "loaded"}  # the champion did not move; a member joined
+    assert isinstance(champions.get("text"), Ensemble)
+    assert champions.check() == {"text": "unchanged"}
