@@ -22,6 +22,8 @@ def public_result(doc: dict[str, Any]) -> dict[str, Any]:
     out = {k: doc.get(k) for k in RESULT_KEYS}
     model = doc.get("model") or {}
     out["model"] = {"name": model.get("name"), "version": model.get("version")}
+    if doc.get("ensemble"):
+        out["ensemble"] = doc["ensemble"]
     if (doc.get("explanation") or {}).get("heatmap"):
         out["links"] = {"heatmap": f"/api/v1/results/{doc['media_id']}/heatmap"}
     return out

@@ -31,6 +31,8 @@ def result_document(job_id: str, media: dict[str, Any], result: dict[str, Any]) 
         "scored_at": result.get("scored_at") or datetime.now(UTC).isoformat(),
     }
     doc.update({k: result.get(k) for k in RESULT_FIELDS})
+    if result.get("ensemble"):  # several models scored it: each one's score and the combined
+        doc["ensemble"] = result["ensemble"]
     return doc
 
 

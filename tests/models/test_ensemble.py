@@ -80,3 +80,20 @@ def test_inference_service_reloads_when_a_member_joins(fresh_mlflow: Config) -> 
     assert champions.check() == {"text": "loaded"}  # the champion did not move; a member joined
     assert isinstance(champions.get("text"), Ensemble)
     assert champions.check() == {"text": "unchanged"}
+
+
+def test_ensemble_reaches_the_stored_and_public_result(fresh_mlflow: Config) -> None:
+    from api.serialize import public_result
+    from steps.persist import result_document
+
+    registry.ensure_baselines()
+    member = _second_text_version("0.5")
+    registry._client().set_registered_model_alias("detector-text", "ensemble-c", member)
+    result = score("text", featurize("text", TEXT), registry.load_model("text"))
+    media = {"media_id": "m1", "owner": "u1", "sha256": "ab", "modality": "text",
+             "filename": "a.txt"}
+    public = public_result(result_document("j1", media, result))
+    assert [m["alias"] for m in public["ensemble"]["members"]] == ["champion", "ensemble-c"]
+    assert public["score"] == public["ensemble"]["combined"]["score"]
+    alone = result_document("j1", media, {k: v for k, v in result.items() if k != "ensemble"})
+    assert "ensemble" not in public_result(alone)
