@@ -7,8 +7,12 @@ document at once and `storage._common.modify` gives up after 50 attempts)."""
 
 from __future__ import annotations
 
+import json
+import os
+import resource
 import shutil
 import time
+from collections.abc import Callable
 from typing import Any
 
 from benchmarks import media
@@ -72,6 +76,39 @@ def on_engine(engine: Any, media_ids: list[str], per_job: int,
     return time.perf_counter() - start, failed
 
 
+def _proc_cpu_s(pid: int | None) -> float:
+    """User + system CPU seconds of a process so far (0 when unknown or gone)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _self_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _mongo_pid(cfg: Config) -> int | None:
+    """The embedded MongoDB's pid when this benchmark's stack runs one (else None)."""
+    try:
+        return int(json.loads((cfg.var_dir / "mongo" / "server.json").read_text())["pid"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _cpu_of(run: Callable[[], Any], pids: list[int], mongo: int | None) -> tuple[Any, dict]:
+    """`run()`'s answer and the CPU seconds it cost: this process, `pids`, MongoDB."""
+    before = (_self_cpu_s(), sum(_proc_cpu_s(p) for p in pids), _proc_cpu_s(mongo))
+    answer = run()
+    after = (_self_cpu_s(), sum(_proc_cpu_s(p) for p in pids), _proc_cpu_s(mongo))
+    spent = [round(b - a, 2) for a, b in zip(before, after, strict=True)]
+    return answer, {"this_process": spent[0], "workers": spent[1], "mongodb": spent[2]}
+
+
 def batch(cfg: Config, quick: bool, report: Report) -> None:
     """Engine vs loop on the same media, `rounds` times; the speed-up's median."""
     from workflows.local_engine import LocalEngine
@@ -86,17 +123,29 @@ def batch(cfg: Config, quick: bool, report: Report) -> None:
     except ImportError:
         pass
     engine = LocalEngine(cfg)
+    mongo = _mongo_pid(cfg)
     try:
-        engine.warm_up(wait=True)
+        workers = sorted(engine.warm_up(wait=True))
         on_engine(engine, media_ids[:2], per_job)  # workers warm: models and imports loaded
         single_process(cfg, media_ids[:2])
         speedups, loop_s, engine_s, failures = [], [], [], []
-        for _ in range(rounds):
-            seconds, failed = on_engine(engine, media_ids, per_job)
-            engine_s.append(round(seconds, 2))
-            loop_s.append(round(single_process(cfg, media_ids), 2))
-            failures.append(failed)
-            if not failed:  # a round with failed jobs ended early: its time says nothing
+        engine_cpu, loop_cpu = [], []
+        for i in range(rounds):
+            # every other round the loop goes first: a load that changes during a round (the
+            # machine is shared) then favours neither side
+            order = ("engine", "loop") if i % 2 == 0 else ("loop", "engine")
+            for side in order:
+                if side == "engine":
+                    (seconds, failed), cpu = _cpu_of(
+                        lambda: on_engine(engine, media_ids, per_job), workers, mongo)
+                    engine_s.append(round(seconds, 2))
+                    engine_cpu.append(cpu)
+                    failures.append(failed)
+                else:
+                    seconds, cpu = _cpu_of(lambda: single_process(cfg, media_ids), [], mongo)
+                    loop_s.append(round(seconds, 2))
+                    loop_cpu.append(cpu)
+            if not failures[-1]:  # a round with failed jobs ended early: its time says nothing
                 speedups.append(loop_s[-1] / engine_s[-1])
     finally:
         engine.shutdown()
@@ -109,5 +158,9 @@ def batch(cfg: Config, quick: bool, report: Report) -> None:
                           rounds=rounds, images=n, image_size="640x480", images_per_job=per_job,
                           engine_workers=engine.workers, engine_s=engine_s, loop_s=loop_s,
                           loop_torch_threads=1,
+                          # CPU seconds a round (this process: the engine's threads or the loop;
+                          # workers: the engine's processes; mongodb: the embedded server):
+                          # what the load of a shared machine does not change
+                          engine_cpu_s=engine_cpu, loop_cpu_s=loop_cpu,
                           engine_images_per_s=[round(n / s, 1) for s in engine_s],
                           loop_images_per_s=[round(n / s, 1) for s in loop_s])

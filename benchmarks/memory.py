@@ -12,7 +12,12 @@ MIB = 1024 * 1024
 
 def memory(stack: Stack, quick: bool, report: Report) -> None:
     """Median VmRSS over samples (taken after the other benchmarks: steady state), peaks beside."""
+    import requests
+
     samples = 3 if quick else 5
+    # the readiness probe (Kubernetes calls it every few seconds) asks the model registry: the
+    # API's figure includes what that loads (MLflow's client; not torch)
+    ready = requests.get(f"{stack.base}/readyz", timeout=60)
     inference, api = [], []
     for _ in range(samples):
         inference.append(rss_bytes(stack.inference_pid) / MIB)
@@ -28,7 +33,17 @@ def memory(stack: Stack, quick: bool, report: Report) -> None:
             continue
     report.details.update(
         samples=samples,
+        api_readyz=ready.status_code,
+        api_imports_torch=_maps_torch(stack.api_pid),
         peak_mib={"inference": round(rss_bytes(stack.inference_pid, "VmHWM") / MIB, 1),
                   "api": round(rss_bytes(stack.api_pid, "VmHWM") / MIB, 1)},
         other_processes_mib=workers,
     )
+
+
+def _maps_torch(pid: int) -> bool | None:
+    """Whether the process has torch's shared library mapped (it imported torch)."""
+    try:
+        return "libtorch" in open(f"/proc/{pid}/maps").read()
+    except OSError:
+        return None

@@ -57,8 +57,8 @@ def load_nodes(db: Database, job_id: str) -> dict[str, StoredNode]:
 def write_nodes(db: Database, nodes: list[StoredNode]) -> None:
     """Store every node's `state` (whole, as the caller holds it); updates `doc_id` and `rev`.
 
-    At most two round trips for the batch; a node the batch could not write is written with
-    `set_node` (a read and a guarded replace) and its `doc_id`/`rev` re-read.
+    Two round trips for the batch at most; when a node could not be written that way, it is
+    written with `set_node` (a read and a guarded replace) and its `doc_id`/`rev` re-read.
     """
     now = utcnow()
     ops: list[Any] = []
@@ -85,17 +85,12 @@ def write_nodes(db: Database, nodes: list[StoredNode]) -> None:
         except BulkWriteError as exc:
             failed.update(inserts[e["index"]] for e in exc.details.get("writeErrors", []))
     if replaces:
-        # one replace a node: a failed guard shows as a missing match, not an error, so the
-        # matched count says whether all landed; if not, the ones that did are found by _rev
+        # a failed guard shows as a missing match, not an error: when the count falls short,
+        # every replace of the batch is written again through set_node, which merges our state
+        # into what is stored (the ones that landed do not change)
         result = db.job_nodes.bulk_write([ops[i] for i in replaces], ordered=False)
         if result.matched_count != len(replaces):
-            landed = {
-                (d["_id"], d["_rev"])
-                for d in db.job_nodes.find(
-                    {"_id": {"$in": [planned[i][0].doc_id for i in replaces]}}, {"_rev": 1})
-            }
-            failed.update(i for i in replaces
-                          if (planned[i][0].doc_id, planned[i][2]) not in landed)
+            failed.update(replaces)
     for i, (n, doc, rev) in enumerate(planned):
         if i in failed:
             continue

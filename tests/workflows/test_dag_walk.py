@@ -148,3 +148,101 @@ def test_substitute_and_helpers():
         dependencies({"depends": "a || b"})
     with pytest.raises(WorkflowError):
         dependencies({"depends": "a.Failed"})
+
+
+class Concurrency(Recorder):
+    """A Recorder that notes how many scripts run at once. The first `width` calls of template
+    `hold` wait until all of them run together, so a limit that is not applied shows (a limit
+    that is applied lets only one batch through: the barrier is never waited for again)."""
+
+    def __init__(self, width: int, hold: str = "preprocess") -> None:
+        super().__init__()
+        self.now = 0
+        self.most = 0
+        self.held = 0
+        self.width = width
+        self.hold = hold
+        self.together = threading.Barrier(width)
+        self.threads: set[int] = set()
+
+    def __call__(self, node, template, inputs):
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+            self.threads.add(threading.get_ident())
+            wait = template["name"] == self.hold and self.held < self.width
+            self.held += wait
+        try:
+            if wait:
+                self.together.wait(timeout=30)  # for the others, not a time limit
+            return super().__call__(node, template, inputs)
+        finally:
+            with self.lock:
+                self.now -= 1
+
+
+def _media(n: int) -> list[dict]:
+    return [{"media_id": f"m{i}", "modality": "text", "media_path": f"{i}.txt"}
+            for i in range(n)]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_workflow_parallelism_limits_the_scripts_running_at_once(limit):
+    manifest = toy_workflow(retries=0).to_dict()
+    manifest["spec"]["parallelism"] = limit
+    rec = Concurrency(width=limit)
+    nodes = run(manifest, rec, media=_media(7))
+    assert len(rec.calls) == 7 * 3 + 1
+    assert rec.most == limit  # reached (the barrier) and never passed
+    assert all(n["status"] == "succeeded" for n in nodes.values())
+    assert len(rec.threads) <= limit + 1  # fan-out threads bounded too (+ the exit handler's)
+
+
+def _three_at_once(parallelism: int | None) -> dict:
+    """A workflow whose DAG has three independent script tasks."""
+    script = {"name": "work", "inputs": {"parameters": [{"name": "n"}]},
+              "script": {"image": "x", "source": "pass"}}
+    dag = {"name": "main", "dag": {"tasks": [
+        {"name": f"t{i}", "template": "work",
+         "arguments": {"parameters": [{"name": "n", "value": str(i)}]}} for i in range(3)]}}
+    if parallelism is not None:
+        dag["parallelism"] = parallelism
+    return {"kind": "Workflow", "metadata": {"generateName": "p-"},
+            "spec": {"entrypoint": "main", "templates": [dag, script]}}
+
+
+def test_dag_template_parallelism_limits_its_tasks():
+    free = Concurrency(width=3, hold="work")
+    WorkflowRun(_three_at_once(None), {}, free).run()
+    assert free.most == 3 and len(free.calls) == 3
+    limited = Concurrency(width=1, hold="work")
+    WorkflowRun(_three_at_once(1), {}, limited).run()
+    assert limited.most == 1 and len(limited.calls) == 3
+
+
+@pytest.mark.parametrize("value", [0, -2, "many"])
+def test_bad_parallelism_is_an_error(value):
+    manifest = toy_workflow(retries=0).to_dict()
+    manifest["spec"]["parallelism"] = value
+    with pytest.raises(WorkflowError):
+        WorkflowRun(manifest, {"job_id": "j", "media": "[]"}, Recorder())
+
+
+def test_a_node_is_reported_running_once_with_its_first_attempt(manifest):
+    events: list[tuple[str, dict]] = []
+    lock = threading.Lock()
+
+    def on_node(node, **fields):
+        with lock:
+            events.append((node, fields))
+
+    walk = WorkflowRun(manifest, {"job_id": "j", "media": json.dumps(MEDIA[:1])},
+                       Recorder(fail={"infer": 1}), on_node, lambda s: None)
+    walk.run()
+    pre = [f for n, f in events if n == "detect-one(0)/preprocess"]
+    assert [f["status"] for f in pre] == ["running", "succeeded"]
+    assert pre[0]["attempts"] == 1 and "started_at" in pre[0] and pre[0]["error"] is None
+    infer = [f for n, f in events if n == "detect-one(0)/infer"]
+    assert [(f["status"], f["attempts"]) for f in infer] == [
+        ("running", 1), ("running", 1), ("running", 2), ("succeeded", 2)]
+    assert infer[1]["error"] == "infer broke"
