@@ -45,9 +45,9 @@ log = logging.getLogger(__name__)
 HERA_OUTPUTS_ENV = "hera__outputs_directory"
 TORCH_THREADS = 1
 """Math threads per worker: N workers x 1 thread keeps N cores busy without oversubscribing."""
-NODE_WRITE_LINGER_S = float(os.environ.get("LOCAL_NODE_WRITE_LINGER_S", "0.1"))
+NODE_WRITE_LINGER_S = float(os.environ.get("LOCAL_NODE_WRITE_LINGER_S", "0.25"))
 """How long the node-state writer waits after a change for more to write in the same batch
-(env LOCAL_NODE_WRITE_LINGER_S, default 0.1 s): a running node shows up that much later; the end
+(env LOCAL_NODE_WRITE_LINGER_S, default 0.25 s): a running node shows up that much later; the end
 of a job does not wait for it (its last changes are written at once)."""
 IN_FLIGHT_PER_WORKER = int(os.environ.get("LOCAL_IN_FLIGHT_PER_WORKER", "2"))
 """Steps handed to the worker pool at once, per worker (env LOCAL_IN_FLIGHT_PER_WORKER,
