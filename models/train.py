@@ -401,6 +401,9 @@ def prepare(modality: str, seed: int = 0, quick: bool = False, cache: bool = Tru
     kinds = {name: np.array([s.kind for s in splits[name]]) for name in sets}
     prepared = Prepared(modality, seed, quick, sets, kinds, time.perf_counter() - start)
     if cache:
+        digest = "?" * len(path.stem.rsplit("-", 1)[1])
+        for stale in path.parent.glob(f"{path.stem.rsplit('-', 1)[0]}-{digest}.npz"):
+            stale.unlink(missing_ok=True)  # the same data set made by older code
         save_prepared(path, prepared)
     return prepared
 

@@ -102,3 +102,14 @@ def test_evaluate_writes_report_and_roc(var_dir, tmp_path):
     for generator in entry["held_out"]:
         assert f"| {generator} |" in text
     assert json.loads(paths["json"].read_text())["modalities"]["text"]["target"] == 0.85
+
+
+def test_prepare_replaces_its_own_stale_cache_only(var_dir):
+    path = tr.cache_path("text", 1, True)
+    path.parent.mkdir(parents=True)
+    stale = path.with_name("text-s1-quick-0123456789abcdef.npz")
+    other = path.with_name("text-s1-0123456789abcdef.npz")  # the full recipe's: kept
+    stale.write_bytes(b"old")
+    other.write_bytes(b"full")
+    tr.prepare("text", seed=1, quick=True)
+    assert path.is_file() and not stale.exists() and other.exists()
