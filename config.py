@@ -89,6 +89,13 @@ class Config:
     """SYNC_WRITE_THREADS (default 8): threads of the API process that write a sync job's
     MongoDB documents while the inference service scores it (`api.fastpath`)."""
     local_workers: int
+    local_node_write_linger_s: float
+    """LOCAL_NODE_WRITE_LINGER_S (default 0.25): how long the local engine's node-state writer
+    waits after a change for more to write in the same batch; a running node shows up that much
+    later in the API, a job's end is written at once."""
+    local_in_flight_per_worker: int
+    """LOCAL_IN_FLIGHT_PER_WORKER (default 2): steps the local engine hands to its worker pool
+    at once, per worker; the other ready steps of all jobs wait their turn in the engine."""
     port: int
     limits: Limits = field(default_factory=Limits)
 
@@ -116,6 +123,8 @@ class Config:
             user_cache_ttl_s=_env_float("USER_CACHE_TTL_S", 30.0),
             sync_write_threads=_env_int("SYNC_WRITE_THREADS", 8),
             local_workers=_env_int("LOCAL_WORKERS", max(1, min(4, os.cpu_count() or 1))),
+            local_node_write_linger_s=_env_float("LOCAL_NODE_WRITE_LINGER_S", 0.25),
+            local_in_flight_per_worker=max(1, _env_int("LOCAL_IN_FLIGHT_PER_WORKER", 2)),
             port=_env_int("PORT", 8000),
             limits=Limits.from_env(),
         )

@@ -45,14 +45,8 @@ log = logging.getLogger(__name__)
 HERA_OUTPUTS_ENV = "hera__outputs_directory"
 TORCH_THREADS = 1
 """Math threads per worker: N workers x 1 thread keeps N cores busy without oversubscribing."""
-NODE_WRITE_LINGER_S = float(os.environ.get("LOCAL_NODE_WRITE_LINGER_S", "0.25"))
-"""How long the node-state writer waits after a change for more to write in the same batch
-(env LOCAL_NODE_WRITE_LINGER_S, default 0.25 s): a running node shows up that much later; the end
-of a job does not wait for it (its last changes are written at once)."""
-IN_FLIGHT_PER_WORKER = int(os.environ.get("LOCAL_IN_FLIGHT_PER_WORKER", "2"))
-"""Steps handed to the worker pool at once, per worker (env LOCAL_IN_FLIGHT_PER_WORKER,
-default 2): enough to keep every worker busy; the other ready steps of all jobs wait their turn
-in the engine instead of piling up in the pool."""
+NODE_WRITE_LINGER_S = 0.25
+"""Default of `Config.local_node_write_linger_s` (LOCAL_NODE_WRITE_LINGER_S)."""
 
 
 def _now() -> datetime:
@@ -208,8 +202,9 @@ class LocalEngine:
         self._cancelled: set[str] = set()
         self._ended: dict[str, threading.Event] = {}  # set when a job of this engine ends
         self._closed = False
-        self._nodes = NodeWriter(self._db)
-        self._slots = threading.BoundedSemaphore(max(1, self.workers * IN_FLIGHT_PER_WORKER))
+        self._nodes = NodeWriter(self._db, cfg.local_node_write_linger_s)
+        self._slots = threading.BoundedSemaphore(
+            max(1, self.workers * cfg.local_in_flight_per_worker))
 
     # ------------------------------------------------------------------ Engine
 
