@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import inspect
 import json
@@ -10,7 +9,6 @@ import logging
 import math
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from models.checkpoint import WEIGHTS_DIR, save_checkpoint
 from models.data import Sample, generate, split_of
 from models.data.image import boundary
 from models.features import featurize
+from models.generator_cache import single_thread
 from models.networks import DEFAULT_HPARAMS
 from models.scoring import aggregate
 
@@ -323,17 +322,6 @@ def train_prepared(prepared: Prepared, out_dir: str | Path = WEIGHTS_DIR,
     )
     log.info("%s: %s", modality, metrics)
     return metrics
-
-
-@contextlib.contextmanager
-def single_thread() -> Iterator[None]:
-    """Torch on one intra-op thread: on a shared 2-core machine it trains 5x faster than two."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 @dataclass

@@ -4,12 +4,6 @@ re-synthesises whole photos through a bottleneck and transposed-convolution up-s
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -17,6 +11,8 @@ import cv2
 import numpy as np
 import torch
 from torch import nn
+
+from models.generator_cache import cache_path, default_cache_dir, load_or_train, single_thread
 
 CODE_VERSION = 1  # bump when the network, the training data or the training loop changes
 
@@ -61,17 +57,6 @@ class AutoEncoder(nn.Module):
         return self.decoder(self.encoder(x))
 
 
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run torch on one thread (deterministic, and faster on a shared 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def training_patches(
     photos: list[np.ndarray], rng: np.random.Generator, settings: AESettings
 ) -> np.ndarray:
@@ -101,7 +86,7 @@ def train_autoencoder(
     so that the same photos, seed and settings give the same weights."""
     rng = np.random.default_rng([seed, 2718])
     patches = torch.from_numpy(training_patches(photos, rng, settings))
-    with one_thread():
+    with single_thread():
         torch.manual_seed(seed)
         model = AutoEncoder(settings.width, settings.bottleneck)
         optimiser = torch.optim.Adam(model.parameters(), lr=settings.lr)
@@ -119,33 +104,6 @@ def train_autoencoder(
     return model.eval()
 
 
-def cache_path(cache_dir: Path, name: str, seed: int, params: dict, version: int) -> Path:
-    """`<cache_dir>/<name>-<seed>-v<version>-<hash of params>.pt`."""
-    digest = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]
-    return cache_dir / f"{name}-{seed}-v{version}-{digest}.pt"
-
-
-def default_cache_dir() -> Path:
-    """`var/cache/generators` under the configured var folder."""
-    from config import get_config
-
-    return get_config().var_dir / "cache" / "generators"
-
-
-def save_atomic(state: dict, path: Path) -> None:
-    """`torch.save` to a temporary file beside `path`, then rename (parallel runs are safe)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(state, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def load_autoencoder(
     seed: int = 0, settings: AESettings = FULL, cache_dir: Path | None = None
 ) -> AutoEncoder:
@@ -153,20 +111,14 @@ def load_autoencoder(
     `models.data.image.photos()` (and then cached)."""
     path = cache_path(cache_dir or default_cache_dir(), "autoencoder", seed, asdict(settings),
                       CODE_VERSION)
-    model = AutoEncoder(settings.width, settings.bottleneck)
-    if path.exists():
-        try:
-            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-            return model.eval()
-        except (RuntimeError, OSError, EOFError):
-            pass  # a broken cache file: train again
     from models.data import split_of
     from models.data.image import photos
 
-    train = [image for name, image in photos() if split_of(name, seed) == "train"]
-    model = train_autoencoder(train, seed, settings)
-    save_atomic(model.state_dict(), path)
-    return model
+    def train() -> AutoEncoder:
+        images = [image for name, image in photos() if split_of(name, seed) == "train"]
+        return train_autoencoder(images, seed, settings)
+
+    return load_or_train(path, AutoEncoder(settings.width, settings.bottleneck), train)
 
 
 def resynthesise(model: AutoEncoder, image: np.ndarray) -> np.ndarray:
@@ -175,7 +127,7 @@ def resynthesise(model: AutoEncoder, image: np.ndarray) -> np.ndarray:
     ph, pw = (-h) % 4, (-w) % 4
     padded = cv2.copyMakeBorder(image, 0, ph, 0, pw, cv2.BORDER_REFLECT) if ph or pw else image
     x = torch.from_numpy(np.ascontiguousarray(padded.transpose(2, 0, 1))).float()[None] / 255.0
-    with one_thread(), torch.inference_mode():
+    with single_thread(), torch.inference_mode():
         y = model(x)[0].numpy().transpose(1, 2, 0)[:h, :w]
     return np.clip(np.rint(y * 255.0), 0, 255).astype(np.uint8)
 

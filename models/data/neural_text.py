@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.data.neural_image import cache_path, default_cache_dir, one_thread, save_atomic
+from models.generator_cache import cache_path, default_cache_dir, load_or_train, single_thread
 
 CODE_VERSION = 1  # bump when the network, the vocabulary or the training loop changes
 EOT = 0  # end of a text; also the start symbol when sampling
@@ -74,7 +74,7 @@ def train_charlm(texts: list[str], seed: int = 0, settings: CharLMSettings = FUL
     n = settings.length + 1
     if len(stream) <= n:
         raise ValueError("too little text to train the language model")
-    with one_thread():
+    with single_thread():
         torch.manual_seed(seed)
         model = CharLM(settings.embed, settings.hidden)
         optimiser = torch.optim.Adam(model.parameters(), lr=settings.lr)
@@ -104,18 +104,10 @@ def load_charlm(
     `models.data.text.reference_texts(seed)` (never on texts used as samples), then cached."""
     path = cache_path(cache_dir or default_cache_dir(), "charlm", seed, asdict(settings),
                       CODE_VERSION)
-    model = CharLM(settings.embed, settings.hidden)
-    if path.exists():
-        try:
-            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-            return model.eval()
-        except (RuntimeError, OSError, EOFError):
-            pass  # a broken cache file: train again
     from models.data.text import reference_texts
 
-    model = train_charlm(reference_texts(seed), seed, settings)
-    save_atomic(model.state_dict(), path)
-    return model
+    return load_or_train(path, CharLM(settings.embed, settings.hidden),
+                         lambda: train_charlm(reference_texts(seed), seed, settings))
 
 
 def cut_words(text: str, n_words: int) -> str:
@@ -149,7 +141,7 @@ def sample(
     newline = _INDEX["\n"]
     ids = torch.full((rows, 1), EOT, dtype=torch.long)
     state = None
-    with one_thread(), torch.inference_mode():
+    with single_thread(), torch.inference_mode():
         for step in range(max_chars):
             logits, state = model(ids, state)
             probs = torch.softmax(logits[:, -1] / temperature, dim=-1)
