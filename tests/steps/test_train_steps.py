@@ -50,6 +50,27 @@ def test_flag_reads_workflow_parameters():
     assert not flag(False) and not flag("false") and not flag("False") and not flag("0")
 
 
+def test_decide_prefers_the_champion_rescored_on_the_candidates_split():
+    stored_cand = {"auc": 0.95, "seed": 1.0}
+    stored_champ = {"auc": 0.90, "seed": 0.0}  # stored figures say: promote
+    same_set = {"candidate": {"auc": 0.91, "n_authentic": 40, "n_synthetic": 38},
+                "champion": {"version": "1", "auc": 0.93}}  # on one split the champion wins
+    d = decide("text", "5", "1", stored_cand, stored_champ, same_set=same_set)
+    assert d["promoted"] is False and d["compared_on"] == "candidate's held-out split"
+    assert (d["candidate_auc"], d["champion_auc"]) == (0.91, 0.93)
+    assert "40 authentic, 38 synthetic" in d["reason"]
+
+    moved = decide("text", "5", "2", stored_cand, stored_champ, same_set=same_set)
+    assert moved["compared_on"] == "stored figures"  # the champion moved since evaluate
+    assert moved["promoted"] is True and moved["champion_auc"] == 0.90
+
+    foreign = {"candidate": same_set["candidate"], "champion": None,
+               "champion_error": "v1: not a detector weights checkpoint"}
+    f = decide("text", "5", "1", stored_cand, stored_champ, same_set=foreign)
+    assert f["compared_on"] == "stored figures"
+    assert "champion not re-scored: v1: not a detector weights checkpoint" in f["reason"]
+
+
 def test_decide_reports_different_held_out_sets():
     cand = {"auc": 0.95, "feature_version": "2", "seed": 1.0, "quick": 1.0, "n_test_media": 8.0}
     champ = {"auc": 0.90, "feature_version": "2", "seed": 0.0, "quick": 0.0,
