@@ -15,8 +15,10 @@ def _serve(args: argparse.Namespace) -> int:
     from waitress import serve
 
     from api import create_app
+    from cli.serving import exit_on_sigterm
     from cli.stack import embedded_stack, inference_child
 
+    exit_on_sigterm()  # `kill` or a pod stop ends the inference child and the engine too
     with embedded_stack() as cfg, inference_child(cfg) if args.inference else nullcontext():
         app = create_app()
         warm_up = getattr(app.extensions["engine"], "warm_up", None)

@@ -9,7 +9,7 @@ import sys
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def _exit_on_sigterm() -> None:
+def exit_on_sigterm() -> None:
     """Kubernetes stops a pod with SIGTERM: exit through `finally` blocks, as on Ctrl-C."""
     import signal
     import threading
@@ -26,7 +26,7 @@ def _inference_server(args: argparse.Namespace) -> int:
     from models.serving.settings import ServingSettings
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    _exit_on_sigterm()
+    exit_on_sigterm()
     settings = ServingSettings.from_env()
     threads = args.threads or settings.threads
     configure_threads(settings)

@@ -126,6 +126,7 @@ def inference_child(cfg: Config) -> Iterator[str | None]:
     from storage.embedded import _free_port
 
     port = _free_port()
+    cfg.var_dir.mkdir(parents=True, exist_ok=True)  # absent when every service is external
     log = (cfg.var_dir / "inference.log").open("ab")
     child = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "inference-server", "--port", str(port)],

@@ -36,7 +36,7 @@ def test_inference_server_serves_the_app(detector_env: Config,
         champions.check()
 
     monkeypatch.setattr("waitress.serve", fake_serve)
-    monkeypatch.setattr(serving, "_exit_on_sigterm", lambda: None)  # keep pytest's handlers
+    monkeypatch.setattr(serving, "exit_on_sigterm", lambda: None)  # keep pytest's handlers
     threads = []
     monkeypatch.setattr("models.serving.app.configure_threads", threads.append)
     monkeypatch.setenv("INFERENCE_RELOAD_S", "3600")
