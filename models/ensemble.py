@@ -11,7 +11,7 @@ only widen the band where the members disagree about calibration.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,6 @@ class Ensemble:
     """The champion (first member) and the `ensemble-*` members, behaving as one model."""
 
     members: list[tuple[str, Any]]  # (alias, loaded model), the champion first
-    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def champion(self) -> Any:

@@ -111,9 +111,13 @@ class Scorer:
         decoded_at = time.perf_counter()
         features = featurize(modality, decoded)
         featurized = time.perf_counter()
-        probs = self.batcher.predict(modality, loaded, features["x"])
-        modelled = time.perf_counter()
-        result = score(modality, features, _Scored(loaded, probs))
+        if callable(getattr(loaded, "predict_members", None)):
+            result = score(modality, features, loaded)  # an ensemble: each member scores once
+            modelled = time.perf_counter()
+        else:
+            probs = self.batcher.predict(modality, loaded, features["x"])
+            modelled = time.perf_counter()
+            result = score(modality, features, _Scored(loaded, probs))
         done = time.perf_counter()
         m = self.metrics
         m.stage_time.labels(modality, "decode").observe(decoded_at - probed)
