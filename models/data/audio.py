@@ -1,4 +1,5 @@
-"""Audio data: real speech chunks (augmented) vs. espeak-ng, flite and Griffin-Lim speech."""
+"""Audio data: real speech chunks (augmented) vs. espeak-ng, flite, Griffin-Lim and LPC-vocoded
+speech."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ SPEECH_DIR = Path("/usr/share/pocketsphinx/test/data")
 ESPEAK_VOICES = ("en", "en-us", "en-gb", "en-gb-scotland", "en-029", "en-gb-x-rp")
 ESPEAK_VARIANTS = ("", "+m1", "+m3", "+m5", "+f1", "+f2", "+f4", "+croak", "+klatt")
 FLITE_VOICES = ("kal", "kal16", "awb", "rms", "slt")
-SYNTHETIC_KINDS = ("espeak", "flite", "griffinlim")
+SYNTHETIC_KINDS = ("espeak", "flite", "griffinlim", "lpc")
 # real recordings: the held-out test and validation files are fixed so that no real voice
 # of the test split is ever heard in training
 TEST_FILES = ("sense_and_sensibility_01_austen_64kb-0930", "003")
@@ -81,6 +82,59 @@ def griffin_lim(rng: np.random.Generator, samples: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
+def lpc_vocoder(rng: np.random.Generator, samples: np.ndarray) -> np.ndarray:
+    """Re-synthesise real speech with a source-filter (LPC) vocoder, the parametric family
+    behind classic vocoders: per 20 ms frame an all-pole filter (order 12-20) fitted to the
+    frame is driven by a pulse train at the frame's pitch (YIN; optionally shifted 0.8-1.25x,
+    as voice conversion does) mixed with some noise when voiced, and by noise when not; the
+    frame's loudness is kept. The speaker's spectral envelope survives; the excitation and
+    the phase of the partials are invented."""
+    import librosa
+    from scipy.signal import lfilter
+
+    frame, hop = 320, 160
+    x = np.asarray(samples, dtype=np.float64)
+    if len(x) < 2 * frame:
+        return samples.astype(np.float32)
+    order = int(rng.integers(12, 21))
+    shift = float(rng.uniform(0.8, 1.25)) if rng.random() < 0.5 else 1.0
+    breath = float(rng.uniform(0.0, 0.3))
+    f0 = librosa.yin(x, fmin=60, fmax=400, sr=SAMPLE_RATE, frame_length=1024, hop_length=hop)
+    rms = librosa.feature.rms(y=x, frame_length=frame, hop_length=hop)[0]
+    zcr = librosa.feature.zero_crossing_rate(x, frame_length=frame, hop_length=hop)[0]
+    window = np.hanning(frame)
+    out = np.zeros(len(x) + frame)
+    next_pulse = 0.0
+    for i, start in enumerate(range(0, len(x) - frame, hop)):
+        piece = x[start : start + frame] * window
+        energy = float(np.sqrt(np.mean(piece**2)))
+        if energy < 1e-6:
+            next_pulse = max(0.0, next_pulse - hop)
+            continue
+        coeffs = librosa.lpc(piece + 1e-6 * rng.standard_normal(frame), order=order)
+        j = min(i, len(f0) - 1, len(rms) - 1, len(zcr) - 1)
+        voiced = rms[j] > 0.05 * rms.max() and zcr[j] < 0.2 and f0[j] < 390
+        if voiced:
+            period = SAMPLE_RATE / (f0[j] * shift)
+            excitation = breath * rng.standard_normal(frame)
+            t = next_pulse
+            while t < frame:
+                excitation[int(t)] += np.sqrt(period)
+                t += period
+            next_pulse = t - hop
+        else:
+            excitation = rng.standard_normal(frame)
+            next_pulse = 0.0
+        if not np.isfinite(coeffs).all():
+            continue
+        voiced_frame = lfilter([1.0], coeffs, excitation) * window
+        level = float(np.sqrt(np.mean(voiced_frame**2)))
+        if not np.isfinite(level) or level < 1e-12:
+            continue
+        out[start : start + frame] += voiced_frame * (energy / level)
+    return out[: len(x)].astype(np.float32)
+
+
 def augment(rng: np.random.Generator, samples: np.ndarray) -> np.ndarray:
     """Channel augmentation applied to both classes: resampling, noise, gain."""
     import librosa
@@ -112,9 +166,9 @@ def _sentence(rng: np.random.Generator) -> str:
 
 
 def generate(n_per_class: int, seed: int = 0) -> list[Sample]:
-    """Real speech chunks vs. text-to-speech and Griffin-Lim speech, 1.5-4 s each, as
-    `(samples, 16000)`. Real chunks keep the split of their file; synthetic speech of a
-    real file (Griffin-Lim) too; TTS utterances are split by hash of their index."""
+    """Real speech chunks vs. text-to-speech, Griffin-Lim and LPC-vocoded speech, 1.5-4 s
+    each, as `(samples, 16000)`. Real chunks keep the split of their file; synthetic speech of
+    a real file (Griffin-Lim, LPC) too; TTS utterances are split by hash of their index."""
     for tool in ("espeak-ng", "flite"):
         if shutil.which(tool) is None:
             raise FileNotFoundError(f"{tool} not found; install it (make data)")
@@ -133,6 +187,8 @@ def generate(n_per_class: int, seed: int = 0) -> list[Sample]:
                 kind = SYNTHETIC_KINDS[int(rng.integers(len(SYNTHETIC_KINDS)))]
                 if kind == "griffinlim":
                     audio = griffin_lim(rng, _chunk(rng, speech, seconds))
+                elif kind == "lpc":
+                    audio = lpc_vocoder(rng, _chunk(rng, speech, seconds))
                 else:
                     tts = espeak if kind == "espeak" else flite
                     audio = _chunk(rng, tts(rng, _sentence(rng), Path(tmp) / "tts.wav"), seconds)

@@ -39,7 +39,7 @@ def test_audio_segments_and_times() -> None:
     sr = F.SAMPLE_RATE
     t = np.arange(int(2.8 * sr)) / sr
     out = F.featurize("audio", ((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), sr))
-    assert out["x"].shape == (3, 1, F.N_MELS, F.SEGMENT_FRAMES)
+    assert out["x"].shape == (3, 2, F.N_MELS, F.SEGMENT_FRAMES)
     segments = out["meta"]["segments"]
     assert segments[0] == [0.0, 1.0] and segments[-1][1] == pytest.approx(2.8)
     json.dumps(out["meta"])
@@ -47,7 +47,7 @@ def test_audio_segments_and_times() -> None:
 
 def test_audio_resamples_other_rates() -> None:
     out = F.featurize("audio", (np.zeros(22050 * 2, np.float32), 22050))
-    assert out["x"].shape == (2, 1, F.N_MELS, F.SEGMENT_FRAMES)
+    assert out["x"].shape == (2, 2, F.N_MELS, F.SEGMENT_FRAMES)
 
 
 def test_video_frames_and_temporal_channel() -> None:
