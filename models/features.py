@@ -32,7 +32,7 @@ TEXT_STATS = 16
 DOC_STATS = 16  # document-level statistics, the same for every sentence of a text
 NGRAM_IDS = 128  # word 2-gram ids and word 3-gram ids of the window (each), -1 = padding
 NGRAM_BITS = 22  # n-gram ids are hashes in [0, 2**22)
-LM_STATS = 20  # `models.text_lm.LM_STATS`: fluency under language models of human text
+LM_STATS = 24  # `models.text_lm.LM_STATS`: fluency under language models of human text
 TEXT_WIDTH = TEXT_DIM + DOC_STATS + 2 * NGRAM_IDS + LM_STATS
 TEXT_WINDOW = 1  # a unit is a sentence plus this many sentences either side
 MAX_SENTENCES = 256

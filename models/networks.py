@@ -225,7 +225,7 @@ DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {
     "video": {"in_channels": 4, "hidden": 64},
     "audio": {"in_channels": 1, "width": 16},
     "text": {"in_features": 4096, "hidden": 8, "dropout": 0.5, "doc_stats": 16, "ngram_ids": 128,
-             "table_bits": 22, "lm_stats": 20},
+             "table_bits": 22, "lm_stats": 24},
 }
 
 

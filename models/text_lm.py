@@ -16,8 +16,9 @@ CHAR_BASE = 128  # code 0 = text boundary, 1-127 = ASCII; other characters are "
 CALIBRATION_SHARE = 5  # 1 in 5 reference texts calibrates the human range; the rest builds the LMs
 MAX_CALIBRATION_TEXTS = 600
 Z_CLIP = 6.0
-RAW_STATS = ("char_ce", "char_spread", "char_tail", "word_ce", "unigram_ce", "oov", "doc_char_ce",
-             "doc_word_ce", "doc_oov", "sentence_ce_spread")
+CLASS_ORDER = 4  # word classes of an n-gram of the syntax model
+RAW_STATS = ("char_ce", "char_spread", "char_tail", "word_ce", "unigram_ce", "oov", "class_ce",
+             "doc_char_ce", "doc_word_ce", "doc_oov", "doc_class_ce", "sentence_ce_spread")
 LM_STATS = 2 * len(RAW_STATS)
 """Per statistic: its signed distance from the human median (in robust standard deviations,
 clipped, /3) and the absolute value of that distance: text that is *less* fluent than human
@@ -37,6 +38,84 @@ def reference_seed(seed: int) -> Iterator[None]:
         yield
     finally:
         _seed = old
+
+
+def _codes_of(seq: np.ndarray, k: int, order: int, base: int) -> np.ndarray:
+    """The codes of the k-grams of `seq` ending at each position from order-1 on."""
+    count = len(seq) - (order - 1)
+    out = np.zeros(max(0, count), dtype=np.int64)
+    for j in range(k):
+        start = order - k + j
+        out = out * base + seq[start : start + count]
+    return out
+
+
+class NgramLM:
+    """An interpolated Witten-Bell n-gram model over symbols 1..base-1 (0 = text boundary);
+    sequences start with order-1 zeros."""
+
+    def __init__(self, seqs: list[np.ndarray], order: int, base: int) -> None:
+        self.order_n, self.base = order, base
+        self.orders: list[_Order] = []
+        for k in range(1, order + 1):
+            codes = (np.concatenate([_codes_of(s, k, order, base) for s in seqs]) if seqs
+                     else np.zeros(0, np.int64))
+            grams, counts = np.unique(codes, return_counts=True)
+            contexts, inverse = np.unique(grams // base, return_inverse=True)
+            context_counts = np.bincount(inverse, weights=counts, minlength=len(contexts))
+            context_types = np.bincount(inverse, minlength=len(contexts))
+            self.orders.append(_Order(grams, counts, contexts, context_counts,
+                                      context_types.astype(np.float64)))
+
+    def surprisal(self, seq: np.ndarray) -> np.ndarray:
+        """Bits of each symbol of `seq` after its order-1 leading zeros."""
+        n = len(seq) - (self.order_n - 1)
+        p = np.full(max(0, n), 1.0 / self.base)
+        for k, order in enumerate(self.orders, start=1):
+            codes = _codes_of(seq, k, self.order_n, self.base)
+            c = _lookup(order.grams, order.counts, codes)
+            ctx = codes // self.base
+            total = _lookup(order.contexts, order.context_counts, ctx)
+            types = _lookup(order.contexts, order.context_types, ctx)
+            p = np.where(total > 0, (c + types * p) / np.maximum(total + types, 1e-12), p)
+        return -np.log2(p)
+
+
+_SHAPES = {"lower": 1, "upper": 2, "title": 3, "digit": 4, "other": 5}
+
+
+@functools.cache
+def _function_ids() -> dict[str, int]:
+    from models.features import _FUNCTION_WORDS
+
+    return {w: 16 + i for i, w in enumerate(sorted(_FUNCTION_WORDS))}
+
+
+def class_codes(text: str) -> np.ndarray:
+    """Text as word classes, after CLASS_ORDER-1 zeros: function words stay themselves, other
+    words become their shape (lower, UPPER, Title, digits), punctuation its first character:
+    a syntax model this small a corpus can estimate (most word bigrams are never seen)."""
+    from models.features import _wordpunct
+
+    functions = _function_ids()
+    ids = [0] * (CLASS_ORDER - 1)
+    for token in _wordpunct().findall(text):
+        low = token.lower()
+        if low in functions:
+            ids.append(functions[low])
+        elif not token[0].isalnum():
+            ids.append(128 + ord(token[0]) % 128)
+        elif token.isdigit():
+            ids.append(_SHAPES["digit"])
+        elif token.isupper() and len(token) > 1:
+            ids.append(_SHAPES["upper"])
+        elif token[0].isupper():
+            ids.append(_SHAPES["title"])
+        elif token.islower():
+            ids.append(_SHAPES["lower"])
+        else:
+            ids.append(_SHAPES["other"])
+    return np.array(ids, dtype=np.int64)
 
 
 def _char_codes(text: str) -> np.ndarray:
@@ -154,6 +233,7 @@ class HumanLM:
         build = [t for t in texts if not _is_calibration(t)]
         held = [t for t in texts if _is_calibration(t)][:MAX_CALIBRATION_TEXTS]
         self.char, self.word = CharLM(build), WordLM(build)
+        self.syntax = NgramLM([class_codes(t) for t in build], CLASS_ORDER, 256)
         self.median = np.zeros(len(RAW_STATS))
         self.scale = np.ones(len(RAW_STATS))
         if held:
@@ -172,6 +252,7 @@ class HumanLM:
 
         bits = self.char.surprisal(text)
         bi, uni, oov = self.word.surprisal(ngram_tokens(text))
+        syntax = self.syntax.surprisal(class_codes(text))
         return [
             float(bits.mean()) if len(bits) else 0.0,
             float(bits.std()) if len(bits) else 0.0,
@@ -179,6 +260,7 @@ class HumanLM:
             float(bi.mean()) if len(bi) else 0.0,
             float(uni.mean()) if len(uni) else 0.0,
             float(oov.mean()) if len(oov) else 0.0,
+            float(syntax.mean()) if len(syntax) else 0.0,
         ]
 
     def raw(self, text: str, spans: list[tuple[int, int]], window: int = 1) -> np.ndarray:
@@ -192,7 +274,7 @@ class HumanLM:
         for i in range(len(spans)):
             lo, hi = max(0, i - window), min(len(spans) - 1, i + window)
             rows.append(self._window(text[spans[lo][0] : spans[hi][1]])
-                        + [doc[0], doc[3], doc[5], spread])
+                        + [doc[0], doc[3], doc[5], doc[6], spread])
         return np.array(rows, dtype=np.float64)
 
     def features(self, text: str, spans: list[tuple[int, int]], window: int = 1) -> np.ndarray:
