@@ -32,7 +32,8 @@ TEXT_STATS = 16
 DOC_STATS = 16  # document-level statistics, the same for every sentence of a text
 NGRAM_IDS = 128  # word 2-gram ids and word 3-gram ids of the window (each), -1 = padding
 NGRAM_BITS = 22  # n-gram ids are hashes in [0, 2**22)
-TEXT_WIDTH = TEXT_DIM + DOC_STATS + 2 * NGRAM_IDS
+LM_STATS = 24  # `models.text_lm.LM_STATS`: fluency under language models of human text
+TEXT_WIDTH = TEXT_DIM + DOC_STATS + 2 * NGRAM_IDS + LM_STATS
 TEXT_WINDOW = 1  # a unit is a sentence plus this many sentences either side
 MAX_SENTENCES = 256
 FACE_DETECT_SIDE = 256  # Haar on a 256-pixel grey copy: ~25 ms on one core
@@ -579,9 +580,12 @@ def text_features(text: str) -> Features:
     `x`: (N, TEXT_WIDTH) float32 (N <= 256, the first sentences) = hashed char/word n-grams of
     the window (`sentence_vector`), `document_stats` of the whole text, then the hash ids of
     the window's word 2-grams and 3-grams (`NGRAM_IDS` each, -1 padded) that the network looks
-    up in its tables of n-grams seen in human text. `meta.sentences`: `text`, `start`, `end`
-    character offsets per unit (the centre sentence).
+    up in its tables of n-grams seen in human text, then `LM_STATS` fluency statistics of the
+    window and the document under language models of human text (`models.text_lm`).
+    `meta.sentences`: `text`, `start`, `end` character offsets per unit (the centre sentence).
     """
+    from models.text_lm import lm_features
+
     spans = split_sentences(text)[:MAX_SENTENCES]
     doc = document_stats(text, spans)
     grams = _CharGrams(text[: spans[-1][1]])
@@ -599,6 +603,7 @@ def text_features(text: str) -> Features:
             found = found[:NGRAM_IDS]
             start = TEXT_DIM + DOC_STATS + k * NGRAM_IDS
             x[i, start : start + len(found)] = found
+    x[:, TEXT_WIDTH - LM_STATS :] = lm_features(text, spans, TEXT_WINDOW)
     sentences = [{"text": text[s:e][:500], "start": s, "end": e} for s, e in spans]
     return {"x": x, "meta": {"sentences": sentences}}
 

@@ -167,14 +167,17 @@ class NgramTable(nn.Module):
 class TextMLP(nn.Module):
     """A perceptron over hashed n-gram vectors and document statistics, joined by how many of
     the window's word 2-grams and 3-grams a table of human text has seen: a word Markov chain
-    only re-uses transitions it has seen, while new human text keeps making unseen ones."""
+    only re-uses transitions it has seen, while new human text keeps making unseen ones; and
+    (`lm_stats`, the last columns) by how far the window's fluency under language models of
+    human text lies from the human range, on either side (`models.text_lm`)."""
 
     def __init__(
         self, in_features: int = 4096, hidden: int = 32, dropout: float = 0.3, doc_stats: int = 0,
-        ngram_ids: int = 0, table_bits: int = 22,
+        ngram_ids: int = 0, table_bits: int = 22, lm_stats: int = 0,
     ) -> None:
         super().__init__()
         self.in_features, self.doc_stats, self.ngram_ids = in_features, doc_stats, ngram_ids
+        self.lm_stats = lm_stats
         self.net = nn.Sequential(
             nn.Dropout(dropout),
             nn.Linear(in_features, hidden),
@@ -182,7 +185,7 @@ class TextMLP(nn.Module):
         )
         self.bigrams = NgramTable(table_bits) if ngram_ids else None
         self.trigrams = NgramTable(table_bits) if ngram_ids else None
-        extra = doc_stats + (6 if ngram_ids else 0)
+        extra = doc_stats + (6 if ngram_ids else 0) + lm_stats
         self.head = nn.Sequential(nn.Linear(hidden + extra, 16), nn.ReLU(inplace=True),
                                   nn.Linear(16, 1))
 
@@ -190,8 +193,8 @@ class TextMLP(nn.Module):
         """Seen fractions and counts of the window's 2-grams and 3-grams: (N, 6)."""
         start = self.in_features + self.doc_stats
         parts = []
-        for table, ids in ((self.bigrams, x[:, start : start + self.ngram_ids]),
-                           (self.trigrams, x[:, start + self.ngram_ids :])):
+        middle, end = start + self.ngram_ids, start + 2 * self.ngram_ids
+        for table, ids in ((self.bigrams, x[:, start:middle]), (self.trigrams, x[:, middle:end])):
             assert table is not None
             valid = (ids >= 0).float().sum(1)
             seen = table(ids).sum(1)
@@ -205,6 +208,8 @@ class TextMLP(nn.Module):
             parts.append(x[:, self.in_features : self.in_features + self.doc_stats])
         if self.ngram_ids:
             parts.append(self.ngram_features(x))
+        if self.lm_stats:
+            parts.append(x[:, x.shape[1] - self.lm_stats :])
         return self.head(torch.cat(parts, dim=1)).squeeze(-1)
 
 
@@ -220,7 +225,7 @@ DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {
     "video": {"in_channels": 4, "hidden": 64},
     "audio": {"in_channels": 2, "width": 16},
     "text": {"in_features": 4096, "hidden": 8, "dropout": 0.5, "doc_stats": 16, "ngram_ids": 128,
-             "table_bits": 22},
+             "table_bits": 22, "lm_stats": 24},
 }
 
 

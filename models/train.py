@@ -343,10 +343,11 @@ class Prepared:
 def data_digest(modality: str, seed: int, quick: bool) -> str:
     """What a prepared data set depends on: the data and feature code, the recipe, the seed."""
     from models import data as data_pkg
-    from models import features
+    from models import features, text_lm
 
     h = hashlib.sha256(f"{modality}:{seed}:{quick}:{RECIPES[modality]}:{QUICK}".encode())
-    sources = sorted(Path(data_pkg.__file__).parent.glob("*.py")) + [Path(features.__file__)]
+    sources = sorted(Path(data_pkg.__file__).parent.glob("*.py")) + [Path(features.__file__),
+                                                                  Path(text_lm.__file__)]
     for path in sources:
         h.update(path.read_bytes())
     for fn in (featurize_samples, image_training_units, image_training_crops, _unit_labels):
@@ -381,11 +382,14 @@ def prepare(modality: str, seed: int = 0, quick: bool = False, cache: bool = Tru
     splits: dict[str, list[Sample]] = {name: [] for name in ("train", "val", "test")}
     for sample in samples:
         splits[sample.info.get("split") or split_of(sample.group, seed)].append(sample)
-    sets = {
-        name: featurize_samples(modality, items, rng, recipe.max_units_per_media,
-                                training=name == "train")
-        for name, items in splits.items() if items
-    }
+    from models.text_lm import reference_seed
+
+    with reference_seed(seed):  # text: the language models of this seed's reference corpus
+        sets = {
+            name: featurize_samples(modality, items, rng, recipe.max_units_per_media,
+                                    training=name == "train")
+            for name, items in splits.items() if items
+        }
     kinds = {name: np.array([s.kind for s in splits[name]]) for name in sets}
     prepared = Prepared(modality, seed, quick, sets, kinds, time.perf_counter() - start)
     if cache:

@@ -1,4 +1,4 @@
-"""Text data: human fortunes vs. Markov-chain, dadadodo, polygen and char-LM text."""
+"""Text data: human fortunes vs. Markov-chain, dadadodo, polygen, char-LM and scrambled text."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ POLYGEN = "/usr/games/polygen"
 POLYGEN_DIR = Path("/usr/share/polygen/eng")
 POLYGEN_GRAMMARS = ("bio", "genius", "manager", "ms", "paper2", "photoshop", "pythoniser",
                     "reviews", "payoff")
-DRAWN_KINDS = ("markov1", "markov2", "markov3", "dadadodo", "polygen")  # main rng
+DRAWN_KINDS = ("markov1", "markov2", "markov3", "dadadodo", "polygen", "scrambled")  # main rng
 NEURAL_KINDS = ("charlm",)  # `models.data.neural_text`, drawn by a separate rng
 SYNTHETIC_KINDS = (*DRAWN_KINDS, *NEURAL_KINDS)
 NEURAL_SHARE = 0.2  # of machine samples sampled from the character language model instead
@@ -137,6 +137,18 @@ def _polygen(grammar: str, count: int, seed: int) -> list[str]:
     return [line for line in lines if len(line) >= 20]
 
 
+def scramble(rng: np.random.Generator, text: str) -> str:
+    """A self-supervised pseudo-fake: the words of a human text in a random order.
+
+    It keeps the human vocabulary, word lengths, punctuation and length and only breaks the
+    local word order, so it is disfluent in the direction opposite to a Markov chain (which
+    re-uses seen transitions): it teaches the detector that text *less* predictable than human
+    text is machine text too. It imitates no generator of the test set (none shuffles words).
+    """
+    words = text.split()
+    return " ".join(words[j] for j in rng.permutation(len(words)))
+
+
 def _layout(rng: np.random.Generator, text: str) -> str:
     """Random line layout applied to both classes: keep, flatten, or re-wrap."""
     choice = rng.random()
@@ -215,11 +227,13 @@ def generate(n_per_class: int, seed: int = 0) -> list[Sample]:
                                 .split()[:n_words])
             elif kind == "polygen" and poly:
                 text = " ".join(poly[int(rng.integers(len(poly)))] for _ in range(2))
+            elif kind == "scrambled":
+                text = scramble(rng, text)
             else:
                 kind = kind if kind in MARKOV_ORDERS else "markov1"
                 text = chains[MARKOV_ORDERS[kind]].generate(rng, n_words)
             if neural[i]:
                 kind, text = "charlm", next(lm_texts)
-            group = f"{kind}-{i}"
+            group = group if kind == "scrambled" else f"{kind}-{i}"  # shares its source's split
         samples.append(Sample(_layout(rng, text), label, kind, group=group))
     return samples

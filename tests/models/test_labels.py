@@ -83,8 +83,9 @@ def test_text_network_sees_reused_transitions() -> None:
 
     def units(text: str) -> torch.Tensor:
         x = torch.from_numpy(F.featurize("text", text)["x"])
-        ids = x[:, -2 * F.NGRAM_IDS :]
-        x[:, -2 * F.NGRAM_IDS :] = torch.where(ids >= 0, ids % (1 << 16), -1.0)
+        start, end = F.TEXT_DIM + F.DOC_STATS, F.TEXT_DIM + F.DOC_STATS + 2 * F.NGRAM_IDS
+        ids = x[:, start:end]
+        x[:, start:end] = torch.where(ids >= 0, ids % (1 << 16), -1.0)
         return x
 
     seen = network.ngram_features(units("The quick brown fox jumps over the lazy dog."))

@@ -1,0 +1,302 @@
+"""Fluency features of text under small language models of human text (the reference corpus)."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+CHAR_ORDER = 5  # characters of an n-gram: 4 of context and the predicted one
+CHAR_BASE = 128  # code 0 = text boundary, 1-127 = ASCII; other characters are "?"
+CALIBRATION_SHARE = 5  # 1 in 5 reference texts calibrates the human range; the rest builds the LMs
+MAX_CALIBRATION_TEXTS = 600
+Z_CLIP = 6.0
+CLASS_ORDER = 4  # word classes of an n-gram of the syntax model
+RAW_STATS = ("char_ce", "char_spread", "char_tail", "word_ce", "unigram_ce", "oov", "class_ce",
+             "doc_char_ce", "doc_word_ce", "doc_oov", "doc_class_ce", "sentence_ce_spread")
+LM_STATS = 2 * len(RAW_STATS)
+"""Per statistic: its signed distance from the human median (in robust standard deviations,
+clipped, /3) and the absolute value of that distance: text that is *less* fluent than human
+text (invented words, scrambled grammar) and text that is *more* predictable (a chain that only
+re-uses seen transitions) are both far from the human range, on either side."""
+
+_seed = 0
+
+
+@contextlib.contextmanager
+def reference_seed(seed: int) -> Iterator[None]:
+    """Within the block, `lm_features` uses the models of the reference corpus of `seed`
+    (`models.data.text.is_reference`); the default is seed 0, that of the committed weights."""
+    global _seed
+    old, _seed = _seed, seed
+    try:
+        yield
+    finally:
+        _seed = old
+
+
+def _codes_of(seq: np.ndarray, k: int, order: int, base: int) -> np.ndarray:
+    """The codes of the k-grams of `seq` ending at each position from order-1 on."""
+    count = len(seq) - (order - 1)
+    out = np.zeros(max(0, count), dtype=np.int64)
+    for j in range(k):
+        start = order - k + j
+        out = out * base + seq[start : start + count]
+    return out
+
+
+class NgramLM:
+    """An interpolated Witten-Bell n-gram model over symbols 1..base-1 (0 = text boundary);
+    sequences start with order-1 zeros."""
+
+    def __init__(self, seqs: list[np.ndarray], order: int, base: int) -> None:
+        self.order_n, self.base = order, base
+        self.orders: list[_Order] = []
+        for k in range(1, order + 1):
+            codes = (np.concatenate([_codes_of(s, k, order, base) for s in seqs]) if seqs
+                     else np.zeros(0, np.int64))
+            grams, counts = np.unique(codes, return_counts=True)
+            contexts, inverse = np.unique(grams // base, return_inverse=True)
+            context_counts = np.bincount(inverse, weights=counts, minlength=len(contexts))
+            context_types = np.bincount(inverse, minlength=len(contexts))
+            self.orders.append(_Order(grams, counts, contexts, context_counts,
+                                      context_types.astype(np.float64)))
+
+    def surprisal(self, seq: np.ndarray) -> np.ndarray:
+        """Bits of each symbol of `seq` after its order-1 leading zeros."""
+        n = len(seq) - (self.order_n - 1)
+        p = np.full(max(0, n), 1.0 / self.base)
+        for k, order in enumerate(self.orders, start=1):
+            codes = _codes_of(seq, k, self.order_n, self.base)
+            c = _lookup(order.grams, order.counts, codes)
+            ctx = codes // self.base
+            total = _lookup(order.contexts, order.context_counts, ctx)
+            types = _lookup(order.contexts, order.context_types, ctx)
+            p = np.where(total > 0, (c + types * p) / np.maximum(total + types, 1e-12), p)
+        return -np.log2(p)
+
+
+_SHAPES = {"lower": 1, "upper": 2, "title": 3, "digit": 4, "other": 5}
+
+
+@functools.cache
+def _function_ids() -> dict[str, int]:
+    from models.features import _FUNCTION_WORDS
+
+    return {w: 16 + i for i, w in enumerate(sorted(_FUNCTION_WORDS))}
+
+
+def class_codes(text: str) -> np.ndarray:
+    """Text as word classes, after CLASS_ORDER-1 zeros: function words stay themselves, other
+    words become their shape (lower, UPPER, Title, digits), punctuation its first character:
+    a syntax model this small a corpus can estimate (most word bigrams are never seen)."""
+    from models.features import _wordpunct
+
+    functions = _function_ids()
+    ids = [0] * (CLASS_ORDER - 1)
+    for token in _wordpunct().findall(text):
+        low = token.lower()
+        if low in functions:
+            ids.append(functions[low])
+        elif not token[0].isalnum():
+            ids.append(128 + ord(token[0]) % 128)
+        elif token.isdigit():
+            ids.append(_SHAPES["digit"])
+        elif token.isupper() and len(token) > 1:
+            ids.append(_SHAPES["upper"])
+        elif token[0].isupper():
+            ids.append(_SHAPES["title"])
+        elif token.islower():
+            ids.append(_SHAPES["lower"])
+        else:
+            ids.append(_SHAPES["other"])
+    return np.array(ids, dtype=np.int64)
+
+
+def _char_codes(text: str) -> np.ndarray:
+    """Lower-cased text with whitespace collapsed, as codes 1-127, after CHAR_ORDER-1 zeros."""
+    flat = " ".join(text.split()).lower().encode("ascii", "replace")
+    codes = np.frombuffer(flat, dtype=np.uint8).astype(np.int64)
+    codes = np.where((codes > 0) & (codes < CHAR_BASE), codes, ord("?"))
+    return np.concatenate([np.zeros(CHAR_ORDER - 1, dtype=np.int64), codes])
+
+
+def _gram_codes(seq: np.ndarray, k: int) -> np.ndarray:
+    """The codes of the k-grams ending at each position from CHAR_ORDER-1 on."""
+    count = len(seq) - (CHAR_ORDER - 1)
+    out = np.zeros(max(0, count), dtype=np.int64)
+    for j in range(k):
+        start = CHAR_ORDER - k + j
+        out = out * CHAR_BASE + seq[start : start + count]
+    return out
+
+
+def _lookup(keys: np.ndarray, values: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """values[keys == query] for each query (sorted unique `keys`), 0 where absent."""
+    if len(keys) == 0:
+        return np.zeros(len(queries), dtype=np.float64)
+    at = np.clip(np.searchsorted(keys, queries), 0, len(keys) - 1)
+    return np.where(keys[at] == queries, values[at], 0).astype(np.float64)
+
+
+@dataclass
+class _Order:
+    grams: np.ndarray
+    counts: np.ndarray
+    contexts: np.ndarray
+    context_counts: np.ndarray
+    context_types: np.ndarray
+
+
+class CharLM:
+    """An interpolated Witten-Bell character n-gram model (orders 1 to CHAR_ORDER)."""
+
+    def __init__(self, texts: list[str]) -> None:
+        seqs = [_char_codes(t) for t in texts]
+        self.orders: list[_Order] = []
+        for k in range(1, CHAR_ORDER + 1):
+            codes = np.concatenate([_gram_codes(s, k) for s in seqs]) if seqs else np.zeros(0,
+                                                                                           np.int64)
+            grams, counts = np.unique(codes, return_counts=True)
+            contexts, inverse = np.unique(grams // CHAR_BASE, return_inverse=True)
+            context_counts = np.bincount(inverse, weights=counts, minlength=len(contexts))
+            context_types = np.bincount(inverse, minlength=len(contexts))
+            self.orders.append(_Order(grams, counts, contexts, context_counts,
+                                      context_types.astype(np.float64)))
+
+    def surprisal(self, text: str) -> np.ndarray:
+        """Bits of each character of `text` (lower-cased, whitespace collapsed)."""
+        seq = _char_codes(text)
+        n = len(seq) - (CHAR_ORDER - 1)
+        p = np.full(max(0, n), 1.0 / CHAR_BASE)
+        for k, order in enumerate(self.orders, start=1):
+            codes = _gram_codes(seq, k)
+            c = _lookup(order.grams, order.counts, codes)
+            ctx = codes // CHAR_BASE
+            total = _lookup(order.contexts, order.context_counts, ctx)
+            types = _lookup(order.contexts, order.context_types, ctx)
+            seen = total > 0
+            p = np.where(seen, (c + types * p) / np.maximum(total + types, 1e-12), p)
+        return -np.log2(p)
+
+
+class WordLM:
+    """Word unigram (add-one) and interpolated Witten-Bell bigram models over `ngram_tokens`."""
+
+    def __init__(self, texts: list[str]) -> None:
+        from models.features import ngram_tokens
+
+        docs = [ngram_tokens(t) for t in texts]
+        self.vocab = {w: i + 1 for i, w in enumerate(sorted({w for d in docs for w in d}))}
+        size = len(self.vocab) + 1  # id 0 = out of vocabulary and the text boundary
+        self.size = size
+        ids = [np.array([0] + [self.vocab[w] for w in d], dtype=np.int64) for d in docs]
+        flat = np.concatenate([d[1:] for d in ids]) if ids else np.zeros(0, np.int64)
+        self.unigram = np.bincount(flat, minlength=size).astype(np.float64)
+        self.total = float(self.unigram.sum())
+        codes = np.concatenate([d[:-1] * size + d[1:] for d in ids]) if ids else flat
+        self.bigrams, counts = np.unique(codes, return_counts=True)
+        self.bigram_counts = counts.astype(np.float64)
+        contexts, inverse = np.unique(self.bigrams // size, return_inverse=True)
+        self.contexts = contexts
+        self.context_counts = np.bincount(inverse, weights=counts, minlength=len(contexts))
+        self.context_types = np.bincount(inverse, minlength=len(contexts)).astype(np.float64)
+
+    def surprisal(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Bigram bits, unigram bits and out-of-vocabulary flags of each token."""
+        ids = np.array([0] + [self.vocab.get(w, 0) for w in tokens], dtype=np.int64)
+        words = ids[1:]
+        uni = (self.unigram[words] + 1.0) / (self.total + self.size)
+        codes = ids[:-1] * self.size + words
+        c = _lookup(self.bigrams, self.bigram_counts, codes)
+        total = _lookup(self.contexts, self.context_counts, ids[:-1])
+        types = _lookup(self.contexts, self.context_types, ids[:-1])
+        bi = np.where(total > 0, (c + types * uni) / np.maximum(total + types, 1e-12), uni)
+        return -np.log2(bi), -np.log2(uni), (words == 0).astype(np.float64)
+
+
+def _is_calibration(text: str) -> bool:
+    return zlib.crc32(f"calibration:{text}".encode()) % CALIBRATION_SHARE == 0
+
+
+class HumanLM:
+    """The language models of the reference corpus of a seed (minus a calibration share) and
+    the human range of each statistic, measured on the calibration share, which the models
+    have not seen, so that it is the range of *new* human text."""
+
+    def __init__(self, texts: list[str]) -> None:
+        build = [t for t in texts if not _is_calibration(t)]
+        held = [t for t in texts if _is_calibration(t)][:MAX_CALIBRATION_TEXTS]
+        self.char, self.word = CharLM(build), WordLM(build)
+        self.syntax = NgramLM([class_codes(t) for t in build], CLASS_ORDER, 256)
+        self.median = np.zeros(len(RAW_STATS))
+        self.scale = np.ones(len(RAW_STATS))
+        if held:
+            from models.features import split_sentences
+
+            rows = []
+            for text in held:
+                rows += list(self.raw(text, split_sentences(text)))
+            table = np.array(rows)
+            q25, q50, q75 = np.percentile(table, [25, 50, 75], axis=0)
+            self.median = q50
+            self.scale = np.maximum((q75 - q25) / 1.349, 1e-3)
+
+    def _window(self, text: str) -> list[float]:
+        from models.features import ngram_tokens
+
+        bits = self.char.surprisal(text)
+        bi, uni, oov = self.word.surprisal(ngram_tokens(text))
+        syntax = self.syntax.surprisal(class_codes(text))
+        return [
+            float(bits.mean()) if len(bits) else 0.0,
+            float(bits.std()) if len(bits) else 0.0,
+            float(np.percentile(bits, 90)) if len(bits) else 0.0,
+            float(bi.mean()) if len(bi) else 0.0,
+            float(uni.mean()) if len(uni) else 0.0,
+            float(oov.mean()) if len(oov) else 0.0,
+            float(syntax.mean()) if len(syntax) else 0.0,
+        ]
+
+    def raw(self, text: str, spans: list[tuple[int, int]], window: int = 1) -> np.ndarray:
+        """RAW_STATS of each sentence's window (the sentence and `window` either side), with the
+        document's statistics repeated on every row: (len(spans), len(RAW_STATS))."""
+        doc = self._window(text[spans[0][0] : spans[-1][1]])
+        per_sentence = [self.char.surprisal(text[s:e]) for s, e in spans]
+        means = [float(b.mean()) for b in per_sentence if len(b)]
+        spread = float(np.std(means)) if len(means) > 1 else 0.0
+        rows = []
+        for i in range(len(spans)):
+            lo, hi = max(0, i - window), min(len(spans) - 1, i + window)
+            rows.append(self._window(text[spans[lo][0] : spans[hi][1]])
+                        + [doc[0], doc[3], doc[5], doc[6], spread])
+        return np.array(rows, dtype=np.float64)
+
+    def features(self, text: str, spans: list[tuple[int, int]], window: int = 1) -> np.ndarray:
+        """(len(spans), LM_STATS) float32: signed and absolute robust z-scores of `raw`."""
+        z = np.clip((self.raw(text, spans, window) - self.median) / self.scale, -Z_CLIP, Z_CLIP)
+        return (np.concatenate([z, np.abs(z)], axis=1) / 3.0).astype(np.float32)
+
+
+@functools.cache
+def human_lm(seed: int = 0) -> HumanLM:
+    """The `HumanLM` of the reference corpus of `seed` (built once per process, ~1 s)."""
+    from models.data.text import reference_texts
+
+    return HumanLM(reference_texts(seed))
+
+
+def lm_features(text: str, spans: list[tuple[int, int]], window: int = 1) -> np.ndarray:
+    """`HumanLM.features` under the models of the current `reference_seed`."""
+    return human_lm(_seed).features(text, spans, window)
+
+
+def cross_entropy(text: str, seed: int = 0) -> float:
+    """Mean bits per character of `text` under the character model of `seed`'s reference."""
+    bits = human_lm(seed).char.surprisal(text)
+    return float(bits.mean()) if len(bits) else math.nan

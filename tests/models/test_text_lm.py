@@ -1,0 +1,104 @@
+"""The language models of human text behind the text detector's fluency statistics."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models import features as F
+from models import text_lm as T
+
+FORTUNES = Path("/usr/share/games/fortunes")
+needs_fortunes = pytest.mark.skipif(not FORTUNES.exists(), reason="fortunes not installed")
+
+
+def _corpus(n: int = 400) -> list[str]:
+    from models.data.text import fortunes
+
+    return [t for _, t in fortunes()[:n]]
+
+
+def _shuffled(text: str, seed: int = 0) -> str:
+    words = text.split()
+    random.Random(seed).shuffle(words)
+    return " ".join(words)
+
+
+def test_stat_counts_agree() -> None:
+    assert F.LM_STATS == T.LM_STATS == 2 * len(T.RAW_STATS)
+    assert F.TEXT_WIDTH == F.TEXT_DIM + F.DOC_STATS + 2 * F.NGRAM_IDS + F.LM_STATS
+
+
+def test_ngram_model_probabilities_sum_to_one() -> None:
+    model = T.NgramLM([np.array([0, 0, 1, 2, 1, 2, 3]), np.array([0, 0, 2, 1])], order=3, base=4)
+    for context in ([0, 0], [1, 2], [3, 3]):
+        total = sum(2.0 ** -model.surprisal(np.array(context + [s]))[-1] for s in range(4))
+        assert total == pytest.approx(1.0)
+    seen = model.surprisal(np.array([0, 0, 1, 2]))
+    unseen = model.surprisal(np.array([0, 0, 3, 3]))
+    assert seen.mean() < unseen.mean()
+
+
+@needs_fortunes
+def test_scrambled_text_is_less_fluent_than_the_text_the_models_learnt() -> None:
+    texts = _corpus()
+    lm = T.HumanLM(texts)
+    human = [t for t in texts if not T._is_calibration(t)][:60]
+    for text in human[:5]:
+        assert lm.char.surprisal(text).mean() < lm.char.surprisal(_shuffled(text)).mean() + 1e-9
+    plain = np.mean([lm.syntax.surprisal(T.class_codes(t)).mean() for t in human])
+    mixed = np.mean([lm.syntax.surprisal(T.class_codes(_shuffled(t))).mean() for t in human])
+    assert mixed > plain + 0.5
+    word = np.mean([lm.word.surprisal(F.ngram_tokens(t))[0].mean() for t in human])
+    word_mixed = np.mean([lm.word.surprisal(F.ngram_tokens(_shuffled(t)))[0].mean()
+                          for t in human])
+    assert word_mixed > word
+
+
+@needs_fortunes
+def test_invented_words_are_out_of_vocabulary() -> None:
+    lm = T.HumanLM(_corpus())
+    _, _, oov = lm.word.surprisal(F.ngram_tokens("the flurbistic zamwort of the"))
+    assert oov.tolist() == [0.0, 1.0, 1.0, 0.0, 0.0]
+
+
+@needs_fortunes
+def test_features_are_deterministic_and_two_sided() -> None:
+    texts = _corpus()
+    first, second = T.HumanLM(texts), T.HumanLM(list(texts))
+    text = "It is a truth universally acknowledged. A man must be in want of a wife! Is he?"
+    spans = F.split_sentences(text)
+    a, b = first.features(text, spans), second.features(text, spans)
+    assert a.shape == (len(spans), T.LM_STATS) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    half = len(T.RAW_STATS)
+    np.testing.assert_array_equal(np.abs(a[:, :half]), a[:, half:])
+    assert np.abs(a).max() <= T.Z_CLIP / 3 + 1e-6
+
+
+@needs_fortunes
+def test_text_features_end_with_the_fluency_statistics() -> None:
+    text = "Alpha beta gamma. Delta epsilon zeta. Eta theta iota."
+    x = F.featurize("text", text)["x"]
+    spans = F.split_sentences(text)
+    np.testing.assert_array_equal(x[:, -F.LM_STATS :],
+                                  T.lm_features(text, spans, F.TEXT_WINDOW))
+
+
+def test_reference_seed_is_restored() -> None:
+    assert T._seed == 0
+    with T.reference_seed(3):
+        assert T._seed == 3
+    assert T._seed == 0
+
+
+def test_scramble_keeps_the_words_and_follows_the_seed() -> None:
+    from models.data.text import scramble
+
+    text = "one two three four five six seven eight nine ten"
+    a = scramble(np.random.default_rng(1), text)
+    assert sorted(a.split()) == sorted(text.split())
+    assert a == scramble(np.random.default_rng(1), text) != text
