@@ -158,15 +158,28 @@ def _grid(start: int, length: int, size: int, n_max: int) -> list[int]:
     return [start + round(i * (length - size) / max(1, n - 1)) for i in range(n)]
 
 
-def patch_channels(patch_bgr: np.ndarray) -> np.ndarray:
-    """(4, P, P) float32: the BGR patch with its mean colour removed (x2), so that absolute
-    colour and brightness (content) matter less, and a high-pass residual of the grey patch
-    (x8) where resampling, blurring and blending leave their traces."""
+def noise_level(image_bgr: np.ndarray) -> float:
+    """The image's typical high-pass residual: the median |grey - 3x3 Gaussian blur| (0-1 grey
+    scale) over the whole image, i.e. its sensor-noise and fine-texture level."""
+    grey = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY).astype(np.float32) / 255.0
+    return float(np.median(np.abs(grey - cv2.GaussianBlur(grey, (3, 3), 0))))
+
+
+def patch_channels(patch_bgr: np.ndarray, level: float | None = None) -> np.ndarray:
+    """(5, P, P) float32: the BGR patch with its mean colour removed (x2), so that absolute
+    colour and brightness (content) matter less; a high-pass residual of the grey patch (x8)
+    where resampling, blurring and blending leave their traces; and that residual relative to
+    the whole image's `noise_level` (`level`; the patch's own when None), clipped to +-4: a
+    region that is smoother or noisier than the rest of its image (a pasted, blurred or
+    re-synthesised region) stands out even where the patch lies wholly inside it."""
     bgr = patch_bgr.astype(np.float32) / 255.0
     grey = cv2.cvtColor(patch_bgr, cv2.COLOR_BGR2GRAY).astype(np.float32) / 255.0
-    residual = (grey - cv2.GaussianBlur(grey, (3, 3), 0)) * 8.0
+    high = grey - cv2.GaussianBlur(grey, (3, 3), 0)
+    if level is None:
+        level = float(np.median(np.abs(high)))
+    relative = np.clip(high / (1.4826 * level + 2e-3), -8.0, 8.0) * 0.5
     centred = (bgr - bgr.reshape(-1, 3).mean(0)) * 2.0
-    return np.concatenate([centred.transpose(2, 0, 1), residual[None]], axis=0)
+    return np.concatenate([centred.transpose(2, 0, 1), high[None] * 8.0, relative[None]], axis=0)
 
 
 def _pad_to(image: np.ndarray, size: int) -> np.ndarray:
@@ -184,7 +197,8 @@ def _pad_to(image: np.ndarray, size: int) -> np.ndarray:
 def image_features(image: np.ndarray) -> Features:
     """Native-resolution 64x64 patches tiled over the faces found, else over the whole image.
 
-    `x`: (N, 4, 64, 64) float32 = `patch_channels` of each patch; N <= 16 per region.
+    `x`: (N, 5, 64, 64) float32 = `patch_channels` of each patch, relative to the whole image's
+    `noise_level`; N <= 16 per region.
     `meta`: `faces` and `patches` as `[x, y, w, h]` boxes in image pixels.
     """
     if image.ndim == 2:
@@ -192,6 +206,7 @@ def image_features(image: np.ndarray) -> Features:
     image = _pad_to(image[:, :, :3], PATCH)
     h, w = image.shape[:2]
     faces = detect_faces(image)
+    level = noise_level(image)
     regions = [_enlarge(face, 1.2, w, h) for face in faces] or [[0, 0, w, h]]
     side = int(math.isqrt(MAX_PATCHES_PER_REGION))
     units, boxes = [], []
@@ -200,7 +215,7 @@ def image_features(image: np.ndarray) -> Features:
         rw, rh = max(rw, PATCH), max(rh, PATCH)
         for py in _grid(ry, min(rh, h - ry), PATCH, side):
             for px in _grid(rx, min(rw, w - rx), PATCH, side):
-                units.append(patch_channels(image[py : py + PATCH, px : px + PATCH]))
+                units.append(patch_channels(image[py : py + PATCH, px : px + PATCH], level))
                 boxes.append([px, py, PATCH, PATCH])
     x = np.stack(units).astype(np.float32)
     return {"x": x, "meta": {"faces": faces, "patches": boxes, "size": [w, h]}}

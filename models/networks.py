@@ -43,7 +43,7 @@ class PatchCNN(nn.Module):
     the radial spectrum of the unit."""
 
     def __init__(
-        self, in_channels: int = 4, width: int = 8, dropout: float = 0.2, spectrum: bool = False,
+        self, in_channels: int = 5, width: int = 8, dropout: float = 0.2, spectrum: bool = False,
         size: int = 64, stem_stride: int = 1,
     ) -> None:
         super().__init__()
@@ -221,7 +221,7 @@ _ARCHITECTURES: dict[str, type[nn.Module]] = {
 }
 
 DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {
-    "image": {"in_channels": 4, "width": 8, "spectrum": True, "stem_stride": 1},
+    "image": {"in_channels": 5, "width": 8, "spectrum": True, "stem_stride": 1},
     "video": {"in_channels": 4, "hidden": 64},
     "audio": {"in_channels": 2, "width": 16},
     "text": {"in_features": 4096, "hidden": 8, "dropout": 0.5, "doc_stats": 16, "ngram_ids": 128,

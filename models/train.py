@@ -168,12 +168,13 @@ def image_training_units(
     samples: list[Sample], rng: np.random.Generator, per_media: int
 ) -> UnitSet:
     """Training units of images: `image_training_crops` of each sample as `patch_channels`."""
-    from models.features import PATCH, patch_channels
+    from models.features import PATCH, noise_level, patch_channels
 
     xs, ys, media = [], [], []
     for index, sample in enumerate(samples):
+        level = noise_level(sample.media)
         for x0, y0, label in image_training_crops(sample, rng, per_media):
-            xs.append(patch_channels(sample.media[y0 : y0 + PATCH, x0 : x0 + PATCH]))
+            xs.append(patch_channels(sample.media[y0 : y0 + PATCH, x0 : x0 + PATCH], level))
             ys.append(label)
             media.append(index)
     return UnitSet(

@@ -18,7 +18,7 @@ def test_image_grid_patches_keep_native_pixels() -> None:
     image = rng.integers(0, 256, (200, 300, 3), dtype=np.uint8)
     out = F.featurize("image", image)
     x, meta = out["x"], out["meta"]
-    assert x.dtype == np.float32 and x.shape[1:] == (4, F.PATCH, F.PATCH)
+    assert x.dtype == np.float32 and x.shape[1:] == (5, F.PATCH, F.PATCH)
     assert 1 <= len(x) <= F.MAX_PATCHES_PER_REGION
     assert len(meta["patches"]) == len(x) and meta["faces"] == []
     px, py, pw, ph = meta["patches"][0]
@@ -26,13 +26,14 @@ def test_image_grid_patches_keep_native_pixels() -> None:
     patch = image[py : py + ph, px : px + pw].astype(np.float64) / 255.0
     expected = ((patch - patch.reshape(-1, 3).mean(0)) * 2).transpose(2, 0, 1)
     np.testing.assert_allclose(x[0, :3], expected, atol=1e-4)
-    np.testing.assert_allclose(x[0], F.patch_channels(image[py : py + ph, px : px + pw]))
+    np.testing.assert_allclose(
+        x[0], F.patch_channels(image[py : py + ph, px : px + pw], F.noise_level(image)))
     json.dumps(meta)
 
 
 def test_small_image_is_padded() -> None:
     out = F.featurize("image", np.full((40, 50, 3), 128, np.uint8))
-    assert out["x"].shape == (1, 4, F.PATCH, F.PATCH)
+    assert out["x"].shape == (1, 5, F.PATCH, F.PATCH)
 
 
 def test_audio_segments_and_times() -> None:

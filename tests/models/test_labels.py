@@ -61,10 +61,25 @@ def test_upsampled_flat_regions_count_as_untouched() -> None:
 def test_patch_channels_remove_mean_colour() -> None:
     patch = np.full((F.PATCH, F.PATCH, 3), 200, np.uint8)
     channels = F.patch_channels(patch)
-    assert channels.shape == (4, F.PATCH, F.PATCH)
+    assert channels.shape == (5, F.PATCH, F.PATCH)
     np.testing.assert_allclose(channels, 0, atol=1e-3)  # a flat patch carries no signal
     other = F.patch_channels(np.full((F.PATCH, F.PATCH, 3), 30, np.uint8))
     np.testing.assert_allclose(channels, other, atol=1e-3)
+
+
+def test_relative_residual_shows_a_region_smoother_than_its_image() -> None:
+    """The same blurred patch looks smooth (small relative residual) inside a noisy image
+    and ordinary inside an equally blurred one; the absolute residual cannot tell them apart."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    noisy = np.clip(128 + rng.normal(0, 12, (192, 192, 3)), 0, 255).astype(np.uint8)
+    smooth = cv2.GaussianBlur(noisy, (0, 0), 1.5)
+    patch = smooth[64:128, 64:128]
+    in_noisy = F.patch_channels(patch, F.noise_level(noisy))
+    in_smooth = F.patch_channels(patch, F.noise_level(smooth))
+    np.testing.assert_array_equal(in_noisy[:4], in_smooth[:4])
+    assert np.abs(in_noisy[4]).mean() < 0.5 * np.abs(in_smooth[4]).mean()
 
 
 def test_ngram_table_marks_seen_ids() -> None:
