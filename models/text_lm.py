@@ -398,8 +398,12 @@ def _served_lm(path: Path) -> HumanLM:
 
 
 def warm() -> None:
-    """Load the served text models now (the inference service calls it at start)."""
+    """Load the served text models now, and the sentence splitter (importing NLTK takes ~2 s):
+    the inference service calls it with the text champion, before the first request."""
+    from models.features import split_sentences
+
     served_lm()
+    split_sentences("Warm up. Done.")
 
 
 @functools.cache
