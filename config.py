@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+_WEIGHTS_DIR = Path(__file__).resolve().parent / "models" / "weights"  # models.checkpoint's
+
 
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
@@ -97,6 +99,10 @@ class Config:
     """LOCAL_IN_FLIGHT_PER_WORKER (default 2): steps the local engine hands to its worker pool
     at once, per worker; the other ready steps of all jobs wait their turn in the engine."""
     port: int
+    text_lm_path: Path
+    """TEXT_LM_PATH (default models/weights/text-lm.npz, beside text.pt): the language models of
+    human text behind the text detector's fluency features, written by `detector train` and
+    loaded once per process wherever text is scored (`models.text_lm.served_lm`)."""
     limits: Limits = field(default_factory=Limits)
 
     @classmethod
@@ -126,6 +132,7 @@ class Config:
             local_node_write_linger_s=_env_float("LOCAL_NODE_WRITE_LINGER_S", 0.25),
             local_in_flight_per_worker=max(1, _env_int("LOCAL_IN_FLIGHT_PER_WORKER", 2)),
             port=_env_int("PORT", 8000),
+            text_lm_path=Path(_env("TEXT_LM_PATH", str(_WEIGHTS_DIR / "text-lm.npz"))).resolve(),
             limits=Limits.from_env(),
         )
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
+import logging
 import math
+import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -24,14 +28,19 @@ LM_STATS = 2 * len(RAW_STATS)
 clipped, /3) and the absolute value of that distance: text that is *less* fluent than human
 text (invented words, scrambled grammar) and text that is *more* predictable (a chain that only
 re-uses seen transitions) are both far from the human range, on either side."""
+ARTIFACT_FORMAT = 1
+ARTIFACT_NAME = "text-lm.npz"  # next to `text.pt`: written by training, read when serving
 
-_seed = 0
+log = logging.getLogger(__name__)
+
+_seed: int | None = None
 
 
 @contextlib.contextmanager
 def reference_seed(seed: int) -> Iterator[None]:
     """Within the block, `lm_features` uses the models of the reference corpus of `seed`
-    (`models.data.text.is_reference`); the default is seed 0, that of the committed weights."""
+    (`models.data.text.is_reference`), built from the corpus; outside any block it uses the
+    saved models of the text weights (`served_lm`: serving, steps, detect)."""
     global _seed
     old, _seed = _seed, seed
     try:
@@ -282,18 +291,134 @@ class HumanLM:
         z = np.clip((self.raw(text, spans, window) - self.median) / self.scale, -Z_CLIP, Z_CLIP)
         return (np.concatenate([z, np.abs(z)], axis=1) / 3.0).astype(np.float32)
 
+    def save(self, path: str | Path) -> Path:
+        """Write every array of the models and the human range to one compressed .npz
+        (atomically); `HumanLM.load` reads back a model whose features are bit-identical."""
+        path = Path(path)
+        arrays: dict[str, np.ndarray] = {}
+        for name, lm in (("char", self.char), ("syntax", self.syntax)):
+            for k, order in enumerate(lm.orders, start=1):
+                for f in _ORDER_FIELDS:
+                    arrays[f"{name}.{k}.{f}"] = getattr(order, f)
+        w = self.word
+        arrays["word.vocab"] = np.array(list(w.vocab), dtype=str)  # sorted: id = index + 1
+        for f in _WORD_FIELDS:
+            arrays[f"word.{f}"] = getattr(w, f)
+        arrays["word.total"] = np.array(w.total)
+        arrays["median"], arrays["scale"] = self.median, self.scale
+        meta = {"format": ARTIFACT_FORMAT, "char_order": CHAR_ORDER, "char_base": CHAR_BASE,
+                "class_order": CLASS_ORDER, "syntax_base": self.syntax.base,
+                "raw_stats": list(RAW_STATS), "dtypes": {}}
+        packed: dict[str, np.ndarray] = {}
+        for key, a in arrays.items():
+            meta["dtypes"][key] = a.dtype.str
+            packed[key] = _compact(a)
+        packed["meta"] = np.array(json.dumps(meta, sort_keys=True))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+        np.savez_compressed(tmp, **packed)
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> HumanLM:
+        """A `HumanLM` written by `save` (no pickled objects)."""
+        with np.load(Path(path), allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            want = {"format": ARTIFACT_FORMAT, "char_order": CHAR_ORDER, "char_base": CHAR_BASE,
+                    "class_order": CLASS_ORDER, "raw_stats": list(RAW_STATS)}
+            wrong = {k: meta.get(k) for k, v in want.items() if meta.get(k) != v}
+            if wrong:
+                raise ValueError(f"{path}: a text LM of another definition ({wrong}); "
+                                 "retrain the text model (`detector train`)")
+            a = {key: np.asarray(z[key]).astype(np.dtype(dtype))
+                 for key, dtype in meta["dtypes"].items()}
+        lm = cls.__new__(cls)
+        lm.char = CharLM.__new__(CharLM)
+        lm.syntax = NgramLM.__new__(NgramLM)
+        lm.syntax.order_n, lm.syntax.base = CLASS_ORDER, int(meta["syntax_base"])
+        for name, model, order_n in (("char", lm.char, CHAR_ORDER),
+                                     ("syntax", lm.syntax, CLASS_ORDER)):
+            model.orders = [_Order(*(a[f"{name}.{k}.{f}"] for f in _ORDER_FIELDS))
+                            for k in range(1, order_n + 1)]
+        w = lm.word = WordLM.__new__(WordLM)
+        w.vocab = {str(t): i + 1 for i, t in enumerate(a["word.vocab"])}
+        for f in _WORD_FIELDS:
+            setattr(w, f, a[f"word.{f}"])
+        w.size, w.total = len(w.vocab) + 1, float(a["word.total"])
+        lm.median, lm.scale = a["median"], a["scale"]
+        return lm
+
+
+_ORDER_FIELDS = ("grams", "counts", "contexts", "context_counts", "context_types")
+_WORD_FIELDS = ("unigram", "bigrams", "bigram_counts", "contexts", "context_counts",
+                "context_types")
+
+
+def _compact(a: np.ndarray) -> np.ndarray:
+    """`a` in the smallest integer type that holds it exactly when its values are integers
+    (n-gram codes, counts even where they are kept as float64), else as it is; `load` casts
+    each array back to its saved dtype, so the values are the same to the bit."""
+    if a.dtype.kind not in "iuf" or a.ndim != 1 or len(a) == 0:
+        return a
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        return a
+    ints = a.astype(np.int64)
+    if not (ints == a).all():
+        return a
+    for dtype in (np.uint8, np.uint16, np.int32):
+        info = np.iinfo(dtype)
+        if ints.min() >= info.min and ints.max() <= info.max:
+            return ints.astype(dtype)
+    return ints
+
+
+def served_lm() -> HumanLM:
+    """The text models of the weights (`config.text_lm_path`, written by training): loaded once
+    per process. Without the file, built from the reference corpus of seed 0 where the fortunes
+    are installed (seconds, with a warning); otherwise FileNotFoundError."""
+    from config import get_config
+
+    return _served_lm(get_config().text_lm_path)
+
+
+@functools.cache
+def _served_lm(path: Path) -> HumanLM:
+    if path.is_file():
+        return HumanLM.load(path)
+    log.warning("%s is missing: building the text language models from the fortunes corpus "
+                "(seed 0); run `detector train` to write it", path)
+    try:
+        return human_lm(0)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(
+            f"the text language models {path} are missing (TEXT_LM_PATH) and cannot be built "
+            f"without the fortunes corpus ({exc}); `detector train` writes the file next to "
+            "text.pt") from None
+
+
+def warm() -> None:
+    """Load the served text models now, and the sentence splitter (importing NLTK takes ~2 s):
+    the inference service calls it with the text champion, before the first request."""
+    from models.features import split_sentences
+
+    served_lm()
+    split_sentences("Warm up. Done.")
+
 
 @functools.cache
 def human_lm(seed: int = 0) -> HumanLM:
-    """The `HumanLM` of the reference corpus of `seed` (built once per process, ~1 s)."""
+    """The `HumanLM` of the reference corpus of `seed` (built once per process, 3-9 s)."""
     from models.data.text import reference_texts
 
     return HumanLM(reference_texts(seed))
 
 
 def lm_features(text: str, spans: list[tuple[int, int]], window: int = 1) -> np.ndarray:
-    """`HumanLM.features` under the models of the current `reference_seed`."""
-    return human_lm(_seed).features(text, spans, window)
+    """`HumanLM.features` under the models of the current `reference_seed` (built from the
+    corpus), or outside one under the saved models of the weights (`served_lm`)."""
+    lm = served_lm() if _seed is None else human_lm(_seed)
+    return lm.features(text, spans, window)
 
 
 def cross_entropy(text: str, seed: int = 0) -> float:

@@ -300,7 +300,8 @@ def train_modality(
 def train_prepared(prepared: Prepared, out_dir: str | Path = WEIGHTS_DIR,
                    start: float | None = None) -> dict[str, Any]:
     """Train on prepared data (`fit`), evaluate on its test split and write
-    `<out_dir>/<modality>.pt` with the metrics inside; returns the metrics."""
+    `<out_dir>/<modality>.pt` with the metrics inside (text: and `<out_dir>/text-lm.npz`, the
+    language models its features were made with); returns the metrics."""
     start = time.perf_counter() if start is None else start
     modality = prepared.modality
     fitted = fit(prepared)
@@ -321,6 +322,10 @@ def train_prepared(prepared: Prepared, out_dir: str | Path = WEIGHTS_DIR,
         uncertain_band=fitted.band,
         metrics={k: v for k, v in metrics.items() if isinstance(v, int | float)},
     )
+    if modality == "text":  # the language models the features were made with, for serving
+        from models.text_lm import ARTIFACT_NAME, human_lm
+
+        human_lm(prepared.seed).save(Path(out_dir) / ARTIFACT_NAME)
     log.info("%s: %s", modality, metrics)
     return metrics
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from models import MODALITIES
+from models import MODALITIES, text_lm
 from models.ensemble import identity_of
 from models.registry import MODEL_NAMES, load_model, model_identity
 
@@ -87,6 +87,8 @@ class ChampionSet:
         try:
             start = time.perf_counter()
             loaded = load_model(modality, self.tracking_uri)
+            if modality == "text":  # its features' language models, before the first request
+                text_lm.warm()
         except Exception as exc:
             return self._failed(modality, f"loading {MODEL_NAMES[modality]} ({identity}): {exc}")
         self._models[modality] = loaded

@@ -30,6 +30,13 @@ def test_quick_training_writes_weights_and_metrics(tmp_path: Path) -> None:
     assert metrics == json.loads(json.dumps(report))
     assert "text" in metrics["modalities"] and metrics["quick"] is True
     assert set(metrics["held_out_auc"]) == {"text"}
+    from models.features import split_sentences
+    from models.text_lm import HumanLM, human_lm  # the features' language models, for serving
+
+    saved = HumanLM.load(tmp_path / "text-lm.npz")
+    text = "The cat sat on the mat. It was happy!"
+    spans = split_sentences(text)
+    np.testing.assert_array_equal(saved.features(text, spans), human_lm(0).features(text, spans))
 
 
 def test_temperature_fits_overconfident_logits() -> None:
