@@ -122,7 +122,10 @@ def register_weights(
     """Log a weights file as a run artifact and register it as a new version; returns it.
 
     The version's tags carry `threshold`, `uncertain_band` and `temperature` from the file
-    (chosen on the validation split by `models.train`).
+    (chosen on the validation split by `models.train`). A text model's `text-lm.npz` (the
+    human-text language models its features were computed with) is logged beside it and its
+    digest tagged `text_lm_sha256`; scoring uses the LM at `TEXT_LM_PATH`, so a text model
+    trained with another seed needs its own LM file there.
     """
     uri = _uri(tracking_uri)
     client = _client(uri)
@@ -136,6 +139,9 @@ def register_weights(
         staged = Path(tmp) / f"{modality}.pt"
         staged.write_bytes(Path(weights).read_bytes())
         client.log_artifact(run_id, str(staged), ARTIFACT_DIR)
+    lm = Path(weights).with_name("text-lm.npz")
+    if modality == "text" and lm.is_file():  # the feature models the text network was fit on
+        client.log_artifact(run_id, str(lm), ARTIFACT_DIR)
     for key, value in ckpt["hparams"].items():
         client.log_param(run_id, f"net.{key}", value)
     for key, value in ckpt.get("metrics", {}).items():
@@ -158,6 +164,8 @@ def register_weights(
         "source": source,  # "baseline": the committed weights, replaced when they change
         "weights_sha256": _sha256(Path(weights)),
     }
+    if modality == "text" and lm.is_file():
+        tags["text_lm_sha256"] = _sha256(lm)
     mv = client.create_model_version(
         name, f"{run.info.artifact_uri}/{ARTIFACT_DIR}", run_id=run_id, tags=tags,
         description=description,

@@ -23,6 +23,11 @@ def test_ensure_baselines_registers_champions_once(fresh_mlflow: Config) -> None
         mv = client.get_model_version_by_alias(name, "champion")
         assert str(mv.version) == versions[modality]
         assert float(mv.tags["threshold"]) > 0 and float(mv.tags["uncertain_band"]) > 0
+        # the text model carries the digest of the language models its features came from
+        assert ("text_lm_sha256" in mv.tags) == (modality == "text")
+    lm = registry.WEIGHTS_DIR / "text-lm.npz"
+    assert client.get_model_version("detector-text", versions["text"]).tags[
+        "text_lm_sha256"] == registry._sha256(lm)
     assert registry.ensure_baselines() == versions
     assert all(len(client.search_model_versions(f"name='{n}'")) == 1
                for n in registry.MODEL_NAMES.values())
