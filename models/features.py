@@ -318,12 +318,26 @@ def audio_features(decoded: tuple[np.ndarray, int]) -> Features:
 # ----------------------------------------------------------------------------- video
 
 
+def detail_map(frame: np.ndarray, box: list[int]) -> np.ndarray:
+    """(P, P) float32: the magnitude of the frame's native-resolution high-pass residual
+    relative to the whole frame's `noise_level`, over `box`, area-resized to PATCH (x0.5,
+    clipped to 4). Resizing the crop itself would erase the fine detail that an up-sampled or
+    blurred region lacks; resizing the detail *energy* keeps where it is missing."""
+    grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32) / 255.0
+    high = np.abs(grey - cv2.GaussianBlur(grey, (3, 3), 0))
+    relative = high / (1.4826 * float(np.median(high)) + 2e-3)
+    x, y, w, h = box
+    local = cv2.resize(relative[y : y + h, x : x + w], (PATCH, PATCH),
+                       interpolation=cv2.INTER_AREA)
+    return np.minimum(local * 0.5, 4.0).astype(np.float32)
+
+
 def video_features(decoded: tuple[list[np.ndarray], float]) -> Features:
     """Per sampled frame: the largest face (else a centre square) resized to 64x64 with its mean
     colour removed (x2), plus the grey difference of that crop from the previous sampled frame
-    (temporal signal: flicker).
+    (temporal signal: flicker) and the crop's `detail_map` (native-resolution sharpness).
 
-    `x`: (T, 4, 64, 64) float32; `meta`: `times` (s), `faces` per frame, `crops` boxes.
+    `x`: (T, 5, 64, 64) float32; `meta`: `times` (s), `faces` per frame, `crops` boxes.
     """
     frames, fps = decoded
     frames = [f if f.ndim == 3 else cv2.cvtColor(f, cv2.COLOR_GRAY2BGR) for f in frames]
@@ -347,8 +361,8 @@ def video_features(decoded: tuple[list[np.ndarray], float]) -> Features:
              - cv2.cvtColor(other, cv2.COLOR_BGR2GRAY).astype(np.float32)) / 64.0
         )
     units = [
-        np.concatenate([_centred(crop), diff[None]])
-        for crop, diff in zip(crops, greys, strict=True)
+        np.concatenate([_centred(crop), diff[None], detail_map(frame, box)[None]])
+        for crop, diff, frame, box in zip(crops, greys, frames, boxes, strict=True)
     ]
     times = [round(i / fps, 3) if fps > 0 else float(i) for i in range(len(frames))]
     return {

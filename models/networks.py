@@ -222,7 +222,7 @@ _ARCHITECTURES: dict[str, type[nn.Module]] = {
 
 DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {
     "image": {"in_channels": 5, "width": 8, "spectrum": True, "stem_stride": 1},
-    "video": {"in_channels": 4, "hidden": 64},
+    "video": {"in_channels": 5, "hidden": 64},
     "audio": {"in_channels": 2, "width": 16},
     "text": {"in_features": 4096, "hidden": 8, "dropout": 0.5, "doc_stats": 16, "ngram_ids": 128,
              "table_bits": 22, "lm_stats": 24},

@@ -41,9 +41,9 @@ class Recipe:
 
 
 RECIPES = {
-    "image": Recipe(n_per_class=300, epochs=8, lr=3e-3, max_units_per_media=12),
+    "image": Recipe(n_per_class=450, epochs=8, lr=3e-3, max_units_per_media=12),
     "audio": Recipe(n_per_class=300, epochs=10),
-    "video": Recipe(n_per_class=250, epochs=20),
+    "video": Recipe(n_per_class=500, epochs=20),
     "text": Recipe(n_per_class=1500, epochs=6, lr=3e-3),
 }
 SPLIT_RULE = (

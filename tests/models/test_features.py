@@ -58,11 +58,28 @@ def test_video_frames_and_temporal_channel() -> None:
     frames[2] = np.clip(frames[2].astype(int) + 40, 0, 255).astype(np.uint8)  # a flicker
     out = F.featurize("video", (frames, 2.0))
     x, meta = out["x"], out["meta"]
-    assert x.shape == (4, 4, F.PATCH, F.PATCH)
+    assert x.shape == (4, 5, F.PATCH, F.PATCH)
     assert meta["times"] == [0.0, 0.5, 1.0, 1.5]
     assert np.abs(x[1, 3]).max() == 0  # identical to the previous frame
     assert np.abs(x[2, 3]).mean() > 0.3  # the flicker shows in the difference channel
     json.dumps(meta)
+
+
+def test_video_detail_map_sees_a_blurred_centre_the_resized_crop_loses() -> None:
+    """An up-sampled (blurred) centre has less native detail than its surround; the map of a
+    frame blurred there is low in the centre, the untouched frame's is even."""
+    import cv2
+
+    rng = np.random.default_rng(2)
+    frame = np.clip(128 + rng.normal(0, 15, (240, 240, 3)), 0, 255).astype(np.uint8)
+    small = cv2.resize(frame[60:180, 60:180], (40, 40), interpolation=cv2.INTER_AREA)
+    faked = frame.copy()
+    faked[60:180, 60:180] = cv2.resize(small, (120, 120), interpolation=cv2.INTER_LINEAR)
+    box = [0, 0, 240, 240]
+    real_map, fake_map = F.detail_map(frame, box), F.detail_map(faked, box)
+    centre = slice(24, 40)
+    assert fake_map[centre, centre].mean() < 0.5 * fake_map[:8, :].mean()
+    assert real_map[centre, centre].mean() > 0.7 * real_map[:8, :].mean()
 
 
 def test_text_sentences() -> None:
