@@ -158,11 +158,27 @@ def _grid(start: int, length: int, size: int, n_max: int) -> list[int]:
     return [start + round(i * (length - size) / max(1, n - 1)) for i in range(n)]
 
 
+NOISE_GRID = 8  # `noise_level` samples NOISE_GRID x NOISE_GRID tiles ...
+NOISE_TILE = 34  # ... of this many pixels a side (the 32 x 32 inside each is measured)
+_GREY = np.array([0.114, 0.587, 0.299], dtype=np.float32) / 255.0  # BGR weights, as OpenCV's
+
+
 def noise_level(image_bgr: np.ndarray) -> float:
     """The image's typical high-pass residual: the median |grey - 3x3 Gaussian blur| (0-1 grey
-    scale) over the whole image, i.e. its sensor-noise and fine-texture level."""
-    grey = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY).astype(np.float32) / 255.0
-    return float(np.median(np.abs(grey - cv2.GaussianBlur(grey, (3, 3), 0))))
+    scale), i.e. its sensor-noise and fine-texture level, measured inside a regular grid of
+    NOISE_GRID x NOISE_GRID tiles spread over the whole image (at most ~65k pixels whatever its
+    size: ~1 ms, where the whole of a 1024x768 photo took ~10 ms, mostly allocating)."""
+    h, w = image_bgr.shape[:2]
+    side = min(NOISE_TILE, h, w)
+    ys = np.unique(np.linspace(0, h - side, NOISE_GRID).round().astype(int))
+    xs = np.unique(np.linspace(0, w - side, NOISE_GRID).round().astype(int))
+    tiles = np.stack([image_bgr[y : y + side, x : x + side] for y in ys for x in xs])
+    grey = tiles.astype(np.float32) @ _GREY if tiles.ndim == 4 else tiles / np.float32(255)
+    if side < 3:
+        return 0.0
+    across = 0.25 * grey[:, :, :-2] + 0.5 * grey[:, :, 1:-1] + 0.25 * grey[:, :, 2:]
+    blur = 0.25 * across[:, :-2] + 0.5 * across[:, 1:-1] + 0.25 * across[:, 2:]
+    return float(np.median(np.abs(grey[:, 1:-1, 1:-1] - blur)))
 
 
 def patch_channels(patch_bgr: np.ndarray, level: float | None = None) -> np.ndarray:
