@@ -102,3 +102,24 @@ def test_scramble_keeps_the_words_and_follows_the_seed() -> None:
     a = scramble(np.random.default_rng(1), text)
     assert sorted(a.split()) == sorted(text.split())
     assert a == scramble(np.random.default_rng(1), text) != text
+
+
+@needs_fortunes
+def test_batched_lookups_equal_one_text_at_a_time() -> None:
+    """Scoring many windows in one call (how `HumanLM.raw` does it, for speed) gives exactly
+    the numbers of scoring each alone: the batch never lets one text's context leak into the
+    next."""
+    corpus = _corpus(300)
+    lm = T.HumanLM(corpus[:250])
+    texts = corpus[250:262] + ["", "a", _shuffled(corpus[251])]
+    for model, inputs in ((lm.char, texts), (lm.syntax, [T.class_codes(t) for t in texts])):
+        batched = model.surprisal_many(inputs)
+        for one, alone in zip(batched, [model.surprisal_many([x])[0] for x in inputs],
+                              strict=True):
+            np.testing.assert_array_equal(one, alone)
+    tokens = [F.ngram_tokens(t) for t in texts]
+    for one, alone in zip(lm.word.surprisal_many(tokens),
+                          [lm.word.surprisal_many([t])[0] for t in tokens], strict=True):
+        for a, b in zip(one, alone, strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert lm._windows(texts) == [lm._windows([t])[0] for t in texts]
