@@ -66,16 +66,7 @@ class NgramLM:
 
     def __init__(self, seqs: list[np.ndarray], order: int, base: int) -> None:
         self.order_n, self.base = order, base
-        self.orders: list[_Order] = []
-        for k in range(1, order + 1):
-            codes = (np.concatenate([_codes_of(s, k, order, base) for s in seqs]) if seqs
-                     else np.zeros(0, np.int64))
-            grams, counts = np.unique(codes, return_counts=True)
-            contexts, inverse = np.unique(grams // base, return_inverse=True)
-            context_counts = np.bincount(inverse, weights=counts, minlength=len(contexts))
-            context_types = np.bincount(inverse, minlength=len(contexts))
-            self.orders.append(_Order(grams, counts, contexts, context_counts,
-                                      context_types.astype(np.float64)))
+        self.orders = _build_orders(seqs, order, base)
 
     def surprisal(self, seq: np.ndarray) -> np.ndarray:
         """Bits of each symbol of `seq` after its order-1 leading zeros."""
@@ -134,16 +125,6 @@ def _char_codes(text: str) -> np.ndarray:
     return np.concatenate([np.zeros(CHAR_ORDER - 1, dtype=np.int64), codes])
 
 
-def _gram_codes(seq: np.ndarray, k: int) -> np.ndarray:
-    """The codes of the k-grams ending at each position from CHAR_ORDER-1 on."""
-    count = len(seq) - (CHAR_ORDER - 1)
-    out = np.zeros(max(0, count), dtype=np.int64)
-    for j in range(k):
-        start = CHAR_ORDER - k + j
-        out = out * CHAR_BASE + seq[start : start + count]
-    return out
-
-
 def _lookup(keys: np.ndarray, values: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """values[keys == query] for each query (sorted unique `keys`), 0 where absent."""
     if len(keys) == 0:
@@ -184,21 +165,26 @@ class _Order:
     context_types: np.ndarray
 
 
+def _build_orders(seqs: list[np.ndarray], order: int, base: int) -> list[_Order]:
+    """Counts of the 1- to `order`-grams of `seqs` (see `_codes_of`) and of their contexts."""
+    orders = []
+    for k in range(1, order + 1):
+        codes = (np.concatenate([_codes_of(s, k, order, base) for s in seqs]) if seqs
+                 else np.zeros(0, np.int64))
+        grams, counts = np.unique(codes, return_counts=True)
+        contexts, inverse = np.unique(grams // base, return_inverse=True)
+        context_counts = np.bincount(inverse, weights=counts, minlength=len(contexts))
+        context_types = np.bincount(inverse, minlength=len(contexts))
+        orders.append(_Order(grams, counts, contexts, context_counts,
+                             context_types.astype(np.float64)))
+    return orders
+
+
 class CharLM:
     """An interpolated Witten-Bell character n-gram model (orders 1 to CHAR_ORDER)."""
 
     def __init__(self, texts: list[str]) -> None:
-        seqs = [_char_codes(t) for t in texts]
-        self.orders: list[_Order] = []
-        for k in range(1, CHAR_ORDER + 1):
-            codes = np.concatenate([_gram_codes(s, k) for s in seqs]) if seqs else np.zeros(0,
-                                                                                           np.int64)
-            grams, counts = np.unique(codes, return_counts=True)
-            contexts, inverse = np.unique(grams // CHAR_BASE, return_inverse=True)
-            context_counts = np.bincount(inverse, weights=counts, minlength=len(contexts))
-            context_types = np.bincount(inverse, minlength=len(contexts))
-            self.orders.append(_Order(grams, counts, contexts, context_counts,
-                                      context_types.astype(np.float64)))
+        self.orders = _build_orders([_char_codes(t) for t in texts], CHAR_ORDER, CHAR_BASE)
 
     def surprisal(self, text: str) -> np.ndarray:
         """Bits of each character of `text` (lower-cased, whitespace collapsed)."""
@@ -208,7 +194,8 @@ class CharLM:
         """`surprisal` of each text, all looked up at once (the same numbers)."""
         seqs = [_char_codes(t) for t in texts]
         lengths = [max(0, len(s) - (CHAR_ORDER - 1)) for s in seqs]
-        grams = [[_gram_codes(s, k) for s in seqs] for k in range(1, CHAR_ORDER + 1)]
+        grams = [[_codes_of(s, k, CHAR_ORDER, CHAR_BASE) for s in seqs]
+                 for k in range(1, CHAR_ORDER + 1)]
         return _split(_interpolated(self.orders, grams, CHAR_BASE, 1.0 / CHAR_BASE), lengths)
 
 
