@@ -6,7 +6,6 @@ import contextlib
 import functools
 import json
 import logging
-import math
 import os
 import zlib
 from collections.abc import Iterator
@@ -440,8 +439,3 @@ def lm_features(text: str, spans: list[tuple[int, int]], window: int = 1) -> np.
     lm = served_lm() if _seed is None else human_lm(_seed)
     return lm.features(text, spans, window)
 
-
-def cross_entropy(text: str, seed: int = 0) -> float:
-    """Mean bits per character of `text` under the character model of `seed`'s reference."""
-    bits = human_lm(seed).char.surprisal(text)
-    return float(bits.mean()) if len(bits) else math.nan
