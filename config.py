@@ -132,7 +132,7 @@ class Config:
             local_node_write_linger_s=_env_float("LOCAL_NODE_WRITE_LINGER_S", 0.25),
             local_in_flight_per_worker=max(1, _env_int("LOCAL_IN_FLIGHT_PER_WORKER", 2)),
             port=_env_int("PORT", 8000),
-            text_lm_path=Path(_env("TEXT_LM_PATH", str(_WEIGHTS_DIR / "text-lm.npz"))).resolve(),
+            text_lm_path=text_lm_path(),
             limits=Limits.from_env(),
         )
 
@@ -150,6 +150,12 @@ def _local_secret(var_dir: Path) -> str:
         path.write_text(os.urandom(32).hex())
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def text_lm_path() -> Path:
+    """TEXT_LM_PATH alone (`Config.text_lm_path`): scoring text reads it on every call, and the
+    whole `Config` would read the JWT key file each time."""
+    return Path(_env("TEXT_LM_PATH", str(_WEIGHTS_DIR / "text-lm.npz"))).resolve()
 
 
 def get_config() -> Config:

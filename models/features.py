@@ -181,6 +181,12 @@ def noise_level(image_bgr: np.ndarray) -> float:
     return float(np.median(np.abs(grey[:, 1:-1, 1:-1] - blur)))
 
 
+def relative_to_noise(high: np.ndarray, level: float) -> np.ndarray:
+    """A high-pass residual in units of an image's noise `level` (a median absolute residual,
+    x1.4826 as for a normal spread), floored so that a flat image does not blow it up."""
+    return high / (1.4826 * level + 2e-3)
+
+
 def patch_channels(patch_bgr: np.ndarray, level: float | None = None) -> np.ndarray:
     """(5, P, P) float32: the BGR patch with its mean colour removed (x2), so that absolute
     colour and brightness (content) matter less; a high-pass residual of the grey patch (x8)
@@ -193,7 +199,7 @@ def patch_channels(patch_bgr: np.ndarray, level: float | None = None) -> np.ndar
     high = grey - cv2.GaussianBlur(grey, (3, 3), 0)
     if level is None:
         level = float(np.median(np.abs(high)))
-    relative = np.clip(high / (1.4826 * level + 2e-3), -8.0, 8.0) * 0.5
+    relative = np.clip(relative_to_noise(high, level), -8.0, 8.0) * 0.5
     centred = (bgr - bgr.reshape(-1, 3).mean(0)) * 2.0
     return np.concatenate([centred.transpose(2, 0, 1), high[None] * 8.0, relative[None]], axis=0)
 
@@ -341,7 +347,7 @@ def detail_map(frame: np.ndarray, box: list[int]) -> np.ndarray:
     blurred region lacks; resizing the detail *energy* keeps where it is missing."""
     grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32) / 255.0
     high = np.abs(grey - cv2.GaussianBlur(grey, (3, 3), 0))
-    relative = high / (1.4826 * float(np.median(high)) + 2e-3)
+    relative = relative_to_noise(high, float(np.median(high)))
     x, y, w, h = box
     local = cv2.resize(relative[y : y + h, x : x + w], (PATCH, PATCH),
                        interpolation=cv2.INTER_AREA)

@@ -139,9 +139,10 @@ def register_weights(
         staged = Path(tmp) / f"{modality}.pt"
         staged.write_bytes(Path(weights).read_bytes())
         client.log_artifact(run_id, str(staged), ARTIFACT_DIR)
-    lm = Path(weights).with_name("text-lm.npz")
-    if modality == "text" and lm.is_file():  # the feature models the text network was fit on
-        client.log_artifact(run_id, str(lm), ARTIFACT_DIR)
+    lm = Path(weights).with_name("text-lm.npz")  # the feature models a text network was fit on
+    lm_file = lm if modality == "text" and lm.is_file() else None
+    if lm_file:
+        client.log_artifact(run_id, str(lm_file), ARTIFACT_DIR)
     for key, value in ckpt["hparams"].items():
         client.log_param(run_id, f"net.{key}", value)
     for key, value in ckpt.get("metrics", {}).items():
@@ -164,8 +165,8 @@ def register_weights(
         "source": source,  # "baseline": the committed weights, replaced when they change
         "weights_sha256": _sha256(Path(weights)),
     }
-    if modality == "text" and lm.is_file():
-        tags["text_lm_sha256"] = _sha256(lm)
+    if lm_file:
+        tags["text_lm_sha256"] = _sha256(lm_file)
     mv = client.create_model_version(
         name, f"{run.info.artifact_uri}/{ARTIFACT_DIR}", run_id=run_id, tags=tags,
         description=description,

@@ -62,8 +62,10 @@ def score(modality: str, features: Features, loaded: Any) -> dict[str, Any]:
     and `ensemble` lists each member's score and verdict beside it. `explanation` lists each
     unit's score with its box, time span, frame time or sentence, plus the face boxes found.
     """
+    from models.ensemble import Ensemble
+
     members = None
-    if callable(getattr(loaded, "predict_members", None)):  # an ensemble: every member's view
+    if isinstance(loaded, Ensemble):  # every member's view
         probs, each = loaded.predict_members(features["x"])
         members = [(alias, m, aggregate(p)) for (alias, m), p in zip(loaded.members, each,
                                                                       strict=True)]

@@ -396,9 +396,9 @@ def served_lm() -> HumanLM:
     """The text models of the weights (`config.text_lm_path`, written by training): loaded once
     per process. Without the file, built from the reference corpus of seed 0 where the fortunes
     are installed (seconds, with a warning); otherwise FileNotFoundError."""
-    from config import get_config
+    from config import text_lm_path
 
-    return _served_lm(get_config().text_lm_path)
+    return _served_lm(text_lm_path())
 
 
 @functools.cache

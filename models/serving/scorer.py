@@ -12,6 +12,7 @@ import numpy as np
 
 from config import Limits
 from models import MODALITIES
+from models.ensemble import Ensemble
 from models.features import decode, featurize
 from models.scoring import score
 from models.serving.batcher import MicroBatcher
@@ -111,7 +112,7 @@ class Scorer:
         decoded_at = time.perf_counter()
         features = featurize(modality, decoded)
         featurized = time.perf_counter()
-        if callable(getattr(loaded, "predict_members", None)):
+        if isinstance(loaded, Ensemble):
             result = score(modality, features, loaded)  # an ensemble: each member scores once
             modelled = time.perf_counter()
         else:
