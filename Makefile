@@ -4,10 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian packages that training and the tests read: Chromium (browser test), sample media,
-# speech and text generators.
-DATA_PACKAGES := chromium chromium-driver opencv-doc pocketsphinx-en-us pocketsphinx-testdata \
-	fortunes fortunes-min espeak-ng flite dadadodo polygen graphviz
+# Debian packages: the tools the tests drive (Chromium for the browser test, Graphviz for the
+# docs picture, pocketsphinx's acoustic model) and every package the data catalogue
+# (models/data/catalog.toml) names as a source or a generator; the catalogue is the one list.
+TOOL_PACKAGES := chromium chromium-driver graphviz pocketsphinx-en-us
+DATA_PACKAGES := $(TOOL_PACKAGES) $(shell $(PYTHON) models/data/catalog.py packages)
 DATA_STAMP := var/.data-packages
 
 .PHONY: run test test-cluster lint data venv train evaluate clean manifests docs bench
@@ -27,7 +28,7 @@ run: venv
 # Debian packages (root): needed by `detector train` and by the tests that read real media.
 data: $(DATA_STAMP)
 
-$(DATA_STAMP):
+$(DATA_STAMP): models/data/catalog.toml
 	@missing=$$(for p in $(DATA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
