@@ -16,8 +16,13 @@ SPLITS = ("train", "val", "test")
 class Sample:
     """One labelled media item in the decoded form `models.features.featurize` takes.
 
-    `group` names the real source it derives from; samples of one group share a split.
-    `mask` (images only) marks manipulated pixels in [0, 1]; None means the whole item.
+    `group` names the real item (recording, photo, text; a speaker or author where known) it
+    derives from; samples of one group share a split. `family` names its catalogue source
+    family (`models/data/catalog.toml`): a fake made from a real item keeps the real item's
+    family, a generated item (text-to-speech, LM text) has its generator's family; families
+    decide the splits and the leave-one-source-family-out evaluation. `kind` is the generator
+    (or the real item's kind). `mask` (images only) marks manipulated pixels in [0, 1]; None
+    means the whole item.
     """
 
     media: Any
@@ -25,6 +30,7 @@ class Sample:
     kind: str
     group: str
     mask: np.ndarray | None = None
+    family: str = ""
     info: dict[str, Any] = field(default_factory=dict)
 
 
