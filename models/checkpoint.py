@@ -1,4 +1,8 @@
-"""Weights files: state dict, network hyper-parameters, calibration and decision thresholds."""
+"""Weights files: state dict, network hyper-parameters, calibration and decision thresholds.
+
+`media_calibration` `(a, b)` maps the aggregated media score to a calibrated probability
+(`models.calibration.calibrate`); files written before it existed read as the identity.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ def save_checkpoint(
     temperature: float = 1.0,
     threshold: float = 0.5,
     uncertain_band: float = 0.1,
+    media_calibration: tuple[float, float] = (1.0, 0.0),
     metrics: dict[str, Any] | None = None,
 ) -> Path:
     """Write `<modality>.pt`: everything needed to rebuild and use the network."""
@@ -39,6 +44,7 @@ def save_checkpoint(
             "temperature": float(temperature),
             "threshold": float(threshold),
             "uncertain_band": float(uncertain_band),
+            "media_calibration": [float(v) for v in media_calibration],
             "metrics": dict(metrics or {}),
         },
         path,

@@ -4,7 +4,8 @@ combined one.
 A modality's ensemble is its `champion` plus every version holding an alias that starts with
 `ensemble-` (`mlflow` aliases on the same registered model, e.g. `ensemble-spectral`); with no
 such alias the champion scores alone. Combining rule: the mean of the members' *calibrated* unit
-probabilities, then the usual media aggregate (`models.scoring.aggregate`); the verdict uses the
+probabilities, then the usual media aggregate (`models.scoring.aggregate`) mapped through the
+mean of the members' media calibrations; the verdict uses the
 mean of the members' thresholds and the widest of their uncertain bands, so adding a member can
 only widen the band where the members disagree about calibration.
 """
@@ -56,6 +57,12 @@ class Ensemble:
     @property
     def uncertain_band(self) -> float:
         return float(max(m.uncertain_band for _, m in self.members))
+
+    @property
+    def media_calibration(self) -> tuple[float, float]:
+        """The mean of the members' media calibrations (each maps its own aggregate)."""
+        params = [tuple(getattr(m, "media_calibration", (1.0, 0.0))) for _, m in self.members]
+        return float(np.mean([p[0] for p in params])), float(np.mean([p[1] for p in params]))
 
     def predict_members(self, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """The combined unit probabilities and each member's, shape (N,) each."""

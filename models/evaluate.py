@@ -1,11 +1,16 @@
-"""Leave-one-generator-out evaluation of every modality: figures, a Markdown report, ROC curves.
+"""Evaluation of every modality on what it never saw: source families, generators, transforms.
 
-For each modality and each synthetic generator G in its data set, a model is trained with the
-same recipe on the training split *without* G's media (validation calibrates without G too) and
-tested on the held-out test split's authentic media plus G's: G is a generator the model never
-saw. The in-distribution figure scores the committed weights (`models/weights/<modality>.pt`,
-trained on every generator) on the whole test split. Splits are by source media
-(`models.train.SPLIT_RULE`), so no test media shares a source with a training media.
+- **Leave one source family out** (the headline): each real catalogue family is scored by a
+  model trained and calibrated without it (`models.train.cross_validate`: families are dealt
+  whole into folds). Per family: its real items' false-positive rate (verdict `synthetic`) and
+  `uncertain` rate at that model's threshold, and the AUC of its real items against the same
+  fold's synthetic items. A reliability diagram of the out-of-family scores shows calibration.
+- **Leave one generator out**: for each generator G a model trained and calibrated without G's
+  media, tested on the held-out real items plus every G item.
+- **Robustness**: the committed weights on media from another seed's draw, untouched and
+  after each of the modality's distribution transforms (`models.data.augment_<modality>
+  .ROBUSTNESS`: re-encoding, resizing, ...): AUC and the real items' false-positive rate.
+- **In-distribution**: the committed weights on the held-out items of the training families.
 """
 
 from __future__ import annotations
@@ -28,6 +33,13 @@ log = logging.getLogger(__name__)
 TARGETS = {"image": 0.90, "video": 0.90, "audio": 0.90, "text": 0.85}
 """Held-out-generator AUC targets (issue 3)."""
 IN_DISTRIBUTION_TARGET = 0.98
+FAMILY_AUC_TARGETS = {"image": 0.90, "video": 0.90, "audio": 0.95, "text": 0.90}
+"""Unseen-source-family AUC targets (issue 10), with the two rate targets below."""
+FAMILY_FPR_TARGET = 0.05
+FAMILY_UNCERTAIN_TARGET = 0.20
+ROBUSTNESS_PER_CLASS = 40
+"""Media per class drawn (with another seed) for the robustness table."""
+QUICK_ROBUSTNESS = 4
 REPORT_DIR = Path(__file__).resolve().parent.parent / "docs" / "evaluation"
 ROC_POINTS = 101
 COST_ORDER = ("video", "audio", "image", "text")
@@ -83,22 +95,21 @@ def figures(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[st
 
 def generators_of(prepared: Any) -> list[str]:
     """The synthetic kinds (generators) present in a prepared data set."""
-    found: set[str] = set()
-    for name, units in prepared.sets.items():
-        found.update(prepared.kinds[name][units.media_labels == 1].tolist())
-    return sorted(found)
+    return sorted(set(prepared.kinds[prepared.labels == 1].tolist()))
 
 
 def held_out_generator(prepared: Any, generator: str) -> dict[str, Any]:
-    """Train without `generator`, test on the test split's authentic media plus its media."""
-    from models.train import _logits, fit, scores_of, subset
+    """Train and calibrate without `generator`'s media; test on the held-out real items plus
+    every media of `generator`."""
+    from models.calibration import calibrate
+    from models.train import fit, raw_scores, subset
 
     start = time.perf_counter()
-    fitted = fit(prepared, exclude={generator}, progress=False)
-    test, kinds = prepared.sets["test"], prepared.kinds["test"]
-    keep = (test.media_labels == 0) | (kinds == generator)
-    units = subset(test, keep)
-    scores = scores_of(_logits(fitted.network, units.x), fitted.temperature, units)
+    other = prepared.kinds != generator
+    fitted = fit(prepared, other & ~prepared.held_out, other & prepared.held_out, progress=False)
+    keep = (prepared.held_out & (prepared.labels == 0)) | ~other
+    units = subset(prepared.eval_units, keep)
+    scores = calibrate(raw_scores(fitted, units), fitted.calibration)
     found = figures(units.media_labels, scores, fitted.threshold)
     found.update(generator=generator, val_auc=fitted.val_auc,
                  n_train_media=fitted.n_train_media,
@@ -106,8 +117,31 @@ def held_out_generator(prepared: Any, generator: str) -> dict[str, Any]:
     return found
 
 
+def out_of_family(prepared: Any) -> dict[str, Any]:
+    """The leave-one-source-family-out figures (`models.train.cross_validate`, cached)."""
+    from models.calibration import expected_calibration_error, reliability
+    from models.train import cross_validate, family_table
+
+    cv = cross_validate(prepared)
+    labels = prepared.labels
+    threshold, band = cv.per_media("thresholds"), cv.per_media("bands")
+    found = figures(labels, cv.scores, 0.5)
+    found.pop("accuracy")
+    real = labels == 0
+    found.update(
+        families=family_table(prepared, cv),
+        false_positive_rate=round(float(np.mean((cv.scores > threshold + band)[real])), 4),
+        uncertain_rate=round(float(np.mean((np.abs(cv.scores - threshold) <= band)[real])), 4),
+        detection_rate=round(float(np.mean((cv.scores > threshold + band)[~real])), 4),
+        reliability=reliability(cv.scores, labels),
+        ece=expected_calibration_error(cv.scores, labels),
+        n_folds=int(cv.folds.max()) + 1, seconds=round(cv.seconds, 1),
+    )
+    return found
+
+
 def in_distribution(prepared: Any, weights: Path) -> dict[str, Any]:
-    """The weights trained on every generator, scored on the whole test split and per kind."""
+    """The committed weights on the held-out items of the training families, and per kind."""
     from models.checkpoint import load_checkpoint
 
     found = score_checkpoint(load_checkpoint(weights), prepared)
@@ -115,42 +149,106 @@ def in_distribution(prepared: Any, weights: Path) -> dict[str, Any]:
     return found
 
 
-def score_checkpoint(ckpt: dict[str, Any], prepared: Any) -> dict[str, Any]:
-    """`figures` of a weights checkpoint on a prepared test split, plus `by_generator` (AUC of
-    authentic vs each generator). Raises ValueError when the checkpoint was trained on other
-    features or another modality."""
+def _checkpoint_network(ckpt: dict[str, Any], modality: str) -> Any:
     from models.checkpoint import network_from_checkpoint
     from models.features import FEATURE_VERSION
-    from models.train import _logits, scores_of
 
-    if ckpt.get("modality") != prepared.modality:
-        raise ValueError(f"a {ckpt.get('modality')} model cannot score {prepared.modality}")
+    if ckpt.get("modality") != modality:
+        raise ValueError(f"a {ckpt.get('modality')} model cannot score {modality}")
     if ckpt.get("feature_version") != FEATURE_VERSION:
         raise ValueError(f"feature_version {ckpt.get('feature_version')} is not "
                          f"{FEATURE_VERSION}; retrain (detector train)")
-    network = network_from_checkpoint(ckpt)
-    test, kinds = prepared.sets["test"], prepared.kinds["test"]
-    scores = scores_of(_logits(network, test.x), float(ckpt["temperature"]), test)
-    found = figures(test.media_labels, scores, float(ckpt["threshold"]))
+    return network_from_checkpoint(ckpt)
+
+
+def _checkpoint_scores(ckpt: dict[str, Any], network: Any, units: Any) -> np.ndarray:
+    from models.calibration import calibrate
+    from models.train import _logits, scores_of
+
+    raw = scores_of(_logits(network, units.x), float(ckpt["temperature"]), units)
+    return calibrate(raw, tuple(ckpt.get("media_calibration", (1.0, 0.0))))
+
+
+def score_checkpoint(ckpt: dict[str, Any], prepared: Any) -> dict[str, Any]:
+    """`figures` of a weights checkpoint on the prepared data's held-out items (never trained
+    on), plus `by_generator` (AUC of real vs each generator). Raises ValueError when the
+    checkpoint was trained on other features or another modality."""
+    from models.train import subset
+
+    network = _checkpoint_network(ckpt, prepared.modality)
+    keep = prepared.held_out
+    units, kinds = subset(prepared.eval_units, keep), prepared.kinds[keep]
+    scores = _checkpoint_scores(ckpt, network, units)
+    found = figures(units.media_labels, scores, float(ckpt["threshold"]))
     found["by_generator"] = {}
-    for generator in generators_of(prepared):
-        keep = (test.media_labels == 0) | (kinds == generator)
-        found["by_generator"][generator] = figures(test.media_labels[keep], scores[keep],
+    for generator in sorted(set(kinds[units.media_labels == 1].tolist())):
+        use = (units.media_labels == 0) | (kinds == generator)
+        found["by_generator"][generator] = figures(units.media_labels[use], scores[use],
                                                    float(ckpt["threshold"]))["auc"]
     return found
 
 
-def _task(modality: str, generator: str | None, data_path: str,
-          weights_dir: str) -> tuple[str, str | None, dict[str, Any]]:
-    """One unit of work for the pool: on the prepared data of `data_path`, one held-out
-    generator or, with `generator` None, the in-distribution figures."""
+def robustness(modality: str, weights: Path, seed: int = 0,
+               per_class: int = ROBUSTNESS_PER_CLASS) -> dict[str, Any]:
+    """The committed weights on `per_class` media per class drawn with another seed, untouched
+    (`none`) and after each transform of `models.data.augment_<modality>.ROBUSTNESS`: AUC, and
+    the real items' false-positive and uncertain rates at the model's threshold. Some of these
+    media share sources with training: compare each row with `none`."""
+    import importlib
+
+    from models.checkpoint import load_checkpoint
+    from models.data import generate
+    from models.train import featurize_samples
+
+    try:
+        transforms = importlib.import_module(f"models.data.augment_{modality}").ROBUSTNESS
+    except (ImportError, AttributeError):
+        return {}
+    ckpt = load_checkpoint(weights)
+    network = _checkpoint_network(ckpt, modality)
+    threshold, band = float(ckpt["threshold"]), float(ckpt["uncertain_band"])
+    samples = generate(modality, per_class, seed + 1000)
+    rng = np.random.default_rng(seed)
+    rows: dict[str, Any] = {}
+    for name, transform in [("none", None), *transforms.items()]:
+        changed = [s if transform is None else _transformed(s, transform) for s in samples]
+        units = featurize_samples(modality, changed, rng, 10**6)
+        scores = _checkpoint_scores(ckpt, network, units)
+        labels = units.media_labels
+        real = scores[labels == 0]
+        rows[name] = {
+            "auc": figures(labels, scores, threshold)["auc"],
+            "false_positive_rate": round(float(np.mean(real > threshold + band)), 4),
+            "uncertain_rate": round(float(np.mean(np.abs(real - threshold) <= band)), 4),
+            "mean_real_score": round(float(real.mean()), 4),
+            "n_real": int(len(real)), "n_synthetic": int((labels == 1).sum()),
+        }
+    return rows
+
+
+def _transformed(sample: Any, transform: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(sample, media=transform(sample.media))
+
+
+def _task(modality: str, what: str, data_path: str, weights_dir: str, seed: int,
+          quick: bool) -> tuple[str, str, dict[str, Any]]:
+    """One unit of work for the pool on the prepared data of `data_path`: `what` is a held-out
+    generator, or one of "@family", "@in_distribution", "@robustness"."""
     from models.train import load_prepared, single_thread
 
+    weights = Path(weights_dir) / f"{modality}.pt"
     with single_thread():
+        if what == "@robustness":
+            return modality, what, robustness(modality, weights, seed,
+                                              QUICK_ROBUSTNESS if quick else ROBUSTNESS_PER_CLASS)
         prepared = load_prepared(data_path)
-        if generator is None:
-            return modality, None, in_distribution(prepared, Path(weights_dir) / f"{modality}.pt")
-        return modality, generator, held_out_generator(prepared, generator)
+        if what == "@family":
+            return modality, what, out_of_family(prepared)
+        if what == "@in_distribution":
+            return modality, what, in_distribution(prepared, weights)
+        return modality, what, held_out_generator(prepared, what)
 
 
 def _pool(jobs: int) -> ProcessPoolExecutor:
@@ -163,9 +261,11 @@ def evaluate(
     quick: bool = False,
     jobs: int = 2,
     weights_dir: str | Path | None = None,
+    robust: bool = True,
 ) -> dict[str, Any]:
-    """Leave-one-generator-out figures of `modalities` (see the module docstring), run on `jobs`
-    worker processes. Data sets are prepared first (one modality a worker, cached)."""
+    """Leave-one-family-out, leave-one-generator-out, robustness and in-distribution figures
+    of `modalities` (see the module docstring), on `jobs` worker processes. Data sets are
+    prepared first (one modality a worker, cached)."""
     from models.checkpoint import WEIGHTS_DIR
 
     for m in modalities:
@@ -179,21 +279,26 @@ def evaluate(
     with _pool(jobs) as pool:
         prepared = dict(zip(order, pool.map(_prepare, order, [seed] * len(order),
                                             [quick] * len(order)), strict=True))
-        tasks = [(m, g) for m in order for g in prepared[m][1]] + [(m, None) for m in order]
-        futures = [pool.submit(_task, m, g, prepared[m][0], weights_dir) for m, g in tasks]
+        special = ["@family", "@in_distribution"] + (["@robustness"] if robust else [])
+        tasks = [(m, "@family") for m in order] + [
+            (m, g) for m in order for g in prepared[m][1]] + [
+            (m, w) for m in order for w in special[1:]]
+        futures = [pool.submit(_task, m, w, prepared[m][0], weights_dir, seed, quick)
+                   for m, w in tasks]
         for future in futures:
-            modality, generator, found = future.result()
+            modality, what, found = future.result()
             entry = report["modalities"].setdefault(modality, {"held_out": {}})
-            if generator is None:
-                entry["in_distribution"] = found
+            if what.startswith("@"):
+                entry[what[1:]] = found
             else:
-                entry["held_out"][generator] = found
-                log.info("%s without %s: AUC %s", modality, generator, found["auc"])
+                entry["held_out"][what] = found
+                log.info("%s without %s: AUC %s", modality, what, found["auc"])
     report["modalities"] = {m: report["modalities"][m] for m in modalities
                             if m in report["modalities"]}
     for modality, entry in report["modalities"].items():
         aucs = [v["auc"] for v in entry["held_out"].values() if v["auc"] is not None]
         entry["target"] = TARGETS[modality]
+        entry["family_auc_target"] = FAMILY_AUC_TARGETS[modality]
         entry["mean_held_out_auc"] = round(float(np.mean(aucs)), 4) if aucs else None
         entry["min_held_out_auc"] = round(float(np.min(aucs)), 4) if aucs else None
     report.update(seconds=round(time.perf_counter() - start, 1), cpu_count=os.cpu_count(),
@@ -214,61 +319,109 @@ def _prepare(modality: str, seed: int, quick: bool) -> tuple[str, list[str]]:
         return str(path), generators_of(prepared)
 
 
-def _mark(value: float | None, target: float) -> str:
+def _mark(value: float | None, target: float, below: bool = False) -> str:
     if value is None:
         return "n/a"
-    return "met" if value >= target else "**missed**"
-
-
-def markdown(report: dict[str, Any], roc_name: str = "roc.png") -> str:
-    """The evaluation report as Markdown (tables per modality, the ROC figure linked)."""
-    lines = [
-        "# Evaluation: leave one generator out",
-        "",
-        "Written by `detector evaluate` (`models/evaluate.py`); figures in `evaluation.json`.",
-        f"Seed {report['seed']}{', quick recipe' if report['quick'] else ''}; "
-        f"{report['seconds']:.0f} s on {report.get('cpu_count')} cores "
-        f"(load average {report['load_average_at_start'][0]} at start).",
-        "",
-        "Each row trains the modality's model with the same recipe on the training split **without "
-        "that generator** (validation calibrates without it too) and tests it on the test split's "
-        "authentic media plus that generator's: a generator the model never saw. "
-        "*In-distribution* scores the committed weights, trained on every generator, on the whole "
-        "test split. Splits are by source media, so no test item shares a source with a training "
-        "item. EER is the equal error rate; accuracy is at the model's own calibrated threshold.",
-        "",
-        f"![ROC curves]({roc_name})",
-        "",
-    ]
-    for modality, entry in report["modalities"].items():
-        target = entry["target"]
-        lines += [f"## {modality}", "",
-                  "| held-out generator | test media (authentic / synthetic) | AUC | EER | "
-                  f"accuracy | target AUC >= {target} |",
-                  "|---|---|---|---|---|---|"]
-        for generator, f in entry["held_out"].items():
-            lines.append(f"| {generator} | {f['n_authentic']} / {f['n_synthetic']} | "
-                         f"{_fmt(f['auc'])} | {_fmt(f['eer'])} | {_fmt(f['accuracy'])} | "
-                         f"{_mark(f['auc'], target)} |")
-        ind = entry.get("in_distribution")
-        if ind:
-            lines.append(f"| *in-distribution (all generators seen)* | {ind['n_authentic']} / "
-                         f"{ind['n_synthetic']} | {_fmt(ind['auc'])} | {_fmt(ind['eer'])} | "
-                         f"{_fmt(ind['accuracy'])} | "
-                         f"{_mark(ind['auc'], IN_DISTRIBUTION_TARGET)} (>= "
-                         f"{IN_DISTRIBUTION_TARGET}) |")
-            per = ", ".join(f"{g} {_fmt(a)}" for g, a in ind["by_generator"].items())
-            lines += ["", f"In-distribution AUC per generator (authentic vs it): {per}."]
-        lines.append("")
-    return "\n".join(lines)
+    ok = value <= target if below else value >= target
+    return "met" if ok else "**missed**"
 
 
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def _family_lines(modality: str, entry: dict[str, Any]) -> list[str]:
+    fam = entry.get("family")
+    if not fam:
+        return []
+    target = FAMILY_AUC_TARGETS[modality]
+    lines = [f"### {modality}: leave one source family out ({fam['n_folds']} folds)", "",
+             f"Over all out-of-family media: AUC {_fmt(fam['auc'])}, real false-positive rate "
+             f"{_fmt(fam['false_positive_rate'])}, real uncertain rate "
+             f"{_fmt(fam['uncertain_rate'])}, synthetic detected {_fmt(fam['detection_rate'])}, "
+             f"expected calibration error {_fmt(fam['ece'])}.", "",
+             f"| held-out real family | real / synthetic media | false positives "
+             f"(<= {FAMILY_FPR_TARGET}) | uncertain (<= {FAMILY_UNCERTAIN_TARGET}) | "
+             f"AUC (>= {target}) |", "|---|---|---|---|---|"]
+    for row in fam["families"]:
+        lines.append(
+            f"| {row['family']} | {row['n_real']} / {row['n_synthetic']} | "
+            f"{_fmt(row['false_positive_rate'])} "
+            f"{_mark(row['false_positive_rate'], FAMILY_FPR_TARGET, below=True)} | "
+            f"{_fmt(row['uncertain_rate'])} "
+            f"{_mark(row['uncertain_rate'], FAMILY_UNCERTAIN_TARGET, below=True)} | "
+            f"{_fmt(row['auc'])} {_mark(row['auc'], target) if row['auc'] is not None else ''} |")
+    return [*lines, ""]
+
+
+def _generator_lines(modality: str, entry: dict[str, Any]) -> list[str]:
+    target = entry["target"]
+    lines = [f"### {modality}: leave one generator out", "",
+             "| held-out generator | test media (real / synthetic) | AUC | EER | "
+             f"accuracy | target AUC >= {target} |", "|---|---|---|---|---|---|"]
+    for generator, f in entry["held_out"].items():
+        lines.append(f"| {generator} | {f['n_authentic']} / {f['n_synthetic']} | "
+                     f"{_fmt(f['auc'])} | {_fmt(f['eer'])} | {_fmt(f['accuracy'])} | "
+                     f"{_mark(f['auc'], target)} |")
+    ind = entry.get("in_distribution")
+    if ind:
+        lines.append(f"| *in-distribution (held-out items of the training families)* | "
+                     f"{ind['n_authentic']} / {ind['n_synthetic']} | {_fmt(ind['auc'])} | "
+                     f"{_fmt(ind['eer'])} | {_fmt(ind['accuracy'])} | "
+                     f"{_mark(ind['auc'], IN_DISTRIBUTION_TARGET)} (>= "
+                     f"{IN_DISTRIBUTION_TARGET}) |")
+    return [*lines, ""]
+
+
+def _robustness_lines(modality: str, entry: dict[str, Any]) -> list[str]:
+    rows = entry.get("robustness")
+    if not rows:
+        return []
+    lines = [f"### {modality}: robustness (committed weights)", "",
+             "| transform | AUC | real false positives | real uncertain | mean real score |",
+             "|---|---|---|---|---|"]
+    for name, r in rows.items():
+        lines.append(f"| {name} | {_fmt(r['auc'])} | {_fmt(r['false_positive_rate'])} | "
+                     f"{_fmt(r['uncertain_rate'])} | {_fmt(r['mean_real_score'])} |")
+    return [*lines, ""]
+
+
+def markdown(report: dict[str, Any], roc_name: str = "roc.png",
+             reliability_name: str = "reliability.png") -> str:
+    """The evaluation report as Markdown (tables per modality, the figures linked)."""
+    lines = [
+        "# Evaluation: unseen source families, unseen generators, transforms",
+        "",
+        "Written by `detector evaluate` (`models/evaluate.py`); figures in `evaluation.json`.",
+        f"Seed {report['seed']}{', quick recipe' if report['quick'] else ''}; "
+        f"{report['seconds']:.0f} s on {report.get('cpu_count')} cores "
+        f"(load average {report['load_average_at_start'][0]} at start).",
+        "",
+        "**Leave one source family out** is the headline: every real source family of the "
+        "catalogue (`models/data/catalog.toml`) is scored by a model trained *and calibrated* "
+        "without any item of it (families are dealt whole into folds), at that model's own "
+        "threshold. False positives are real items given the verdict `synthetic`; uncertain "
+        "are real items inside the uncertain band. **Leave one generator out** trains without "
+        "one generator and tests on held-out real items plus that generator's. **Robustness** "
+        "scores the committed weights on another seed's draw after each transform of what "
+        "distribution does to media. The reliability diagram plots the out-of-family scores.",
+        "",
+        f"![ROC curves]({roc_name})",
+        "",
+        f"![Reliability]({reliability_name})",
+        "",
+    ]
+    for modality, entry in report["modalities"].items():
+        lines += [f"## {modality}", ""]
+        lines += _family_lines(modality, entry)
+        lines += _generator_lines(modality, entry)
+        lines += _robustness_lines(modality, entry)
+    return "\n".join(lines)
+
+
 def plot_roc(report: dict[str, Any], path: Path) -> Path:
-    """One panel per modality: the ROC of each held-out generator and the in-distribution one."""
+    """One panel per modality: the out-of-family ROC, each held-out generator's, and the
+    in-distribution one."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -280,9 +433,13 @@ def plot_roc(report: dict[str, Any], path: Path) -> Path:
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.6 * rows), squeeze=False)
     for ax, modality in zip(axes.flat, names, strict=False):
         entry = report["modalities"][modality]
+        fam = entry.get("family")
+        if fam and fam["roc"]["fpr"]:
+            ax.plot(fam["roc"]["fpr"], fam["roc"]["tpr"], "r", linewidth=2,
+                    label=f"unseen source families (AUC {_fmt(fam['auc'])})")
         for generator, f in entry["held_out"].items():
             if f["roc"]["fpr"]:
-                ax.plot(f["roc"]["fpr"], f["roc"]["tpr"],
+                ax.plot(f["roc"]["fpr"], f["roc"]["tpr"], linewidth=0.9,
                         label=f"without {generator} (AUC {_fmt(f['auc'])})")
         ind = entry.get("in_distribution")
         if ind and ind["roc"]["fpr"]:
@@ -291,7 +448,7 @@ def plot_roc(report: dict[str, Any], path: Path) -> Path:
         ax.plot([0, 1], [0, 1], color="0.8", linewidth=0.8)
         ax.set(title=modality, xlabel="false positive rate", ylabel="true positive rate",
                xlim=(0, 1), ylim=(0, 1.01))
-        ax.legend(loc="lower right", fontsize=7)
+        ax.legend(loc="lower right", fontsize=6)
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
     fig.tight_layout()
@@ -301,13 +458,39 @@ def plot_roc(report: dict[str, Any], path: Path) -> Path:
     return path
 
 
+def plot_reliability(report: dict[str, Any], path: Path) -> Path:
+    """Reliability diagram of each modality's out-of-family scores."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    ax.plot([0, 1], [0, 1], color="0.7", linewidth=0.8, label="perfectly calibrated")
+    for modality, entry in report["modalities"].items():
+        r = (entry.get("family") or {}).get("reliability")
+        if r and r["mean_score"]:
+            ax.plot(r["mean_score"], r["fraction_synthetic"], marker="o",
+                    label=f"{modality} (ECE {_fmt(entry['family']['ece'])})")
+    ax.set(xlabel="mean calibrated score in bin", ylabel="fraction synthetic",
+           xlim=(0, 1), ylim=(0, 1.01), title="out-of-family reliability")
+    ax.legend(loc="upper left", fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
 def write_report(report: dict[str, Any], out_dir: str | Path = REPORT_DIR) -> dict[str, Path]:
-    """Write `evaluation.json`, `README.md` and `roc.png` into `out_dir`; their paths."""
+    """Write `evaluation.json`, `README.md`, `roc.png` and `reliability.png` into `out_dir`."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "evaluation.json", "markdown": out / "README.md",
-             "roc": out / "roc.png"}
+             "roc": out / "roc.png", "reliability": out / "reliability.png"}
     paths["json"].write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
     plot_roc(report, paths["roc"])
-    paths["markdown"].write_text(markdown(report, paths["roc"].name))
+    plot_reliability(report, paths["reliability"])
+    paths["markdown"].write_text(markdown(report, paths["roc"].name,
+                                          paths["reliability"].name))
     return paths

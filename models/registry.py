@@ -50,6 +50,7 @@ class LoadedModel:
     threshold: float = DEFAULT_THRESHOLD
     uncertain_band: float = DEFAULT_BAND
     temperature: float = 1.0
+    media_calibration: tuple[float, float] = (1.0, 0.0)
     tags: dict[str, str] = field(default_factory=dict)
     batch_size: int = 64
 
@@ -64,6 +65,15 @@ class LoadedModel:
                 logits = self.network(torch.from_numpy(x[i : i + self.batch_size]))
                 out.append(torch.sigmoid(logits.reshape(-1) / self.temperature).double().numpy())
         return np.concatenate(out)
+
+
+def _calibration_tag(tags: dict[str, str], default: tuple) -> tuple[float, float]:
+    """The `media_calibration` tag ("a,b"), else `default` (the weights file's)."""
+    try:
+        a, b = (float(v) for v in tags["media_calibration"].split(","))
+        return a, b
+    except (KeyError, ValueError):
+        return float(default[0]), float(default[1])
 
 
 def _uri(tracking_uri: str | None) -> str:
@@ -121,11 +131,11 @@ def register_weights(
 ) -> str:
     """Log a weights file as a run artifact and register it as a new version; returns it.
 
-    The version's tags carry `threshold`, `uncertain_band` and `temperature` from the file
-    (chosen on the validation split by `models.train`). A text model's `text-lm.npz` (the
-    human-text language models its features were computed with) is logged beside it and its
-    digest tagged `text_lm_sha256`; scoring uses the LM at `TEXT_LM_PATH`, so a text model
-    trained with another seed needs its own LM file there.
+    The version's tags carry `threshold`, `uncertain_band`, `temperature` and
+    `media_calibration` from the file (chosen on out-of-family scores by `models.train`). A
+    text model's `text-lm.npz` (the human-text language models its features were computed
+    with) is logged beside it and its digest tagged `text_lm_sha256`; scoring uses the LM at
+    `TEXT_LM_PATH`, so a text model trained with another seed needs its own LM file there.
     """
     uri = _uri(tracking_uri)
     client = _client(uri)
@@ -161,6 +171,8 @@ def register_weights(
         "threshold": f"{ckpt['threshold']:.6f}",
         "uncertain_band": f"{ckpt['uncertain_band']:.6f}",
         "temperature": f"{ckpt['temperature']:.6f}",
+        "media_calibration": ",".join(f"{v:.6f}" for v in ckpt.get("media_calibration",
+                                                                   (1.0, 0.0))),
         "feature_version": str(ckpt["feature_version"]),
         "source": source,  # "baseline": the committed weights, replaced when they change
         "weights_sha256": _sha256(Path(weights)),
@@ -244,11 +256,13 @@ def load_version(modality: str, version: str, tracking_uri: str | None = None) -
             ckpt = load_checkpoint(weights)
             network = network_from_checkpoint(ckpt)
             defaults = (ckpt["threshold"], ckpt["uncertain_band"], ckpt["temperature"])
+            calibration = tuple(ckpt.get("media_calibration", (1.0, 0.0)))
         else:  # a user's model logged with mlflow.pytorch.log_model
             import mlflow.pytorch
 
             network = mlflow.pytorch.load_model(str(local), map_location="cpu").eval()
             defaults = (DEFAULT_THRESHOLD, DEFAULT_BAND, 1.0)
+            calibration = (1.0, 0.0)
     loaded = LoadedModel(
         name=name,
         version=str(version),
@@ -257,6 +271,7 @@ def load_version(modality: str, version: str, tracking_uri: str | None = None) -
         threshold=_float_tag(tags, "threshold", defaults[0]),
         uncertain_band=_float_tag(tags, "uncertain_band", defaults[1]),
         temperature=_float_tag(tags, "temperature", defaults[2]),
+        media_calibration=_calibration_tag(tags, calibration),
         tags=tags,
     )
     with _lock:

@@ -27,6 +27,15 @@ def aggregate(probabilities: np.ndarray) -> float:
     return float(p[:k].mean())
 
 
+def media_score(probabilities: np.ndarray, loaded: Any) -> float:
+    """The calibrated media score: `aggregate` of the unit probabilities, mapped through the
+    model's media calibration (`models.calibration.calibrate`; identity for models without)."""
+    from models.calibration import calibrate
+
+    params = tuple(getattr(loaded, "media_calibration", (1.0, 0.0)))
+    return float(calibrate(aggregate(probabilities), params))  # type: ignore[arg-type]
+
+
 def verdict(score: float, threshold: float, band: float) -> str:
     """`uncertain` within `band` of `threshold` (inclusive), else synthetic/authentic."""
     if abs(score - threshold) <= band:
@@ -56,7 +65,8 @@ def score(modality: str, features: Features, loaded: Any) -> dict[str, Any]:
     """Score featurised media with a loaded model.
 
     `score` is the probability that the media is synthetic: `aggregate` (mean of the top
-    quarter) of the calibrated unit probabilities from `loaded.predict(features["x"])`.
+    quarter) of the unit probabilities from `loaded.predict(features["x"])`, calibrated at the
+    media level (`media_score`).
     `verdict` is `uncertain` within `loaded.uncertain_band` of `loaded.threshold`, otherwise
     `synthetic` or `authentic`. For an `models.ensemble.Ensemble` the score is the combined one
     and `ensemble` lists each member's score and verdict beside it. `explanation` lists each
@@ -67,12 +77,12 @@ def score(modality: str, features: Features, loaded: Any) -> dict[str, Any]:
     members = None
     if isinstance(loaded, Ensemble):  # every member's view
         probs, each = loaded.predict_members(features["x"])
-        members = [(alias, m, aggregate(p)) for (alias, m), p in zip(loaded.members, each,
-                                                                      strict=True)]
+        members = [(alias, m, media_score(p, m)) for (alias, m), p in zip(loaded.members, each,
+                                                                           strict=True)]
     else:
         probs = loaded.predict(features["x"])
     probs = np.asarray(probs, dtype=np.float64).reshape(-1)
-    media_score = aggregate(probs)
+    calibrated = media_score(probs, loaded)
     threshold, band = float(loaded.threshold), float(loaded.uncertain_band)
     meta = dict(features.get("meta") or {})
     explanation: dict[str, Any] = {
@@ -90,8 +100,8 @@ def score(modality: str, features: Features, loaded: Any) -> dict[str, Any]:
     if len(probs):
         explanation["top_unit"] = int(np.argmax(probs))
     result = {
-        "score": round(media_score, 6),
-        "verdict": verdict(media_score, threshold, band),
+        "score": round(calibrated, 6),
+        "verdict": verdict(calibrated, threshold, band),
         "model": {"name": loaded.name, "version": str(loaded.version)},
         "explanation": explanation,
     }
@@ -99,7 +109,7 @@ def score(modality: str, features: Features, loaded: Any) -> dict[str, Any]:
         from models.ensemble import COMBINE_RULE
 
         result["ensemble"] = {
-            "combined": {"score": round(media_score, 6), "threshold": threshold,
+            "combined": {"score": round(calibrated, 6), "threshold": threshold,
                          "uncertain_band": band, "rule": COMBINE_RULE},
             "members": [{"alias": alias, "name": m.name, "version": str(m.version),
                          "score": round(s, 6),

@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from models import MODALITIES
 from models.checkpoint import WEIGHTS_DIR, save_checkpoint
-from models.data import Sample, generate, split_of
+from models.data import Sample, generate
 from models.data.image import boundary
 from models.features import featurize
 from models.generator_cache import single_thread
@@ -47,11 +47,13 @@ RECIPES = {
     "text": Recipe(n_per_class=1500, epochs=6, lr=3e-3),
 }
 SPLIT_RULE = (
-    "seeded 70/15/15 train/val/test by hash of the SOURCE media (models.data.split_of): an "
-    "authentic photo, clip or text and every fake made from it share a split; audio keeps fixed "
-    "held-out recordings per split and TTS utterances by index; text Markov chains, dadadodo "
-    "and the n-gram tables learn only from a reference half of the training fortunes, which "
-    "are never used as samples"
+    "by SOURCE FAMILY (models.folds): every real catalogue family is dealt whole into one of up "
+    "to 5 folds, and each fold is scored by a model trained on the other folds only (fakes "
+    "follow the family of the real item they were made from; generator-only families are "
+    "spread by item); about 15% of items (by a hash of their group: recording, speaker, photo, "
+    "document) are held out of every model's training and fit the unit temperature; the final "
+    "model trains on every family and takes its media calibration, threshold and band from the "
+    "out-of-family scores"
 )
 QUICK = Recipe(n_per_class=10, epochs=1, max_units_per_media=4)
 TRAIN_COST = {"video": 240, "audio": 180, "image": 95, "text": 20}
@@ -242,43 +244,6 @@ def media_scores(probs: np.ndarray, media: np.ndarray, n_media: int) -> np.ndarr
     return np.array([aggregate(probs[media == i]) for i in range(n_media)])
 
 
-MAX_BAND = 0.15
-MIN_BAND = 0.02
-BAND_PRECISION = 0.9
-
-
-def choose_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """Decision threshold and uncertain band, both chosen on validation media.
-
-    Threshold: the middle of the range of thresholds that maximise balanced accuracy.
-    Band: the narrowest `b` (0.02-0.15, in steps of 0.01) such that validation media scored
-    above `threshold + b` are at least 90% synthetic and those below `threshold - b` at least
-    90% authentic, i.e. the band is where the calibrated classifier is less than 90% precise
-    either way; 0.15 when no narrower band reaches that.
-    """
-    if len(scores) == 0 or len(np.unique(labels)) < 2:
-        return 0.5, 0.1
-    values = np.unique(np.concatenate([[0.0, 1.0], scores]))
-    candidates = (values[:-1] + values[1:]) / 2
-
-    def balanced(t: float) -> float:
-        pred = scores > t
-        return 0.5 * (pred[labels == 1].mean() + (~pred[labels == 0]).mean())
-
-    accs = np.array([balanced(t) for t in candidates])
-    best = candidates[np.flatnonzero(accs >= accs.max() - 1e-9)]
-    threshold = float(np.clip(np.median(best), 0.05, 0.95))
-    band = MAX_BAND
-    for b in np.arange(MIN_BAND, MAX_BAND + 1e-9, 0.01):
-        high, low = scores > threshold + b, scores < threshold - b
-        precise_high = not high.any() or (labels[high] == 1).mean() >= BAND_PRECISION
-        precise_low = not low.any() or (labels[low] == 0).mean() >= BAND_PRECISION
-        if precise_high and precise_low:
-            band = float(b)
-            break
-    return threshold, round(band, 2)
-
-
 def _auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
     from sklearn.metrics import roc_auc_score
 
@@ -290,60 +255,45 @@ def _auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
 def train_modality(
     modality: str, out_dir: str | Path = WEIGHTS_DIR, seed: int = 0, quick: bool = False
 ) -> dict[str, Any]:
-    """Generate data, train with Lightning, calibrate, evaluate on held-out media and write
-    `<out_dir>/<modality>.pt`; returns the metrics of this modality."""
+    """Generate data, cross-validate over source families, train the final model, calibrate it
+    on the out-of-family scores and write `<out_dir>/<modality>.pt`; returns the metrics."""
     with single_thread():
         start = time.perf_counter()
         return train_prepared(prepare(modality, seed, quick), out_dir, start)
 
 
-def train_prepared(prepared: Prepared, out_dir: str | Path = WEIGHTS_DIR,
-                   start: float | None = None) -> dict[str, Any]:
-    """Train on prepared data (`fit`), evaluate on its test split and write
-    `<out_dir>/<modality>.pt` with the metrics inside (text: and `<out_dir>/text-lm.npz`, the
-    language models its features were made with); returns the metrics."""
-    start = time.perf_counter() if start is None else start
-    modality = prepared.modality
-    fitted = fit(prepared)
-    metrics: dict[str, Any] = {"val_auc": fitted.val_auc}
-    if "test" in prepared.sets:
-        metrics.update(test_metrics(fitted, prepared.sets["test"], prepared.kinds["test"]))
-    metrics.update(
-        temperature=round(fitted.temperature, 4), threshold=round(fitted.threshold, 4),
-        uncertain_band=fitted.band, n_train_units=fitted.n_train_units,
-        n_train_media=fitted.n_train_media, n_val_media=fitted.n_val_media,
-        epochs=prepared.recipe.epochs, quick=prepared.quick, seed=prepared.seed,
-        data_seconds=round(prepared.data_seconds, 1),
-        seconds=round(time.perf_counter() - start, 1),
-    )
-    save_checkpoint(
-        Path(out_dir) / f"{modality}.pt", modality, fitted.network, DEFAULT_HPARAMS[modality],
-        temperature=fitted.temperature, threshold=fitted.threshold,
-        uncertain_band=fitted.band,
-        metrics={k: v for k, v in metrics.items() if isinstance(v, int | float)},
-    )
-    if modality == "text":  # the language models the features were made with, for serving
-        from models.text_lm import ARTIFACT_NAME, human_lm
-
-        human_lm(prepared.seed).save(Path(out_dir) / ARTIFACT_NAME)
-    log.info("%s: %s", modality, metrics)
-    return metrics
-
-
 @dataclass
 class Prepared:
-    """A modality's featurised splits (`sets`) and the generator `kind` of each split's media."""
+    """A modality's featurised media: training-mode units (`train_units`: image crops labelled
+    by what they hold) and inference-mode units (`eval_units`, what scoring sees; the same
+    object for audio, video and text), with each media's generator `kinds`, source `families`,
+    `groups` and whether it is `held_out` from every model's training (`models.folds`)."""
 
     modality: str
     seed: int
     quick: bool
-    sets: dict[str, UnitSet]
-    kinds: dict[str, np.ndarray]
+    train_units: UnitSet
+    eval_units: UnitSet
+    kinds: np.ndarray
+    families: np.ndarray
+    groups: np.ndarray
+    held_out: np.ndarray
     data_seconds: float = 0.0
 
     @property
     def recipe(self) -> Recipe:
         return QUICK if self.quick else RECIPES[self.modality]
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.eval_units.media_labels
+
+    def folds(self) -> np.ndarray:
+        """The family fold of each media (`models.folds.family_folds`)."""
+        from models.folds import family_folds, fold_count
+
+        k = fold_count(self.families, self.labels)
+        return family_folds(self.families, self.groups, self.labels, k, self.seed)
 
 
 def data_digest(modality: str, seed: int, quick: bool) -> str:
@@ -352,8 +302,9 @@ def data_digest(modality: str, seed: int, quick: bool) -> str:
     from models import features, text_lm
 
     h = hashlib.sha256(f"{modality}:{seed}:{quick}:{RECIPES[modality]}:{QUICK}".encode())
-    sources = sorted(Path(data_pkg.__file__).parent.glob("*.py")) + [Path(features.__file__),
-                                                                  Path(text_lm.__file__)]
+    sources = sorted(Path(data_pkg.__file__).parent.glob("*.py")) + [
+        Path(data_pkg.__file__).with_name("catalog.toml"), Path(features.__file__),
+        Path(text_lm.__file__)]
     for path in sources:
         h.update(path.read_bytes())
     for fn in (featurize_samples, image_training_units, image_training_crops, _unit_labels):
@@ -361,18 +312,21 @@ def data_digest(modality: str, seed: int, quick: bool) -> str:
     return h.hexdigest()[:16]
 
 
-def cache_path(modality: str, seed: int, quick: bool) -> Path:
-    """Where `prepare` keeps a modality's featurised splits (under VAR_DIR/cache/units)."""
+def cache_path(modality: str, seed: int, quick: bool, kind: str = "units") -> Path:
+    """Where `prepare` keeps a modality's featurised media (`kind` "units") and
+    `cross_validate` its out-of-family scores ("cv"), under VAR_DIR/cache/."""
     from config import get_config
 
     name = f"{modality}-s{seed}{'-quick' if quick else ''}-{data_digest(modality, seed, quick)}"
-    return get_config().var_dir / "cache" / "units" / f"{name}.npz"
+    return get_config().var_dir / "cache" / kind / f"{name}.npz"
 
 
 def prepare(modality: str, seed: int = 0, quick: bool = False, cache: bool = True) -> Prepared:
-    """Generate `modality`'s samples, split them by source (SPLIT_RULE) and featurise each split
-    (training images as labelled crops). Kept in `cache_path` and reused while the data code,
-    feature code, recipe and seed are the same."""
+    """Generate `modality`'s samples and featurise every one both ways (training crops for
+    images; inference units for all). Kept in `cache_path` and reused while the data code,
+    catalogue, feature code, recipe and seed are the same."""
+    from models.folds import holdout
+
     if modality not in RECIPES:
         raise ValueError(f"unknown modality {modality!r}")
     path = cache_path(modality, seed, quick)
@@ -385,19 +339,19 @@ def prepare(modality: str, seed: int = 0, quick: bool = False, cache: bool = Tru
     recipe = QUICK if quick else RECIPES[modality]
     rng = np.random.default_rng(seed)
     samples = generate(modality, recipe.n_per_class, seed)
-    splits: dict[str, list[Sample]] = {name: [] for name in ("train", "val", "test")}
-    for sample in samples:
-        splits[sample.info.get("split") or split_of(sample.group, seed)].append(sample)
     from models.text_lm import reference_seed
 
     with reference_seed(seed):  # text: the language models of this seed's reference corpus
-        sets = {
-            name: featurize_samples(modality, items, rng, recipe.max_units_per_media,
-                                    training=name == "train")
-            for name, items in splits.items() if items
-        }
-    kinds = {name: np.array([s.kind for s in splits[name]]) for name in sets}
-    prepared = Prepared(modality, seed, quick, sets, kinds, time.perf_counter() - start)
+        eval_units = featurize_samples(modality, samples, rng, recipe.max_units_per_media)
+        train_units = (featurize_samples(modality, samples, rng, recipe.max_units_per_media,
+                                         training=True) if modality == "image" else eval_units)
+    groups = np.array([s.group for s in samples]).astype(str)
+    prepared = Prepared(
+        modality, seed, quick, train_units, eval_units,
+        kinds=np.array([s.kind for s in samples]).astype(str),
+        families=np.array([s.family or s.group for s in samples]).astype(str),
+        groups=groups, held_out=holdout(groups, seed),
+        data_seconds=time.perf_counter() - start)
     if cache:
         digest = "?" * len(path.stem.rsplit("-", 1)[1])
         for stale in path.parent.glob(f"{path.stem.rsplit('-', 1)[0]}-{digest}.npz"):
@@ -407,6 +361,7 @@ def prepare(modality: str, seed: int = 0, quick: bool = False, cache: bool = Tru
 
 
 _FIELDS = ("x", "y", "media", "use", "media_labels")
+_MEDIA_FIELDS = ("kinds", "families", "groups", "held_out")
 
 
 def save_prepared(path: str | Path, prepared: Prepared) -> Path:
@@ -414,11 +369,16 @@ def save_prepared(path: str | Path, prepared: Prepared) -> Path:
     path = Path(path)
     arrays: dict[str, np.ndarray] = {
         "data_seconds": np.array(prepared.data_seconds), "seed": np.array(prepared.seed),
-        "quick": np.array(prepared.quick), "modality": np.array(prepared.modality)}
-    for name, units in prepared.sets.items():
+        "quick": np.array(prepared.quick), "modality": np.array(prepared.modality),
+        "shared_units": np.array(prepared.train_units is prepared.eval_units)}
+    for name in ("eval", "train"):
+        if name == "train" and prepared.train_units is prepared.eval_units:
+            continue
+        units = getattr(prepared, f"{name}_units")
         for f in _FIELDS:
             arrays[f"{name}.{f}"] = getattr(units, f)
-        arrays[f"{name}.kinds"] = prepared.kinds[name].astype(str)
+    for f in _MEDIA_FIELDS:
+        arrays[f] = getattr(prepared, f)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
     np.savez(tmp, **arrays)
@@ -429,11 +389,12 @@ def save_prepared(path: str | Path, prepared: Prepared) -> Path:
 def load_prepared(path: str | Path) -> Prepared:
     """Prepared data written by `save_prepared`."""
     with np.load(Path(path), allow_pickle=False) as z:
-        names = sorted({k.split(".")[0] for k in z.files if "." in k})
-        sets = {n: UnitSet(**{f: z[f"{n}.{f}"] for f in _FIELDS}) for n in names}
-        kinds = {n: z[f"{n}.kinds"] for n in names}
-        return Prepared(str(z["modality"]), int(z["seed"]), bool(z["quick"]), sets, kinds,
-                        float(z["data_seconds"]))
+        eval_units = UnitSet(**{f: z[f"eval.{f}"] for f in _FIELDS})
+        train_units = (eval_units if bool(z["shared_units"])
+                       else UnitSet(**{f: z[f"train.{f}"] for f in _FIELDS}))
+        return Prepared(str(z["modality"]), int(z["seed"]), bool(z["quick"]), train_units,
+                        eval_units, *(z[f] for f in _MEDIA_FIELDS),
+                        data_seconds=float(z["data_seconds"]))
 
 
 def subset(units: UnitSet, keep: np.ndarray) -> UnitSet:
@@ -448,10 +409,12 @@ def subset(units: UnitSet, keep: np.ndarray) -> UnitSet:
 
 @dataclass
 class Fitted:
-    """A trained, calibrated network with its decision threshold and uncertain band."""
+    """A trained network with its unit temperature, media calibration `(a, b)`, decision
+    threshold and uncertain band (all fitted on media it was not trained on)."""
 
     network: torch.nn.Module
     temperature: float = 1.0
+    calibration: tuple[float, float] = (1.0, 0.0)
     threshold: float = 0.5
     band: float = 0.1
     val_auc: float | None = None
@@ -460,23 +423,19 @@ class Fitted:
     n_val_media: int = 0
 
 
-def without(prepared: Prepared, split: str, exclude: frozenset[str] | set[str]) -> UnitSet:
-    """A split's units without the media of the `exclude`d generator kinds."""
-    return subset(prepared.sets[split], ~np.isin(prepared.kinds[split], sorted(exclude)))
-
-
-def fit(prepared: Prepared, exclude: frozenset[str] | set[str] = frozenset(),
-        progress: bool = True) -> Fitted:
-    """Train on the train split (minus media of `exclude`d kinds) with Lightning, then fit the
-    temperature, threshold and band on the validation split (minus the same kinds)."""
+def fit(prepared: Prepared, train: np.ndarray, val: np.ndarray, progress: bool = True) -> Fitted:
+    """Train on the media where `train` holds (training-mode units) with Lightning; fit the unit
+    temperature on the `val` media's units and, on their media scores, a media calibration,
+    threshold and band (`models.calibration`). `train` and `val` are bools per media."""
     import lightning as L
 
+    from models.calibration import calibrate, choose_threshold, fit_platt
     from models.module import DetectorModule
 
     modality, recipe, seed = prepared.modality, prepared.recipe, prepared.seed
     L.seed_everything(seed, workers=True, verbose=False)
-    train = without(prepared, "train", exclude)
-    x, y = train.x[train.use], train.y[train.use]
+    units = subset(prepared.train_units, train)
+    x, y = units.x[units.use], units.y[units.use]
     pos = max(1.0, float(y.sum()))
     module = DetectorModule(modality, net=DEFAULT_HPARAMS[modality], lr=recipe.lr,
                             pos_weight=(len(y) - pos) / pos)
@@ -486,54 +445,179 @@ def fit(prepared: Prepared, exclude: frozenset[str] | set[str] = frozenset(),
         TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), batch_size=recipe.batch_size,
         shuffle=True, generator=torch.Generator().manual_seed(seed),
     )
-    val = without(prepared, "val", exclude) if "val" in prepared.sets else None
-    val_loader = None
-    if val is not None:
-        val_loader = DataLoader(TensorDataset(torch.from_numpy(val.x[val.use]),
-                                              torch.from_numpy(val.y[val.use])), batch_size=256)
     trainer = L.Trainer(
         max_epochs=recipe.epochs, accelerator="cpu", devices=1, deterministic=True,
         enable_progress_bar=progress, logger=False, enable_checkpointing=False,
         enable_model_summary=False, num_sanity_val_steps=0,
     )
-    trainer.fit(module, loader, val_loader)
+    trainer.fit(module, loader)
     fitted = Fitted(network=module.net.eval(), n_train_units=len(y),
-                    n_train_media=len(train.media_labels),
-                    n_val_media=len(val.media_labels) if val is not None else 0)
-    if val is not None:
-        v_logits = _logits(fitted.network, val.x)
-        fitted.temperature = fit_temperature(v_logits[val.use], val.y[val.use])
-        v_scores = scores_of(v_logits, fitted.temperature, val)
-        fitted.threshold, fitted.band = choose_threshold(v_scores, val.media_labels)
-        fitted.val_auc = _auc(val.media_labels, v_scores)
+                    n_train_media=int(np.sum(train)), n_val_media=int(np.sum(val)))
+    if np.any(val):
+        v = subset(prepared.eval_units, val)
+        v_logits = _logits(fitted.network, v.x)
+        fitted.temperature = fit_temperature(v_logits[v.use], v.y[v.use])
+        raw = scores_of(v_logits, fitted.temperature, v)
+        fitted.calibration = fit_platt(raw, v.media_labels)
+        scores = calibrate(raw, fitted.calibration)
+        fitted.threshold, fitted.band = choose_threshold(scores, v.media_labels)
+        fitted.val_auc = _auc(v.media_labels, scores)
     return fitted
 
 
 def scores_of(logits: np.ndarray, temperature: float, units: UnitSet) -> np.ndarray:
-    """Media scores (`models.scoring.aggregate`) of calibrated unit logits."""
+    """Raw media scores (`models.scoring.aggregate`) of temperature-scaled unit logits."""
     return media_scores(1 / (1 + np.exp(-logits / temperature)), units.media,
                         len(units.media_labels))
 
 
-def test_metrics(fitted: Fitted, test: UnitSet, kinds: np.ndarray) -> dict[str, Any]:
-    """Held-out figures of a fitted network: media AUC, unit AUC, accuracy (all and by kind),
-    the fraction decided (outside the uncertain band) and the accuracy of those."""
-    t_logits = _logits(fitted.network, test.x)
-    t_probs = 1 / (1 + np.exp(-t_logits / fitted.temperature))
-    t_scores = media_scores(t_probs, test.media, len(test.media_labels))
-    decided = np.abs(t_scores - fitted.threshold) > fitted.band
-    correct = (t_scores > fitted.threshold) == (test.media_labels == 1)
-    return {
-        "test_auc": _auc(test.media_labels, t_scores),
-        "test_unit_auc": _auc(test.y[test.use], t_probs[test.use]),
-        "test_accuracy": round(float(correct.mean()), 4),
-        "test_decided_fraction": round(float(decided.mean()), 4),
-        "test_decided_accuracy": round(float(correct[decided].mean()), 4) if decided.any()
-        else None,
-        "n_test_media": len(test.media_labels),
-        "test_accuracy_by_kind": {str(k): round(float(correct[kinds == k].mean()), 4)
-                                  for k in sorted(set(kinds.tolist()))},
+def raw_scores(fitted: Fitted, units: UnitSet) -> np.ndarray:
+    """A fitted network's raw media scores of `units`."""
+    return scores_of(_logits(fitted.network, units.x), fitted.temperature, units)
+
+
+@dataclass
+class CrossValidation:
+    """Out-of-family scores: each media scored by the fold model that never saw its family
+    (`raw`, and `scores` calibrated by that fold's own calibration), with each fold's threshold
+    and band and the media's fold."""
+
+    folds: np.ndarray
+    raw: np.ndarray
+    scores: np.ndarray
+    thresholds: np.ndarray
+    bands: np.ndarray
+    val_aucs: np.ndarray
+    seconds: float = 0.0
+
+    def per_media(self, name: str) -> np.ndarray:
+        """A fold-level array (`thresholds`, `bands`) spread to each media."""
+        return getattr(self, name)[self.folds]
+
+
+def cross_validate(prepared: Prepared, progress: bool = False,
+                   cache: bool = True) -> CrossValidation:
+    """For each fold of source families (`Prepared.folds`): train on the other folds' media
+    (minus held-out items), calibrate on their held-out items, and score every media of the
+    fold. Cached beside the prepared data (`cache_path(..., "cv")`)."""
+    path = cache_path(prepared.modality, prepared.seed, prepared.quick, "cv")
+    if cache and path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return CrossValidation(**{k: z[k] for k in z.files if k != "seconds"},
+                                       seconds=float(z["seconds"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("%s: unreadable cross-validation cache (%s); running again", path, exc)
+    start = time.perf_counter()
+    folds = prepared.folds()
+    k = int(folds.max()) + 1
+    n = len(prepared.labels)
+    raw, scores = np.full(n, np.nan), np.full(n, np.nan)
+    thresholds, bands, val_aucs = np.zeros(k), np.zeros(k), np.full(k, np.nan)
+    from models.calibration import calibrate
+
+    for fold in range(k):
+        inside = folds == fold
+        fitted = fit(prepared, ~inside & ~prepared.held_out, ~inside & prepared.held_out,
+                     progress=progress)
+        fold_raw = raw_scores(fitted, subset(prepared.eval_units, inside))
+        raw[inside] = fold_raw
+        scores[inside] = calibrate(fold_raw, fitted.calibration)
+        thresholds[fold], bands[fold] = fitted.threshold, fitted.band
+        val_aucs[fold] = np.nan if fitted.val_auc is None else fitted.val_auc
+        log.info("%s fold %d/%d: %d media out of family", prepared.modality, fold + 1, k,
+                 int(inside.sum()))
+    cv = CrossValidation(folds, raw, scores, thresholds, bands, val_aucs,
+                         time.perf_counter() - start)
+    if cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, **{k: v for k, v in vars(cv).items()})
+        os.replace(tmp, path)
+    return cv
+
+
+def family_table(prepared: Prepared, cv: CrossValidation) -> list[dict[str, Any]]:
+    """Per real source family, from the out-of-family scores: its real items' false-positive
+    rate (verdict `synthetic`) and `uncertain` rate at its fold model's own threshold and band,
+    and the AUC of its real items against the synthetic items of the same fold."""
+    from models.folds import real_families
+
+    labels = prepared.labels
+    rows = []
+    threshold, band = cv.per_media("thresholds"), cv.per_media("bands")
+    for family in real_families(prepared.families, labels):
+        real = (prepared.families == family) & (labels == 0)
+        fold = int(cv.folds[real][0])
+        fake = (labels == 1) & (cv.folds == fold)
+        s, t, b = cv.scores[real], threshold[real], band[real]
+        keep = real | fake
+        rows.append({
+            "family": family, "fold": fold, "n_real": int(real.sum()),
+            "n_synthetic": int(fake.sum()),
+            "false_positive_rate": round(float(np.mean(s > t + b)), 4),
+            "uncertain_rate": round(float(np.mean(np.abs(s - t) <= b)), 4),
+            "auc": _auc(labels[keep], cv.scores[keep]),
+        })
+    return rows
+
+
+def train_prepared(prepared: Prepared, out_dir: str | Path = WEIGHTS_DIR,
+                   start: float | None = None) -> dict[str, Any]:
+    """Cross-validate over source families, train the final model on every family (minus the
+    held-out items, which fit its unit temperature), fit its media calibration, threshold and
+    band on the out-of-family scores, and write `<out_dir>/<modality>.pt` with the metrics
+    inside (text: and `<out_dir>/text-lm.npz`, the language models its features were made
+    with); returns the metrics."""
+    from models.calibration import (
+        calibrate,
+        choose_threshold,
+        expected_calibration_error,
+        fit_platt,
+    )
+
+    start = time.perf_counter() if start is None else start
+    modality, labels = prepared.modality, prepared.labels
+    cv = cross_validate(prepared)
+    final = fit(prepared, ~prepared.held_out, prepared.held_out)
+    final.calibration = fit_platt(cv.raw, labels)
+    oof = calibrate(cv.raw, final.calibration)
+    final.threshold, final.band = choose_threshold(oof, labels)
+    decided = np.abs(oof - final.threshold) > final.band
+    synthetic = oof > final.threshold + final.band
+    families = family_table(prepared, cv)
+    metrics: dict[str, Any] = {
+        "val_auc": final.val_auc,
+        "out_of_family_auc": _auc(labels, cv.scores),
+        "out_of_family_real_fpr": round(float(np.mean(synthetic[labels == 0])), 4),
+        "out_of_family_detection_rate": round(float(np.mean(synthetic[labels == 1])), 4),
+        "out_of_family_decided_fraction": round(float(decided.mean()), 4),
+        "out_of_family_ece": expected_calibration_error(oof, labels),
+        "worst_family_fpr": max((r["false_positive_rate"] for r in families), default=None),
+        "n_folds": int(cv.folds.max()) + 1, "n_media": len(labels),
+        "n_real_families": len(families),
+        "families": families,
+        "temperature": round(final.temperature, 4), "threshold": round(final.threshold, 4),
+        "uncertain_band": final.band, "media_calibration": list(final.calibration),
+        "n_train_units": final.n_train_units, "n_train_media": final.n_train_media,
+        "n_val_media": final.n_val_media, "epochs": prepared.recipe.epochs,
+        "quick": prepared.quick, "seed": prepared.seed,
+        "data_seconds": round(prepared.data_seconds, 1), "cv_seconds": round(cv.seconds, 1),
+        "seconds": round(time.perf_counter() - start, 1),
     }
+    metrics["test_auc"] = metrics["out_of_family_auc"]
+    save_checkpoint(
+        Path(out_dir) / f"{modality}.pt", modality, final.network, DEFAULT_HPARAMS[modality],
+        temperature=final.temperature, threshold=final.threshold,
+        uncertain_band=final.band, media_calibration=final.calibration,
+        metrics={k: v for k, v in metrics.items() if isinstance(v, int | float)},
+    )
+    if modality == "text":  # the language models the features were made with, for serving
+        from models.text_lm import ARTIFACT_NAME, human_lm
+
+        human_lm(prepared.seed).save(Path(out_dir) / ARTIFACT_NAME)
+    log.info("%s: %s", modality, {k: v for k, v in metrics.items() if k != "families"})
+    return metrics
 
 
 def train_all(

@@ -36,14 +36,11 @@ def _units(media_of_units: list[int], labels: list[int]) -> tr.UnitSet:
                       media_labels=np.array(labels))
 
 
-def test_without_drops_a_generators_media_and_renumbers():
+def test_subset_drops_media_and_renumbers():
     units = _units([0, 0, 1, 2, 2, 2], [0, 1, 1])
-    prepared = tr.Prepared("text", 0, True, {"train": units},
-                           {"train": np.array(["fortune", "polygen", "markov1"])})
-    kept = tr.without(prepared, "train", {"polygen"})
+    kept = tr.subset(units, np.array([True, False, True]))
     assert kept.x[:, 0].tolist() == [0, 1, 3, 4, 5]
     assert kept.media.tolist() == [0, 0, 1, 1, 1] and kept.media_labels.tolist() == [0, 1]
-    assert ev.generators_of(prepared) == ["markov1", "polygen"]
 
 
 @pytest.fixture
@@ -62,10 +59,10 @@ def test_prepare_is_cached_and_keyed_by_seed(var_dir, monkeypatch):
 
     monkeypatch.setattr(tr, "generate", no_generation)
     again = tr.prepare("text", seed=1, quick=True)
-    assert set(again.sets) == set(first.sets)
-    for name, units in first.sets.items():
-        np.testing.assert_array_equal(units.x, again.sets[name].x)
-        np.testing.assert_array_equal(first.kinds[name], again.kinds[name])
+    np.testing.assert_array_equal(first.eval_units.x, again.eval_units.x)
+    for name in ("kinds", "families", "groups", "held_out"):
+        np.testing.assert_array_equal(getattr(first, name), getattr(again, name))
+    assert again.train_units is again.eval_units  # text: one featurisation serves both
     assert (again.modality, again.seed, again.quick) == ("text", 1, True)
 
 
@@ -75,18 +72,18 @@ def test_held_out_generator_trains_without_it(var_dir, monkeypatch):
     seen = {}
     real_fit = tr.fit
 
-    def spy(p, exclude=frozenset(), progress=True):
-        seen["exclude"] = set(exclude)
-        return real_fit(p, exclude=exclude, progress=False)
+    def spy(p, train, val, progress=True):
+        seen["train"], seen["val"] = train.copy(), val.copy()
+        return real_fit(p, train, val, progress=False)
 
     monkeypatch.setattr(tr, "fit", spy)
     found = ev.held_out_generator(prepared, generator)
-    assert seen["exclude"] == {generator}
-    train_kinds = prepared.kinds["train"]
-    assert found["n_train_media"] == int((train_kinds != generator).sum())
-    test = prepared.sets["test"]
-    assert found["n_authentic"] == int((test.media_labels == 0).sum())
-    assert found["n_synthetic"] == int((prepared.kinds["test"] == generator).sum())
+    own = prepared.kinds == generator
+    assert not (seen["train"] & own).any() and not (seen["val"] & own).any()
+    assert not (seen["train"] & prepared.held_out).any()
+    assert found["n_train_media"] == int((~own & ~prepared.held_out).sum())
+    assert found["n_authentic"] == int((prepared.held_out & (prepared.labels == 0)).sum())
+    assert found["n_synthetic"] == int(own.sum())
 
 
 def test_evaluate_writes_report_and_roc(var_dir, tmp_path):
@@ -94,11 +91,17 @@ def test_evaluate_writes_report_and_roc(var_dir, tmp_path):
     entry = report["modalities"]["text"]
     assert set(entry["held_out"]) == set(ev.generators_of(tr.prepare("text", 1, True)))
     assert entry["in_distribution"]["weights"].endswith("text.pt")
+    family = entry["family"]
+    assert {row["family"] for row in family["families"]} == set(
+        tr.prepare("text", 1, True).families[tr.prepare("text", 1, True).labels == 0])
+    assert 0 <= family["false_positive_rate"] <= 1 and family["reliability"]["count"]
     assert entry["target"] == ev.TARGETS["text"]
     paths = ev.write_report(report, tmp_path / "out")
     assert paths["roc"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = paths["markdown"].read_text()
-    assert "![ROC curves](roc.png)" in text
+    assert "![ROC curves](roc.png)" in text and "![Reliability](reliability.png)" in text
+    assert paths["reliability"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "leave one source family out" in text
     for generator in entry["held_out"]:
         assert f"| {generator} |" in text
     assert json.loads(paths["json"].read_text())["modalities"]["text"]["target"] == 0.85
