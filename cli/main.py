@@ -181,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=_train)
 
     evaluate = sub.add_parser(
-        "evaluate", help="leave-one-generator-out evaluation: a Markdown report and ROC curves")
+        "evaluate", help="leave-one-source-family-out, leave-one-generator-out and robustness "
+        "evaluation: a Markdown report, ROC curves and a reliability diagram")
     evaluate.add_argument("--out", default="docs/evaluation")
     evaluate.add_argument("--weights", default="models/weights",
                           help="weights scored for the in-distribution figures")
