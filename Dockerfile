@@ -3,6 +3,10 @@
 # arguments: `detector serve-api`, `detector inference-server`, `detector metrics-sidecar`,
 # `detector ...` for workflow steps, and `mlflow server ...` (command overridden).
 #   docker build -t deepfake-detector:dev .
+# The training workflow reads real media and runs speech and text generators from Debian
+# packages (the data catalogue, models/data/catalog.toml): it runs in the `training` target,
+#   docker build --target training -t deepfake-detector-training:dev .
+# and is submitted with that image (`workflows.train.build_train_workflow(image=...)`).
 
 # --- build: a virtual environment with the CPU build of torch and the project ---
 FROM python:3.11-slim AS build
@@ -19,7 +23,7 @@ RUN pip install . \
  && cd /tmp && python -c "import cv2, torch, config, cli.main; print(torch.__version__, cv2.__version__)"
 
 # --- runtime: the environment alone, a non-root user, no compilers ---
-FROM python:3.11-slim
+FROM python:3.11-slim AS runtime
 # tini as PID 1 forwards SIGTERM to the server (Python as PID 1 ignores it) and reaps children.
 # No libgl: OpenCV is opencv-python-headless.
 RUN apt-get update \
@@ -43,3 +47,15 @@ USER 10001:10001
 EXPOSE 8000 8001 5000
 ENTRYPOINT ["/usr/bin/tini", "--", "detector"]
 CMD ["serve-api", "--host", "0.0.0.0"]
+
+# --- training: the runtime plus every Debian package the data catalogue names ---
+FROM runtime AS training
+USER root
+COPY models/data/catalog.py models/data/catalog.toml /tmp/catalog/
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends $(python /tmp/catalog/catalog.py packages) \
+ && rm -rf /var/lib/apt/lists/* /tmp/catalog
+USER 10001:10001
+
+# --- the default target: the runtime image (api, inference, workflow steps, MLflow) ---
+FROM runtime AS serve

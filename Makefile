@@ -11,7 +11,7 @@ TOOL_PACKAGES := chromium chromium-driver graphviz pocketsphinx-en-us
 DATA_PACKAGES := $(TOOL_PACKAGES) $(shell $(PYTHON) models/data/catalog.py packages)
 DATA_STAMP := var/.data-packages
 
-.PHONY: run test test-cluster lint data venv train evaluate clean manifests docs bench
+.PHONY: catalogue run test test-cluster lint data venv train evaluate clean manifests docs bench
 
 venv: $(STAMP)
 
@@ -34,6 +34,10 @@ $(DATA_STAMP): models/data/catalog.toml
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
 	mkdir -p var && touch $(DATA_STAMP)
+
+# docs/data-catalogue.md from the catalogue (a test fails when it is out of date).
+catalogue:
+	$(PYTHON) models/data/catalog.py markdown > docs/data-catalogue.md
 
 lint: venv
 	$(BIN)/ruff check .

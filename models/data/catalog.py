@@ -62,7 +62,12 @@ def _tuple(value: object) -> tuple[str, ...]:
 def load(path: str | Path = CATALOG_PATH) -> list[Source]:
     """Every source in the catalogue, validated (required fields, known modality and class,
     unique names)."""
-    raw = tomllib.loads(Path(path).read_text())
+    return load_text(Path(path).read_text())
+
+
+def load_text(text: str) -> list[Source]:
+    """The sources of a catalogue's TOML text, validated as `load` does."""
+    raw = tomllib.loads(text)
     sources: list[Source] = []
     seen: set[str] = set()
     for entry in raw.get("source", []):
@@ -114,8 +119,34 @@ def pypi_packages(sources: list[Source] | None = None) -> list[str]:
     return sorted({p for s in (load() if sources is None else sources) for p in s.pypi})
 
 
+def markdown(sources: list[Source] | None = None) -> str:
+    """The catalogue as Markdown tables, one per modality (docs/data-catalogue.md)."""
+    sources = load() if sources is None else sources
+    lines = ["# Data catalogue", "",
+             "Generated from `models/data/catalog.toml` by `make catalogue` "
+             "(`python3 models/data/catalog.py markdown`); a test fails when it is out of date.",
+             "Families are the split unit: `detector evaluate` holds each real family out in turn.",
+             ""]
+    for modality in MODALITIES:
+        chosen = [s for s in sources if s.modality == modality]
+        if not chosen:
+            continue
+        lines += [f"## {modality}", "",
+                  "| source | family | class | what | language | package | licence |",
+                  "|---|---|---|---|---|---|---|"]
+        for s in chosen:
+            package = ", ".join([f"deb:{p}" for p in s.debian] + [f"pypi:{p}" for p in s.pypi])
+            package = package or (f"tool:{s.tool}" if s.tool else "")
+            cells = [s.name, s.family, s.cls, s.what, ", ".join(s.language), package, s.licence]
+            lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["packages"]:
         print(" ".join(debian_packages()))
+    elif sys.argv[1:] == ["markdown"]:
+        print(markdown(), end="")
     else:
-        sys.exit("usage: catalog.py packages")
+        sys.exit("usage: catalog.py packages | markdown")

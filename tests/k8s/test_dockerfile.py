@@ -20,9 +20,23 @@ def _all(keyword: str) -> list[str]:
     return [i.split(None, 1)[1] for i in INSTRUCTIONS if i.split()[0].upper() == keyword]
 
 
-def test_every_stage_is_python_3_11_slim():
+def test_every_stage_is_python_3_11_slim_or_an_earlier_stage():
     stages = _all("FROM")
-    assert stages and all(s.split()[0] == "python:3.11-slim" for s in stages)
+    named_before: set[str] = set()
+    for stage in stages:
+        words = stage.split()
+        assert words[0] == "python:3.11-slim" or words[0] in named_before, stage
+        if len(words) == 3 and words[1].upper() == "AS":
+            named_before.add(words[2])
+    assert stages[-1].split()[0] == "runtime"  # the default target serves, without data
+
+
+def test_training_target_installs_every_catalogue_package():
+    """The training workflow's image holds the data sources `prepare` reads."""
+    stages = re.split(r"(?m)^FROM ", DOCKERFILE)
+    (training,) = [s for s in stages if s.split("\n", 1)[0].strip().endswith("AS training")]
+    assert "models/data/catalog.py models/data/catalog.toml" in training
+    assert "$(python /tmp/catalog/catalog.py packages)" in training
 
 
 def test_torch_is_the_pinned_cpu_build_installed_before_the_project():
