@@ -59,6 +59,11 @@ class Ensemble:
         return float(max(m.uncertain_band for _, m in self.members))
 
     @property
+    def text_lm(self) -> Any:
+        """Text: the champion's language models; every member scores features made with them."""
+        return getattr(self.champion, "text_lm", None)
+
+    @property
     def media_calibration(self) -> tuple[float, float]:
         """The mean of the members' media calibrations (each maps its own aggregate)."""
         params = [tuple(getattr(m, "media_calibration", (1.0, 0.0))) for _, m in self.members]

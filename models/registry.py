@@ -51,6 +51,7 @@ class LoadedModel:
     uncertain_band: float = DEFAULT_BAND
     temperature: float = 1.0
     media_calibration: tuple[float, float] = (1.0, 0.0)
+    text_lm: Any = None  # text: the `HumanLM` this version's features are computed with
     tags: dict[str, str] = field(default_factory=dict)
     batch_size: int = 64
 
@@ -65,6 +66,28 @@ class LoadedModel:
                 logits = self.network(torch.from_numpy(x[i : i + self.batch_size]))
                 out.append(torch.sigmoid(logits.reshape(-1) / self.temperature).double().numpy())
         return np.concatenate(out)
+
+
+def _version_text_lm(folder: Path, tags: dict[str, str], modality: str) -> Any:
+    """A text version's language models (`text-lm.npz` logged beside its weights), checked
+    against the digest tagged at registration; None for other modalities and for versions
+    registered without the file (they score with the served models, TEXT_LM_PATH). A file
+    whose digest differs, or a tagged digest whose file is gone, refuses to load."""
+    if modality != "text":
+        return None
+    from models.text_lm import ARTIFACT_NAME, HumanLM
+
+    path, expected = folder / ARTIFACT_NAME, tags.get("text_lm_sha256")
+    if not path.is_file():
+        if expected:
+            raise ValueError(f"the text model's {ARTIFACT_NAME} is missing from its artifacts "
+                             f"(tagged text_lm_sha256={expected[:12]}...)")
+        return None
+    digest = _sha256(path)
+    if expected and digest != expected:
+        raise ValueError(f"{ARTIFACT_NAME} digest {digest[:12]}... does not match the "
+                         f"registered text_lm_sha256 {expected[:12]}...: refusing to load")
+    return HumanLM.load(path)
 
 
 def _calibration_tag(tags: dict[str, str], default: tuple) -> tuple[float, float]:
@@ -134,8 +157,8 @@ def register_weights(
     The version's tags carry `threshold`, `uncertain_band`, `temperature` and
     `media_calibration` from the file (chosen on out-of-family scores by `models.train`). A
     text model's `text-lm.npz` (the human-text language models its features were computed
-    with) is logged beside it and its digest tagged `text_lm_sha256`; scoring uses the LM at
-    `TEXT_LM_PATH`, so a text model trained with another seed needs its own LM file there.
+    with) is logged beside it and its digest tagged `text_lm_sha256`; loading the version
+    checks that digest and scores with those language models (`_version_text_lm`).
     """
     uri = _uri(tracking_uri)
     client = _client(uri)
@@ -257,12 +280,15 @@ def load_version(modality: str, version: str, tracking_uri: str | None = None) -
             network = network_from_checkpoint(ckpt)
             defaults = (ckpt["threshold"], ckpt["uncertain_band"], ckpt["temperature"])
             calibration = tuple(ckpt.get("media_calibration", (1.0, 0.0)))
+            text_lm = _version_text_lm(local if local.is_dir() else local.parent, tags,
+                                       modality)
         else:  # a user's model logged with mlflow.pytorch.log_model
             import mlflow.pytorch
 
             network = mlflow.pytorch.load_model(str(local), map_location="cpu").eval()
             defaults = (DEFAULT_THRESHOLD, DEFAULT_BAND, 1.0)
             calibration = (1.0, 0.0)
+            text_lm = None
     loaded = LoadedModel(
         name=name,
         version=str(version),
@@ -272,6 +298,7 @@ def load_version(modality: str, version: str, tracking_uri: str | None = None) -
         uncertain_band=_float_tag(tags, "uncertain_band", defaults[1]),
         temperature=_float_tag(tags, "temperature", defaults[2]),
         media_calibration=_calibration_tag(tags, calibration),
+        text_lm=text_lm,
         tags=tags,
     )
     with _lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import json
 import logging
@@ -34,6 +35,8 @@ ARTIFACT_NAME = "text-lm.npz"  # next to `text.pt`: written by training, read wh
 log = logging.getLogger(__name__)
 
 _seed: int | None = None
+_version_lm: contextvars.ContextVar[HumanLM | None] = contextvars.ContextVar("version_lm",
+                                                                          default=None)
 
 
 @contextlib.contextmanager
@@ -433,9 +436,25 @@ def human_lm(seed: int = 0) -> HumanLM:
     return HumanLM(reference_texts(seed))
 
 
+@contextlib.contextmanager
+def version_lm(lm: HumanLM | None) -> Iterator[None]:
+    """Within the block (this thread or task only), `lm_features` uses `lm`: the language
+    models a registered text model version carries (`models.registry` loads and checks them).
+    `None` leaves the served models (`served_lm`) in charge."""
+    token = _version_lm.set(lm)
+    try:
+        yield
+    finally:
+        _version_lm.reset(token)
+
+
 def lm_features(text: str, spans: list[tuple[int, int]], window: int = 1) -> np.ndarray:
     """`HumanLM.features` under the models of the current `reference_seed` (built from the
-    corpus), or outside one under the saved models of the weights (`served_lm`)."""
-    lm = served_lm() if _seed is None else human_lm(_seed)
+    corpus); else those of the scoring model's version (`version_lm`); else the saved models
+    of the weights (`served_lm`)."""
+    if _seed is not None:
+        lm = human_lm(_seed)
+    else:
+        lm = _version_lm.get() or served_lm()
     return lm.features(text, spans, window)
 

@@ -66,9 +66,17 @@ def _jsonable(value: Any) -> Any:
 def preprocess(
     job_id: str, media_id: str, modality: str, media_path: str
 ) -> Annotated[str, Parameter(name="features_path")]:
-    """Decode `MEDIA_ROOT/media_path`, featurise, write `<SCRATCH_ROOT>/<job_id>/<media_id>.npz`."""
+    """Decode `MEDIA_ROOT/media_path`, featurise, write `<SCRATCH_ROOT>/<job_id>/<media_id>.npz`.
+    Text is featurised with the language models of the champion that will score it."""
     from models.features import decode, featurize
+    from models.text_lm import version_lm
 
     out = job_scratch(job_id) / f"{safe_id(media_id, 'media_id')}.npz"
-    features = featurize(modality, decode(modality, media_file(media_path)))
+    lm = None
+    if modality == "text":
+        from steps.infer import champion
+
+        lm = getattr(champion("text"), "text_lm", None)
+    with version_lm(lm):
+        features = featurize(modality, decode(modality, media_file(media_path)))
     return str(save_features(out, features))

@@ -18,6 +18,7 @@ from models.scoring import score
 from models.serving.batcher import MicroBatcher
 from models.serving.champions import ChampionSet
 from models.serving.metrics import ServiceMetrics
+from models.text_lm import version_lm
 from steps.probe import MediaError, probe_media
 
 TEXT_FILENAME = "text.txt"
@@ -110,7 +111,8 @@ class Scorer:
     def _finish(self, modality: str, loaded: Any, decoded: Any, start: float,
                 probed: float) -> dict:
         decoded_at = time.perf_counter()
-        features = featurize(modality, decoded)
+        with version_lm(getattr(loaded, "text_lm", None)):  # text: the version's own LMs
+            features = featurize(modality, decoded)
         featurized = time.perf_counter()
         if isinstance(loaded, Ensemble):
             result = score(modality, features, loaded)  # an ensemble: each member scores once

@@ -111,3 +111,47 @@ def test_text_scores_separate_human_and_machine(detector_env: Config) -> None:
     for s in samples:
         scores[s.label].append(score("text", featurize("text", s.media), loaded)["score"])
     assert np.mean(scores[1]) > np.mean(scores[0]) + 0.2
+
+
+def test_a_text_version_scores_with_its_own_language_models(fresh_mlflow: Config,
+                                                            tmp_path) -> None:
+    """The LM file travels with the version, its digest is checked, and features use it."""
+    import shutil
+
+    from models.text_lm import HumanLM, lm_features, served_lm, version_lm
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    shutil.copy(registry.WEIGHTS_DIR / "text.pt", weights / "text.pt")
+    other = HumanLM(["A tiny corpus of human text. It has two sentences about a cat.",
+                     "Another short text, written by a person, about the weather today."])
+    other.save(weights / "text-lm.npz")
+    version = registry.register_weights("text", weights / "text.pt", champion=False)
+    loaded = registry.load_version("text", version)
+    assert loaded.text_lm is not None
+    text = "The committee met on Tuesday. It agreed to publish the report next week."
+    from models.features import split_sentences
+
+    spans = split_sentences(text)
+    with version_lm(loaded.text_lm):
+        own = lm_features(text, spans)
+    np.testing.assert_array_equal(own, other.features(text, spans))
+    assert not np.array_equal(own, served_lm().features(text, spans))
+
+
+def test_a_tampered_language_model_file_refuses_to_load(fresh_mlflow: Config,
+                                                        tmp_path) -> None:
+    from models.text_lm import ARTIFACT_NAME
+
+    folder = tmp_path / "artifacts"
+    folder.mkdir()
+    (folder / ARTIFACT_NAME).write_bytes((registry.WEIGHTS_DIR / ARTIFACT_NAME).read_bytes())
+    good = registry._sha256(folder / ARTIFACT_NAME)
+    assert registry._version_text_lm(folder, {"text_lm_sha256": good}, "text") is not None
+    (folder / ARTIFACT_NAME).write_bytes((folder / ARTIFACT_NAME).read_bytes() + b"\0")
+    with pytest.raises(ValueError, match="does not match"):
+        registry._version_text_lm(folder, {"text_lm_sha256": good}, "text")
+    (folder / ARTIFACT_NAME).unlink()
+    with pytest.raises(ValueError, match="missing"):
+        registry._version_text_lm(folder, {"text_lm_sha256": good}, "text")
+    assert registry._version_text_lm(folder, {}, "text") is None  # registered without one
