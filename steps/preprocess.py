@@ -76,7 +76,10 @@ def preprocess(
     if modality == "text":
         from steps.infer import champion
 
-        lm = getattr(champion("text"), "text_lm", None)
+        try:
+            lm = getattr(champion("text"), "text_lm", None)
+        except LookupError:  # no champion yet: the served models (infer will say why)
+            lm = None
     with version_lm(lm):
         features = featurize(modality, decode(modality, media_file(media_path)))
     return str(save_features(out, features))
