@@ -17,6 +17,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from api import auth, detections, health, jobs, results, web
     from api.errors import register_errors
     from api.metrics import register_metrics
+    from api.security import register_security_headers
     from api.serialize import JSONProvider
     from api.uploads import UploadRequest, remove_temp_files
 
@@ -45,6 +46,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         )
 
     register_errors(app)
+    register_security_headers(app)  # CSP, nosniff, no referrer; no-store under /api/
     for module in (auth, detections, jobs, results, health, web):
         app.register_blueprint(module.bp)
     app.teardown_request(lambda _exc: remove_temp_files())

@@ -67,4 +67,4 @@ def heatmap(media_id: str) -> ResponseReturnValue:
         if image is None or not image.is_relative_to(root) or not render_heatmap(
                 image, explanation, path):
             raise ApiError(404, "not_found", f"no heatmap for media {media_id}")
-    return send_file(path, mimetype="image/png", max_age=3600)
+    return send_file(path, mimetype="image/png")  # Cache-Control: no-store (api/security.py)

@@ -75,8 +75,12 @@ def test_upload_page(client: FlaskClient) -> None:
     response = client.get("/")
     assert response.status_code == 200 and response.mimetype == "text/html"
     page = response.get_data(as_text=True)
-    assert "/auth/token" in page and "/detections" in page
+    assert '<script src="/static/web/web.js"' in page
     response.close()
+    script = client.get("/static/web/web.js")
+    code = script.get_data(as_text=True)
+    assert "/auth/token" in code and "/detections" in code
+    script.close()
 
 
 def test_engine_from_config(app: Flask, engine) -> None:

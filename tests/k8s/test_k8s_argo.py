@@ -3,7 +3,6 @@ schema, the overlay's image, and every account, claim, ConfigMap and Secret they
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
@@ -11,7 +10,8 @@ import jsonschema
 import pytest
 from k8s_helpers import K8S, named, tool
 
-ARGO_SCHEMA = K8S.parent.parent / "shared" / "argo" / "schema.json"
+from workflows import argo_schema
+
 ARGO_KINDS = {
     ("WorkflowTemplate", "detect"), ("WorkflowTemplate", "train"), ("CronWorkflow", "rescan"),
 }
@@ -27,7 +27,7 @@ def _spec(doc: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def schema() -> dict:
-    return json.loads(ARGO_SCHEMA.read_text())
+    return argo_schema.load("schema")
 
 
 def test_overlay_ships_the_argo_templates(docs):

@@ -9,12 +9,12 @@ import pytest
 import requests
 from fake_argo import FakeArgoServer, SwaggerViolation
 from hera.exceptions import Forbidden
-from wf_helpers import ARGO_DIR
 
 from config import Config, get_config
 from storage.db import get_db
 from storage.jobs import create_job, get_job
 from storage.media import insert_media
+from workflows import argo_schema
 from workflows.argo_engine import ArgoEngine, job_status
 from workflows.engine import get_engine, shutdown_engines
 
@@ -23,7 +23,7 @@ HOST = "https://argo.test"
 
 @pytest.fixture(scope="module")
 def swagger() -> dict:
-    return json.loads((ARGO_DIR / "swagger.json").read_text())
+    return argo_schema.load("swagger")
 
 
 @pytest.fixture

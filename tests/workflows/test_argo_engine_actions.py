@@ -3,19 +3,18 @@ time-outs, labels, stop/retry, the archive fallback, logs and the UI link."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 
 import pytest
 import requests
 from fake_argo import FakeArgoServer
-from wf_helpers import ARGO_DIR
 
 from config import Config, get_config
 from storage.db import get_db
 from storage.jobs import create_job, get_job
 from storage.media import insert_media
 from storage.results import upsert_result
+from workflows import argo_schema
 from workflows.argo_engine import ArgoEngine, argo_ui_link
 from workflows.engine import STOPPED, JobStateError
 
@@ -24,7 +23,7 @@ HOST = "https://argo.test"
 
 @pytest.fixture(scope="module")
 def swagger() -> dict:
-    return json.loads((ARGO_DIR / "swagger.json").read_text())
+    return argo_schema.load("swagger")
 
 
 Make = Callable[..., tuple[ArgoEngine, FakeArgoServer]]

@@ -6,8 +6,8 @@ import json
 
 import jsonschema
 import pytest
-from wf_helpers import ARGO_DIR
 
+from workflows import argo_schema
 from workflows.detect import (
     MEDIA_MOUNT,
     SCRATCH_MOUNT,
@@ -23,7 +23,7 @@ def manifest() -> dict:
 
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.Draft202012Validator:
-    schema = json.loads((ARGO_DIR / "schema.json").read_text())
+    schema = argo_schema.load("schema")
     return jsonschema.Draft202012Validator(
         {
             "definitions": schema["definitions"],

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import jsonschema
 import pytest
 import yaml
-from wf_helpers import ARGO_DIR
 
-from workflows import render
+from workflows import argo_schema, render
 
 KINDS = {"detect-workflowtemplate.yaml": "WorkflowTemplate",
          "rescan-cronworkflow.yaml": "CronWorkflow"}
@@ -25,7 +22,7 @@ def rendered() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def schema() -> dict:
-    return json.loads((ARGO_DIR / "schema.json").read_text())
+    return argo_schema.load("schema")
 
 
 def test_committed_manifests_are_the_rendered_ones(rendered):

@@ -9,10 +9,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from wf_helpers import ARGO_DIR
 
 from config import Config
-from workflows import render
+from workflows import argo_schema, render
 from workflows.train import ENTRYPOINT, PER_MODALITY, build_train_workflow, run_training_now
 
 
@@ -59,7 +58,7 @@ def test_train_dag_shape(manifest):
 
 
 def test_train_manifest_valid_against_argo_schema():
-    schema = json.loads((ARGO_DIR / "schema.json").read_text())
+    schema = argo_schema.load("schema")
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("DETECTOR_IMAGE", raising=False)
         doc = yaml.safe_load(render.render()["train-workflowtemplate.yaml"])

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import toy_steps
 from hera.workflows import Workflow
 
 from steps.persist import persist
 from steps.scratch import cleanup_scratch
 from workflows.detect import DetectSteps, build_detect_workflow
-
-ARGO_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "argo"
-"""Argo's schema.json and swagger.json: ../shared/argo beside the repository folder."""
 
 
 def toy_workflow(retries: int = 2) -> Workflow:
