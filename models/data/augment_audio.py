@@ -18,7 +18,7 @@ RATES = (8000, 11025, 12000, 22050, 32000, 44100, 48000)
 """Capture / storage rates of real and generated speech (telephone to studio): round trips
 through them band-limit the audio as the rate of the original file would."""
 CODECS = {"mp3": ("libmp3lame", "mp3", (24, 32, 48, 64, 96, 128)),
-          "ogg": ("libvorbis", "ogg", (48, 64, 96, 128)),
+          "ogg": ("libvorbis", "ogg", (24, 32, 48, 64, 96)),  # 16 to 96 kbit/s at 16 kHz mono
           "opus": ("libopus", "ogg", (12, 16, 24, 32, 48))}
 """Lossy codecs (ffmpeg encoder, container, bitrates in kbit/s) that speech is shared in."""
 CODEC_TIMEOUT_S = 30  # one encode or decode of a few seconds takes ~0.2 s; a hang is an error
