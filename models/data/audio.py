@@ -3,6 +3,7 @@ flite, festival) and vocoded speech, all through the same channel augmentation."
 
 from __future__ import annotations
 
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -156,7 +157,10 @@ def _synthetic(rng: np.random.Generator, kind: str, index: int, out: Path) -> Sa
         return Sample(audio, 1, kind, group=partner.group, family=partner.family,
                       info={"source": "vocoders", "from": partner.source})
     for _ in range(MAX_DRAWS):
-        said = text_to_speech(rng, kind, partner, out)
+        try:
+            said = text_to_speech(rng, kind, partner, out)
+        except (RuntimeError, subprocess.CalledProcessError):
+            continue  # an engine that cannot say this text (festival: some letters): redraw
         if len(said.samples) >= MIN_SECONDS * said.rate:
             break
     else:

@@ -20,6 +20,7 @@ FESTIVAL_VOICES = {  # festival voice -> language it speaks (the festvox package
     "suo_fi_lj_diphone": "fi", "hy_fi_mv_diphone": "fi", "upc_ca_ona_hts": "ca",
     "czech_dita": "cs",
 }
+FESTIVAL_ENCODING = {"ru": "utf-8"}  # festival reads Latin-1 text; its Russian voice UTF-8
 PHRASES = {
     # a few everyday and telephone-menu sentences per language, for voices of that language
     "en": ("Please enter your account number followed by the pound key.",
@@ -145,7 +146,9 @@ def festival(voice: str, text: str, out: Path) -> Speech:
     if voice not in FESTIVAL_VOICES:
         raise ValueError(f"unknown festival voice {voice!r}")
     subprocess.run([require("text2wave"), "-eval", f"(voice_{voice})", "-o", str(out)],
-                   input=text[:MAX_TEXT_CHARS].encode(), check=True, capture_output=True,
+                   input=text[:MAX_TEXT_CHARS].encode(FESTIVAL_ENCODING.get(
+                       FESTIVAL_VOICES[voice], "latin-1"), errors="replace"),
+                   check=True, capture_output=True,
                    timeout=TTS_TIMEOUT_S)
     samples, rate = _read(out)
     return Speech(samples, rate, "festival", voice, FESTIVAL_VOICES[voice])
