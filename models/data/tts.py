@@ -16,11 +16,10 @@ MAX_TEXT_CHARS = 200  # ~10 s of speech: longer texts are cut (samples are at mo
 FLITE_VOICES = ("kal", "kal16", "awb", "rms", "slt", "awb_time")
 FESTIVAL_VOICES = {  # festival voice -> language it speaks (the festvox packages installed)
     "kal_diphone": "en", "ked_diphone": "en", "cmu_us_slt_arctic_hts": "en",
-    "lp_diphone": "it", "pc_diphone": "it", "msu_ru_nsh_clunits": "ru",
+    "lp_diphone": "it", "pc_diphone": "it",
     "suo_fi_lj_diphone": "fi", "hy_fi_mv_diphone": "fi", "upc_ca_ona_hts": "ca",
     "czech_dita": "cs",
 }
-FESTIVAL_ENCODING = {"ru": "utf-8"}  # festival reads Latin-1 text; its Russian voice UTF-8
 PHRASES = {
     # a few everyday and telephone-menu sentences per language, for voices of that language
     "en": ("Please enter your account number followed by the pound key.",
@@ -142,12 +141,11 @@ def festival_voices() -> tuple[str, ...]:
 
 
 def festival(voice: str, text: str, out: Path) -> Speech:
-    """`text` spoken by festival's `voice` (text2wave)."""
+    """`text` spoken by festival's `voice` (text2wave, which reads Latin-1 text)."""
     if voice not in FESTIVAL_VOICES:
         raise ValueError(f"unknown festival voice {voice!r}")
     subprocess.run([require("text2wave"), "-eval", f"(voice_{voice})", "-o", str(out)],
-                   input=text[:MAX_TEXT_CHARS].encode(FESTIVAL_ENCODING.get(
-                       FESTIVAL_VOICES[voice], "latin-1"), errors="replace"),
+                   input=text[:MAX_TEXT_CHARS].encode("latin-1", errors="replace"),
                    check=True, capture_output=True,
                    timeout=TTS_TIMEOUT_S)
     samples, rate = _read(out)
