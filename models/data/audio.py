@@ -154,6 +154,8 @@ def _synthetic(rng: np.random.Generator, kind: str, index: int, out: Path) -> Sa
     if kind in ("griffinlim", "lpc"):
         vocoder = griffin_lim if kind == "griffinlim" else lpc_vocoder
         audio = vocoder(rng, _chunk(rng, real, seconds))
+        if rate < SAMPLE_RATE:  # its recording's band: no invented highs above rate / 2
+            audio, _ = resample_round_trip((audio, SAMPLE_RATE), rate)
         return Sample(audio, 1, kind, group=partner.group, family=partner.family,
                       info={"source": "vocoders", "from": partner.source})
     for _ in range(MAX_DRAWS):
