@@ -246,14 +246,32 @@ def image_features(image: np.ndarray) -> Features:
 # ----------------------------------------------------------------------------- audio
 
 
+DITHER_DBFS = -90.0
+"""RMS level of a fixed noise added under every segment before analysis: exact digital zeros
+(text-to-speech pauses, noise gates) and a recording's -90 dB noise floor then give the same
+log-mel floor and the same (random) phase, so digital silence tells nothing about the source."""
+DITHER_SEED = 1_000_003  # the dither is one fixed noise, so features stay deterministic
+
+
+def _dither(length: int) -> np.ndarray:
+    noise = getattr(_local, "dither", None)
+    if noise is None or len(noise) < length:
+        size = max(length, int(SEGMENT_S * SAMPLE_RATE))
+        noise = _local.dither = (np.random.default_rng(DITHER_SEED).standard_normal(size)
+                                 * 10 ** (DITHER_DBFS / 20)).astype(np.float32)
+    return noise[:length]
+
+
 def log_mel(samples: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
-    """Log-mel spectrogram (64 mels, 10 ms hop) of 16 kHz mono samples: (64, frames)."""
+    """Log-mel spectrogram (64 mels, 10 ms hop) of mono samples at 16 kHz, over the same
+    `DITHER_DBFS` floor as `segment_channels`: (64, frames)."""
     import librosa
 
     if sr != SAMPLE_RATE:
         samples = librosa.resample(samples, orig_sr=sr, target_sr=SAMPLE_RATE)
+    samples = np.asarray(samples, dtype=np.float32)
     mel = librosa.feature.melspectrogram(
-        y=np.asarray(samples, dtype=np.float32), sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP,
+        y=samples + _dither(len(samples)), sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP,
         n_mels=N_MELS, fmin=20.0, fmax=SAMPLE_RATE / 2, power=2.0,
     )
     return np.log(mel + 1e-8).astype(np.float32)
@@ -284,10 +302,13 @@ def segment_channels(samples: np.ndarray) -> np.ndarray:
        its partials' phase coherent; a vocoder that re-estimates phase from magnitudes
        (Griffin-Lim) or invents it does not, while the magnitude looks right. Centred on
        0.25 and scaled x4, not standardised, because its level is the evidence.
+
+    A fixed `DITHER_DBFS` noise is added first, so that digital silence is not evidence.
     """
     import librosa
 
-    spec = librosa.stft(np.asarray(samples, dtype=np.float32), n_fft=N_FFT, hop_length=HOP)
+    samples = np.asarray(samples, dtype=np.float32)
+    spec = librosa.stft(samples + _dither(len(samples)), n_fft=N_FFT, hop_length=HOP)
     spec = spec[:, :SEGMENT_FRAMES]
     power = np.abs(spec).astype(np.float64) ** 2
     basis = _mel_basis()

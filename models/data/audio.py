@@ -1,74 +1,27 @@
-"""Audio data: real speech chunks (augmented) vs. espeak-ng, flite, Griffin-Lim and LPC-vocoded
-speech."""
+"""Audio data: real speech of many collections and languages vs. text-to-speech (espeak-ng,
+flite, festival) and vocoded speech, all through the same channel augmentation."""
 
 from __future__ import annotations
 
-import functools
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from models.data import Sample
+from models.data import Sample, speech, tts
+from models.data.augment_audio import augment, resample_round_trip
 from models.data.text import fortunes
 from models.features import SAMPLE_RATE
 
-SPEECH_DIR = Path("/usr/share/pocketsphinx/test/data")
-ESPEAK_VOICES = ("en", "en-us", "en-gb", "en-gb-scotland", "en-029", "en-gb-x-rp")
-ESPEAK_VARIANTS = ("", "+m1", "+m3", "+m5", "+f1", "+f2", "+f4", "+croak", "+klatt")
-FLITE_VOICES = ("kal", "kal16", "awb", "rms", "slt")
-SYNTHETIC_KINDS = ("espeak", "flite", "griffinlim", "lpc")
-# real recordings: the held-out test and validation files are fixed so that no real voice
-# of the test split is ever heard in training
-TEST_FILES = ("sense_and_sensibility_01_austen_64kb-0930", "003")
-VAL_FILES = ("sense_and_sensibility_01_austen_64kb-0880", "005")
-
-
-@functools.cache
-def recordings() -> tuple[tuple[str, np.ndarray], ...]:
-    """Real speech shipped by pocketsphinx-testdata, mono 16 kHz."""
-    import librosa
-
-    found = []
-    for path in sorted(SPEECH_DIR.glob("**/*.wav")):
-        samples, _ = librosa.load(str(path), sr=SAMPLE_RATE, mono=True)
-        found.append((path.stem, samples.astype(np.float32)))
-    if not found:
-        raise FileNotFoundError(f"no speech under {SPEECH_DIR}; install pocketsphinx-testdata")
-    return tuple(found)
-
-
-def split_for(name: str) -> str:
-    """Fixed split of a real recording (by file)."""
-    return "test" if name in TEST_FILES else "val" if name in VAL_FILES else "train"
-
-
-def _load_wav(path: Path) -> np.ndarray:
-    import librosa
-
-    samples, _ = librosa.load(str(path), sr=SAMPLE_RATE, mono=True)
-    return samples.astype(np.float32)
-
-
-def espeak(rng: np.random.Generator, text: str, out: Path) -> np.ndarray:
-    """Speak `text` with espeak-ng (random voice, variant, speed and pitch)."""
-    voice = str(rng.choice(ESPEAK_VOICES)) + str(rng.choice(ESPEAK_VARIANTS))
-    speed, pitch = int(rng.integers(120, 220)), int(rng.integers(20, 80))
-    subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(out), text],
-        check=True, capture_output=True, timeout=30,
-    )
-    return _load_wav(out)
-
-
-def flite(rng: np.random.Generator, text: str, out: Path) -> np.ndarray:
-    """Speak `text` with flite (random voice)."""
-    voice = str(rng.choice(FLITE_VOICES))
-    subprocess.run(["flite", "-voice", voice, "-t", text, "-o", str(out)], check=True,
-                   capture_output=True, timeout=30)
-    return _load_wav(out)
+SYNTHETIC_KINDS = {"espeak": 0.3, "flite": 0.1, "festival": 0.1, "griffinlim": 0.2, "lpc": 0.3}
+"""Each synthetic sample's generator, with its probability: text-to-speech (about half) and
+re-synthesis of real recordings (the other half, the same voices as the real class)."""
+SECONDS = (1.5, 4.0)  # the length of a sample (a shorter recording or utterance stays whole)
+MIN_SECONDS = 0.5  # shorter recordings and utterances are drawn again (too little to judge)
+MAX_DRAWS = 20  # draws of a recording / utterance long enough before giving up
+P_ANY_ESPEAK_LANGUAGE = 0.25  # espeak-ng in any of its languages, not only the real ones'
+P_FORTUNE = 0.5  # English text: a fortune (prose, dialogue) rather than a telephone phrase
 
 
 def griffin_lim(rng: np.random.Generator, samples: np.ndarray) -> np.ndarray:
@@ -135,23 +88,6 @@ def lpc_vocoder(rng: np.random.Generator, samples: np.ndarray) -> np.ndarray:
     return out[: len(x)].astype(np.float32)
 
 
-def augment(rng: np.random.Generator, samples: np.ndarray) -> np.ndarray:
-    """Channel augmentation applied to both classes: resampling, noise, gain."""
-    import librosa
-
-    if rng.random() < 0.3:
-        rate = int(rng.choice([8000, 11025, 22050]))
-        samples = librosa.resample(samples, orig_sr=SAMPLE_RATE, target_sr=rate)
-        samples = librosa.resample(samples, orig_sr=rate, target_sr=SAMPLE_RATE)
-    peak = float(np.abs(samples).max()) or 1.0
-    samples = samples / peak * rng.uniform(0.1, 0.9)
-    if rng.random() < 0.5:
-        rms = float(np.sqrt(np.mean(samples**2))) + 1e-6
-        snr_db = rng.uniform(15, 45)
-        samples = samples + rng.normal(0, rms / 10 ** (snr_db / 20), len(samples))
-    return samples.astype(np.float32)
-
-
 def _chunk(rng: np.random.Generator, samples: np.ndarray, seconds: float) -> np.ndarray:
     n = int(seconds * SAMPLE_RATE)
     if len(samples) <= n:
@@ -160,40 +96,110 @@ def _chunk(rng: np.random.Generator, samples: np.ndarray, seconds: float) -> np.
     return samples[start : start + n]
 
 
-def _sentence(rng: np.random.Generator) -> str:
-    texts = fortunes()
-    return " ".join(texts[int(rng.integers(len(texts)))][1].split())[:200]
+def _real(rng: np.random.Generator) -> tuple[speech.Recording, np.ndarray, int]:
+    """A random real recording at least `MIN_SECONDS` long: (recording, 16 kHz samples,
+    the rate it was stored at)."""
+    for _ in range(MAX_DRAWS):
+        item = speech.draw(rng)
+        samples, rate = speech.load(item.path)
+        if len(samples) >= MIN_SECONDS * SAMPLE_RATE:
+            return item, samples, rate
+    raise RuntimeError(f"no real recording of at least {MIN_SECONDS} s in {MAX_DRAWS} draws")
+
+
+def _english(rng: np.random.Generator) -> str:
+    if rng.random() < P_FORTUNE:
+        texts = fortunes()
+        return " ".join(texts[int(rng.integers(len(texts)))][1].split())[: tts.MAX_TEXT_CHARS]
+    return str(rng.choice(tts.PHRASES["en"]))
+
+
+def _text(rng: np.random.Generator, partner: speech.Recording, language: str) -> str:
+    """What to say in `language`: the partner recording's own prompts (letters, syllables)
+    when its source lists them and the language is the partner's, else a phrase."""
+    words = speech.prompts(partner.source)
+    if words and any(tts.primary(lang) == tts.primary(language) for lang in partner.language):
+        return str(rng.choice(words))
+    if tts.primary(language) == "en":
+        return _english(rng)
+    phrases = tts.PHRASES.get(tts.primary(language))
+    return str(rng.choice(phrases)) if phrases else _english(rng)
+
+
+def text_to_speech(rng: np.random.Generator, kind: str, partner: speech.Recording,
+                   out: Path) -> tts.Speech:
+    """An utterance of `kind` ("espeak", "flite", "festival") in the partner recording's
+    language where the engine speaks it, saying what the partner's speakers say."""
+    language = str(rng.choice(partner.language)) if partner.language else "en"
+    if kind == "flite":
+        return tts.flite(rng, _text(rng, partner, "en"), out)
+    if kind == "festival":
+        voices = tts.festival_voices()
+        if not voices:
+            raise FileNotFoundError("no festival voice installed (make data)")
+        same = [v for v in voices if tts.FESTIVAL_VOICES[v] == tts.primary(language)]
+        voice = str(rng.choice(same or voices))
+        return tts.festival(voice, _text(rng, partner, tts.FESTIVAL_VOICES[voice]), out)
+    code = tts.espeak_language(language)
+    if code is None or rng.random() < P_ANY_ESPEAK_LANGUAGE:
+        code = str(rng.choice(tts.espeak_languages()))
+    return tts.espeak(rng, _text(rng, partner, code), code, out)
+
+
+def _synthetic(rng: np.random.Generator, kind: str, index: int, out: Path) -> Sample:
+    """One synthetic sample of `kind`, made alongside a random real partner recording whose
+    bandwidth (stored rate) and words it takes on."""
+    partner, real, rate = _real(rng)
+    seconds = float(rng.uniform(*SECONDS))
+    if kind in ("griffinlim", "lpc"):
+        vocoder = griffin_lim if kind == "griffinlim" else lpc_vocoder
+        audio = vocoder(rng, _chunk(rng, real, seconds))
+        if rate < SAMPLE_RATE:  # its recording's band: no invented highs above rate / 2
+            audio, _ = resample_round_trip((audio, SAMPLE_RATE), rate)
+        return Sample(audio, 1, kind, group=partner.group, family=partner.family,
+                      info={"source": "vocoders", "from": partner.source})
+    for _ in range(MAX_DRAWS):
+        try:
+            said = text_to_speech(rng, kind, partner, out)
+        except (RuntimeError, subprocess.CalledProcessError):
+            continue  # an engine that cannot say this text (festival: some letters): redraw
+        if len(said.samples) >= MIN_SECONDS * said.rate:
+            break
+    else:
+        raise RuntimeError(f"{kind}: no utterance of at least {MIN_SECONDS} s")
+    import librosa
+
+    audio = librosa.resample(said.samples, orig_sr=said.rate, target_sr=SAMPLE_RATE)
+    if rate < min(said.rate, SAMPLE_RATE):  # the partner's band: TTS as narrow as real speech
+        audio, _ = resample_round_trip((audio.astype(np.float32), SAMPLE_RATE), rate)
+    family = f"{said.tool}:{said.language if said.tool == 'espeak-ng' else said.voice}"
+    return Sample(_chunk(rng, audio.astype(np.float32), seconds), 1, kind,
+                  group=f"{family}#{index}", family=family,
+                  info={"source": said.tool, "voice": said.voice, "language": said.language})
 
 
 def generate(n_per_class: int, seed: int = 0) -> list[Sample]:
-    """Real speech chunks vs. text-to-speech, Griffin-Lim and LPC-vocoded speech, 1.5-4 s
-    each, as `(samples, 16000)`. Real chunks keep the split of their file; synthetic speech of
-    a real file (Griffin-Lim, LPC) too; TTS utterances are split by hash of their index."""
-    for tool in ("espeak-ng", "flite"):
-        if shutil.which(tool) is None:
-            raise FileNotFoundError(f"{tool} not found; install it (make data)")
+    """`n_per_class` real speech chunks (drawn by catalogue weight over sources, families,
+    languages) and as many synthetic ones (`SYNTHETIC_KINDS`), 0.5-4 s each, every one through
+    `augment_audio.augment`, as `(float32 samples, 16000)`. A vocoded fake keeps its real
+    recording's group and family; a TTS utterance has the family `<tool>:<language|voice>`."""
+    if n_per_class < 1:
+        raise ValueError(f"n_per_class must be at least 1, got {n_per_class}")
+    for tool in ("espeak-ng", "flite", "text2wave", "ffmpeg"):
+        tts.require(tool)
     rng = np.random.default_rng(seed)
-    real = recordings()
+    kinds, probs = list(SYNTHETIC_KINDS), np.array(list(SYNTHETIC_KINDS.values()))
     samples: list[Sample] = []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(n_per_class * 2):
-            label = i % 2
-            seconds = float(rng.uniform(1.5, 4.0))
-            name, speech = real[int(rng.integers(len(real)))]
-            split = split_for(name)
-            if not label:
-                kind, audio = "speech", _chunk(rng, speech, seconds)
+            if i % 2 == 0:
+                item, real, _ = _real(rng)
+                sample = Sample(_chunk(rng, real, float(rng.uniform(*SECONDS))), 0, "speech",
+                                group=item.group, family=item.family,
+                                info={"source": item.source})
             else:
-                kind = SYNTHETIC_KINDS[int(rng.integers(len(SYNTHETIC_KINDS)))]
-                if kind == "griffinlim":
-                    audio = griffin_lim(rng, _chunk(rng, speech, seconds))
-                elif kind == "lpc":
-                    audio = lpc_vocoder(rng, _chunk(rng, speech, seconds))
-                else:
-                    tts = espeak if kind == "espeak" else flite
-                    audio = _chunk(rng, tts(rng, _sentence(rng), Path(tmp) / "tts.wav"), seconds)
-                    name = f"{kind}-{i}"
-                    split = ("train", "train", "train", "train", "val", "test")[(i // 2) % 6]
-            samples.append(Sample((augment(rng, audio), SAMPLE_RATE), label, kind, group=name,
-                                  info={"split": split}))
+                kind = kinds[int(rng.choice(len(kinds), p=probs / probs.sum()))]
+                sample = _synthetic(rng, kind, i, Path(tmp) / "tts.wav")
+            sample.media = augment(rng, (np.asarray(sample.media, np.float32), SAMPLE_RATE))
+            samples.append(sample)
     return samples

@@ -4,6 +4,7 @@ import numpy as np
 
 from models import features as F
 from models.data import audio as audio_data
+from models.data import speech
 
 
 def _phase_level(samples: np.ndarray) -> float:
@@ -36,8 +37,9 @@ def test_steady_partials_are_coherent_and_scrambled_phase_is_not() -> None:
 
 
 def test_lpc_vocoder_keeps_length_and_loudness_and_changes_the_waveform() -> None:
-    _, speech = audio_data.recordings()[0]
-    chunk = speech[: 2 * F.SAMPLE_RATE]
+    source = next(c for c in speech.collections() if c.source.name == "pocketsphinx-testdata")
+    recording, _ = speech.load(source.recordings[0].path)
+    chunk = recording[: 2 * F.SAMPLE_RATE]
     out = audio_data.lpc_vocoder(np.random.default_rng(3), chunk)
     assert out.shape == chunk.shape and out.dtype == np.float32 and np.isfinite(out).all()
     rms_in, rms_out = np.sqrt(np.mean(chunk**2)), np.sqrt(np.mean(out**2))
