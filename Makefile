@@ -4,10 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian packages: the tools the tests drive (Chromium for the browser test, Graphviz for the
-# docs picture, pocketsphinx's acoustic model) and every package the data catalogue
+# Debian packages: the tools the tests and training drive (Chromium for the browser test,
+# Graphviz for the docs picture, pocketsphinx's acoustic model, ffmpeg for the codec round trips
+# of audio augmentation) and every package the data catalogue
 # (models/data/catalog.toml) names as a source or a generator; the catalogue is the one list.
-TOOL_PACKAGES := chromium chromium-driver graphviz pocketsphinx-en-us
+TOOL_PACKAGES := chromium chromium-driver graphviz pocketsphinx-en-us ffmpeg
 DATA_PACKAGES := $(TOOL_PACKAGES) $(shell $(PYTHON) models/data/catalog.py packages)
 DATA_STAMP := var/.data-packages
 

@@ -14,7 +14,7 @@ import numpy as np
 
 Features = dict[str, Any]
 
-FEATURE_VERSION = 3
+FEATURE_VERSION = 4
 PATCH = 64  # image patches and video crops are PATCH x PATCH pixels
 MAX_PATCHES_PER_REGION = 16
 SAMPLE_RATE = 16_000

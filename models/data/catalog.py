@@ -20,6 +20,10 @@ generator (the detector's positive class). `non-camera`: renders, drawings, scre
 animation: not synthetic media in the deepfake sense, never in the real-capture class either;
 reported on their own."""
 REQUIRED = ("name", "family", "modality", "class", "licence", "what")
+OPTIONAL_EXTRA = ("weight", "speaker", "prompts")
+"""Fields a data module may read from `Source.extra`: `weight` (the source's share of the real
+draws), `speaker` (the one voice of a collection, used as the sample group), `prompts` (the
+texts a recording says, for text-to-speech of the same words)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,9 @@ def load_text(text: str) -> list[Source]:
         seen.add(entry["name"])
         known = {"name", "family", "modality", "class", "licence", "what", "debian", "pypi",
                  "paths", "tool", "language", "notes"}
+        unknown = set(entry) - known - set(OPTIONAL_EXTRA)
+        if unknown:
+            raise ValueError(f"{entry['name']}: unknown catalogue fields {sorted(unknown)}")
         sources.append(Source(
             name=entry["name"], family=entry["family"], modality=entry["modality"],
             cls=entry["class"], licence=entry["licence"], what=entry["what"],
