@@ -147,8 +147,8 @@ out she so some than that the their them then there these they this those to up 
 what when which who will with would you your
 """.split())
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
-_SENTENCE = re.compile(r"[^\W\d_]+(?:[\s,;:'\"()-]+[^\W\d_]+){%d,}\s*[.!?…]"
-                       % (MIN_SENTENCE_WORDS - 1))
+_SENTENCE = re.compile(r"[^\W\d_]+(?:[\s,;:'\"()-]+[^\W\d_]+){" + str(MIN_SENTENCE_WORDS - 1)
+                       + r",}\s*[.!?…]")
 
 
 def text(content: str) -> NotApplicable | None:

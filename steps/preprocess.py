@@ -66,9 +66,13 @@ def _jsonable(value: Any) -> Any:
 def preprocess(
     job_id: str, media_id: str, modality: str, media_path: str
 ) -> Annotated[str, Parameter(name="features_path")]:
-    """Decode `MEDIA_ROOT/media_path`, featurise, write `<SCRATCH_ROOT>/<job_id>/<media_id>.npz`."""
-    from models.features import decode, featurize
+    """Decode `MEDIA_ROOT/media_path`, featurise, write `<SCRATCH_ROOT>/<job_id>/<media_id>.npz`.
+
+    Media the detector does not apply to are not featurised: their file holds no units and the
+    reason (`models.screening`), which the infer step turns into a `not_applicable` result."""
+    from models.features import decode
+    from models.screening import screen
 
     out = job_scratch(job_id) / f"{safe_id(media_id, 'media_id')}.npz"
-    features = featurize(modality, decode(modality, media_file(media_path)))
+    features = screen(modality, decode(modality, media_file(media_path)))
     return str(save_features(out, features))
