@@ -140,6 +140,9 @@ MIN_SENTENCE_WORDS = 3
 MIN_ENGLISH_SHARE = 0.2
 """English prose: at least this share of its words are common English function words. English
 paragraphs score 0.35-0.55; German, French, Spanish and Italian ones 0.0-0.1 (see the tests)."""
+MIN_ASCII_LETTER_SHARE = 0.8
+"""English letters are ASCII (a few accented loanwords aside); a text with fewer is in another
+script (Chinese has no spaces to count words by, so this comes before the word count)."""
 ENGLISH_FUNCTION_WORDS = frozenset("""
 a about after all also an and any are as at be because been but by can could did do does for
 from had has have he her him his how i if in into is it its just me my no not of on one or our
@@ -155,6 +158,11 @@ def text(content: str) -> NotApplicable | None:
     """None for English prose of at least a sentence, else why not."""
     if not isinstance(content, str):
         raise ValueError(f"text must be a str, not {type(content).__name__}")
+    letters = [c for c in content if c.isalpha()]
+    if letters and sum(c.isascii() for c in letters) < MIN_ASCII_LETTER_SHARE * len(letters):
+        return ("text_not_english",
+                "The text is not written in the Latin alphabet; the detector was trained on "
+                "English prose.")
     words = _WORD.findall(content.lower())
     if len(words) < MIN_WORDS:
         return ("text_too_short",
