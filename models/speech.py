@@ -79,6 +79,11 @@ def speech_probabilities(samples: np.ndarray) -> np.ndarray:
         return torch.sigmoid(logits).reshape(-1).numpy()
 
 
+def warm() -> None:
+    """Load the model and run it once, so the first real clip does not pay for it (~0.2 s)."""
+    speech_probabilities(np.zeros(CHUNK, np.float32))
+
+
 def speech_seconds(samples: np.ndarray, sr: int) -> float:
     """Seconds of `samples` (mono, any rate) that Silero VAD calls speech."""
     if sr <= 0:

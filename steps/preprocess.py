@@ -52,6 +52,9 @@ def warm_up() -> None:
             featurize(modality, decoded)
         except Exception:  # noqa: BLE001 - warming is best effort; real media will report
             continue
+    from models.speech import warm
+
+    warm()  # the applicability check's speech detector (`models.screening`)
 
 
 def _jsonable(value: Any) -> Any:
