@@ -186,6 +186,15 @@ def test_blank_video_is_refused() -> None:
     assert _code("video", (frames, 2.0)) == "video_no_usable_frames"
 
 
+def test_a_decoded_mp4_of_blank_frames_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "blank.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (320, 240))
+    for i in range(30):
+        writer.write(np.full((240, 320, 3), 8 * i, np.uint8))
+    writer.release()
+    assert _code("video", decode("video", path)) == "video_no_usable_frames"
+
+
 def test_video_without_frames_or_too_small_is_refused() -> None:
     assert _code("video", ([], 2.0)) == "video_no_frames"
     tiny = np.random.default_rng(0).integers(0, 255, (48, 48, 3), dtype=np.uint8)
