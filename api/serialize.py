@@ -18,12 +18,15 @@ JOB_KEYS = (
 
 
 def public_result(doc: dict[str, Any]) -> dict[str, Any]:
-    """A result as the API returns it."""
+    """A result as the API returns it; a `not_applicable` one (null score) adds `reason` and
+    `reason_code`."""
     out = {k: doc.get(k) for k in RESULT_KEYS}
     model = doc.get("model") or {}
     out["model"] = {"name": model.get("name"), "version": model.get("version")}
     if doc.get("ensemble"):
         out["ensemble"] = doc["ensemble"]
+    if doc.get("verdict") == "not_applicable":  # score is null: say why
+        out["reason"], out["reason_code"] = doc.get("reason"), doc.get("reason_code")
     if (doc.get("explanation") or {}).get("heatmap"):
         out["links"] = {"heatmap": f"/api/v1/results/{doc['media_id']}/heatmap"}
     return out

@@ -61,13 +61,21 @@ def detect_paths(paths: list[Path], as_json: bool = False, user: str = CLI_USER)
         if as_json:
             print(json.dumps(out, default=_json_default), flush=True)
         else:
-            print(f"{item.path}\t{out['modality']}\t{out['verdict']}\t{out['score']:.3f}\t"
-                  f"{out['model']['name']} v{out['model']['version']}", flush=True)
+            print(human_line(item.path, out), flush=True)
     if status != "succeeded":
         job_doc = jobs.get_job(db, job["job_id"]) or {}
         print(f"error: job {job['job_id']} {status}: {job_doc.get('error')}", file=sys.stderr)
         return 1
     return 0
+
+
+def human_line(path: Path, out: dict) -> str:
+    """One tab-separated line: path, modality, verdict, score (or `-`), model, and the reason
+    when the detector does not apply."""
+    score = "-" if out.get("score") is None else f"{out['score']:.3f}"
+    line = (f"{path}\t{out['modality']}\t{out['verdict']}\t{score}\t"
+            f"{out['model']['name']} v{out['model']['version']}")
+    return f"{line}\t{out['reason']}" if out.get("reason") else line
 
 
 def _json_default(value: object) -> str:

@@ -61,6 +61,27 @@ def _units(modality: str, meta: dict[str, Any], probs: np.ndarray) -> list[dict[
     return units
 
 
+NOT_APPLICABLE = "not_applicable"
+"""The verdict when the detector was not built for the media (`models.applicability`)."""
+UNITS = {"image": "patch", "audio": "segment", "video": "frame", "text": "sentence"}
+
+
+def not_applicable_result(modality: str, loaded: Any, reason_code: str,
+                          reason: str) -> dict[str, Any]:
+    """The result for media the detector does not apply to: no score, the reason instead.
+
+    `model` is the one that would have scored it; `explanation` says nothing was examined."""
+    return {
+        "score": None,
+        "verdict": NOT_APPLICABLE,
+        "reason": reason,
+        "reason_code": reason_code,
+        "model": {"name": loaded.name, "version": str(loaded.version)},
+        "explanation": {"unit": UNITS.get(modality, "unit"), "units": [], "n_units": 0,
+                        "not_applicable": reason_code},
+    }
+
+
 def score(modality: str, features: Features, loaded: Any) -> dict[str, Any]:
     """Score featurised media with a loaded model.
 
@@ -73,7 +94,11 @@ def score(modality: str, features: Features, loaded: Any) -> dict[str, Any]:
     unit's score with its box, time span, frame time or sentence, plus the face boxes found.
     """
     from models.ensemble import Ensemble
+    from models.screening import refusal
 
+    refused = refusal(features)  # screened out before featurising: no model runs
+    if refused is not None:
+        return not_applicable_result(modality, loaded, *refused)
     members = None
     if isinstance(loaded, Ensemble):  # every member's view
         probs, each = loaded.predict_members(features["x"])

@@ -10,6 +10,8 @@ from hera.workflows import Parameter, script
 from steps.scratch import media_root, scratch_file
 
 RESULT_FIELDS = ("score", "verdict", "model", "explanation")
+REFUSAL_FIELDS = ("reason", "reason_code")
+"""Kept only on `not_applicable` results (`models.scoring.not_applicable_result`)."""
 
 
 def explanations_dir() -> Path:
@@ -31,6 +33,7 @@ def result_document(job_id: str, media: dict[str, Any], result: dict[str, Any]) 
         "scored_at": result.get("scored_at") or datetime.now(UTC).isoformat(),
     }
     doc.update({k: result.get(k) for k in RESULT_FIELDS})
+    doc.update({k: result[k] for k in REFUSAL_FIELDS if result.get(k) is not None})
     if result.get("ensemble"):  # several models scored it: each one's score and the combined
         doc["ensemble"] = result["ensemble"]
     return doc

@@ -52,6 +52,9 @@ def warm_up() -> None:
             featurize(modality, decoded)
         except Exception:  # noqa: BLE001 - warming is best effort; real media will report
             continue
+    from models.speech import warm
+
+    warm()  # the applicability check's speech detector (`models.screening`)
 
 
 def _jsonable(value: Any) -> Any:
@@ -67,8 +70,12 @@ def preprocess(
     job_id: str, media_id: str, modality: str, media_path: str
 ) -> Annotated[str, Parameter(name="features_path")]:
     """Decode `MEDIA_ROOT/media_path`, featurise, write `<SCRATCH_ROOT>/<job_id>/<media_id>.npz`.
+
+    Media the detector does not apply to are not featurised: their file holds no units and the
+    reason (`models.screening`), which the infer step turns into a `not_applicable` result.
     Text is featurised with the language models of the champion that will score it."""
-    from models.features import decode, featurize
+    from models.features import decode
+    from models.screening import screen
     from models.text_lm import version_lm
 
     out = job_scratch(job_id) / f"{safe_id(media_id, 'media_id')}.npz"
@@ -81,5 +88,5 @@ def preprocess(
         except LookupError:  # no champion yet: the served models (infer will say why)
             lm = None
     with version_lm(lm):
-        features = featurize(modality, decode(modality, media_file(media_path)))
+        features = screen(modality, decode(modality, media_file(media_path)))
     return str(save_features(out, features))

@@ -23,6 +23,7 @@ every result not by the champion, superseded ones included (a media rescored yes
 has its old result), so the limit is generous; a storage query grouping by media would cut it."""
 
 ITEM_FIELDS = ("media_id", "modality", "media_path")
+NOT_APPLICABLE = "not_applicable"  # `models.scoring.NOT_APPLICABLE` (steps import no models)
 
 
 def is_older(version: Any, champion: str) -> bool:
@@ -55,6 +56,8 @@ def stale_media(db: Any, champions: dict[str, tuple[str, str]], max_media: int =
             model = latest.get("model") or {}
             if model.get("name") == name and not is_older(model.get("version"), version):
                 continue  # rescored already: its newest result is by the champion
+            if latest.get("verdict") == NOT_APPLICABLE:
+                continue  # refused before any model ran: a new model would refuse it too
             media = get_media(db, media_id)
             if media is None:
                 continue  # deleted meanwhile

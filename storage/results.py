@@ -16,7 +16,8 @@ _NEWEST = [("created_at", -1), ("media_id", 1)]
 def upsert_result(db: Database, doc: dict[str, Any], fresh: bool = False) -> dict[str, Any]:
     """Insert or replace the result for (`job_id`, `media_id`) and return it.
 
-    `doc` carries `score`, `verdict`, `model` {name, version}, `explanation`; `owner`, `sha256`,
+    `doc` carries `score`, `verdict`, `model` {name, version}, `explanation` (a `not_applicable`
+    verdict has a null `score` and adds `reason`, `reason_code`); `owner`, `sha256`,
     `modality` and `filename` default to the media document's. `created_at` is kept from the
     first write unless `doc` gives one. `fresh`: the job has no result for the media yet (the
     insert is tried without a read first; still correct when it has one).

@@ -11,8 +11,10 @@ const summary = (body) => {
   for (const r of (body && body.results) || []) {  // textContent: file names are user input
     const line = document.createElement("p");
     line.className = "verdict";
-    line.textContent = `${r.filename || r.media_id}: ${r.verdict} (score ${Number(r.score).toFixed(3)}, ` +
-      `${r.model.name} v${r.model.version})`;
+    const name = r.filename || r.media_id, model = `${r.model.name} v${r.model.version}`;
+    line.textContent = r.verdict === "not_applicable"  // no score: the reason instead
+      ? `${name}: not applicable: ${r.reason} (${model})`
+      : `${name}: ${r.verdict} (score ${Number(r.score).toFixed(3)}, ${model})`;
     box.appendChild(line);
   }
 };

@@ -16,6 +16,7 @@ import json
 import statistics
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import numpy as np
 
 from models.serving.client import InferenceClient
 
+SPEECH_DIR = Path("/usr/share/pocketsphinx/test/data")  # pocketsphinx-testdata (`make data`)
 SENTENCES = (
     "The council approved the new budget after a long debate about road repairs.",
     "Residents on the east side had asked for better lighting near the school.",
@@ -51,13 +53,27 @@ def make_jpeg(path: Path, width: int = 1024, height: int = 768, seed: int = 0) -
 
 
 def make_wav(path: Path, seconds: float = 10.0, rate: int = 16_000) -> Path:
-    """A 10 s tone sweep with harmonics and noise."""
+    """`seconds` of real speech (pocketsphinx test recordings, looped) when installed, else a
+    tone sweep with harmonics and noise. The audio detector refuses a tone as not speech
+    (`models.applicability`): timed, it measures the refusal, and `run` says so in `verdicts`."""
     import soundfile as sf
 
-    t = np.arange(int(seconds * rate)) / rate
-    tone = 0.3 * np.sin(2 * np.pi * (220 + 20 * t) * t) + 0.1 * np.sin(2 * np.pi * 660 * t)
-    noise = np.random.default_rng(0).normal(0, 0.02, len(t))
-    sf.write(str(path), (tone + noise).astype(np.float32), rate, subtype="PCM_16")
+    n = int(seconds * rate)
+    recordings = sorted(SPEECH_DIR.glob("**/*.wav"))
+    if recordings:
+        import librosa
+
+        parts, total = [], 0
+        while total < n:
+            for rec in recordings:
+                parts.append(librosa.load(str(rec), sr=rate)[0])
+                total += len(parts[-1])
+        samples = np.concatenate(parts)[:n]
+    else:
+        t = np.arange(n) / rate
+        tone = 0.3 * np.sin(2 * np.pi * (220 + 20 * t) * t) + 0.1 * np.sin(2 * np.pi * 660 * t)
+        samples = tone + np.random.default_rng(0).normal(0, 0.02, len(t))
+    sf.write(str(path), samples.astype(np.float32), rate, subtype="PCM_16")
     return path
 
 
@@ -77,7 +93,7 @@ def run(url: str, kind: str, n: int, concurrency: int) -> dict:
         if kind == "image":
             path = make_jpeg(Path(tmp) / "photo.jpg")
         elif kind == "audio":
-            path = make_wav(Path(tmp) / "tone.wav")
+            path = make_wav(Path(tmp) / "speech.wav")
         text = make_text()
 
         def one(_: int) -> tuple[float, dict]:
@@ -100,6 +116,7 @@ def run(url: str, kind: str, n: int, concurrency: int) -> dict:
         "throughput_rps": round(n / wall, 2),
         "server_p50_ms": stages,
         "model": results[0][1]["model"],
+        "verdicts": dict(Counter(b["verdict"] for _, b in results)),  # not_applicable: refused
     }
 
 

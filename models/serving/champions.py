@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from models import MODALITIES, text_lm
+from models import MODALITIES, speech, text_lm
 from models.ensemble import identity_of
 from models.registry import MODEL_NAMES, load_model, model_identity
 
@@ -89,6 +89,8 @@ class ChampionSet:
             loaded = load_model(modality, self.tracking_uri)
             if modality == "text":  # its features' language models, before the first request
                 text_lm.warm()
+            if modality == "audio":  # the speech detector of its applicability check
+                speech.warm()
         except Exception as exc:
             return self._failed(modality, f"loading {MODEL_NAMES[modality]} ({identity}): {exc}")
         self._models[modality] = loaded

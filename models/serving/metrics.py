@@ -62,6 +62,9 @@ class ServiceMetrics(HttpMetrics):
             ["modality", "stage"], buckets=LATENCY_BUCKETS, registry=r)
         self.scored = Counter(f"{PREFIX}_scored", "Media scored, by verdict",
                               ["modality", "verdict"], registry=r)
+        self.not_applicable = Counter(
+            f"{PREFIX}_not_applicable", "Media the detector does not apply to, by reason",
+            ["modality", "reason_code"], registry=r)
         self.queue_depth = Gauge(f"{PREFIX}_batch_queue_depth",
                                  "Requests waiting for a forward pass", ["modality"], registry=r)
         self.batch_size = Histogram(f"{PREFIX}_batch_requests", "Requests per forward pass",

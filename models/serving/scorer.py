@@ -13,8 +13,9 @@ import numpy as np
 from config import Limits
 from models import MODALITIES
 from models.ensemble import Ensemble
-from models.features import decode, featurize
+from models.features import decode
 from models.scoring import score
+from models.screening import refusal, screen
 from models.serving.batcher import MicroBatcher
 from models.serving.champions import ChampionSet
 from models.serving.metrics import ServiceMetrics
@@ -112,9 +113,9 @@ class Scorer:
                 probed: float) -> dict:
         decoded_at = time.perf_counter()
         with version_lm(getattr(loaded, "text_lm", None)):  # text: the version's own LMs
-            features = featurize(modality, decoded)
+            features = screen(modality, decoded)  # refused media: no features, no model
         featurized = time.perf_counter()
-        if isinstance(loaded, Ensemble):
+        if isinstance(loaded, Ensemble) or refusal(features) is not None:
             result = score(modality, features, loaded)  # an ensemble: each member scores once
             modelled = time.perf_counter()
         else:
@@ -125,9 +126,12 @@ class Scorer:
         m = self.metrics
         m.stage_time.labels(modality, "decode").observe(decoded_at - probed)
         m.stage_time.labels(modality, "featurize").observe(featurized - decoded_at)
-        m.model_time.labels(modality, loaded.name, str(loaded.version)).observe(
-            modelled - featurized)
+        if result.get("reason_code") is None:  # a refused media ran no model
+            m.model_time.labels(modality, loaded.name, str(loaded.version)).observe(
+                modelled - featurized)
         m.scored.labels(modality, result["verdict"]).inc()
+        if result.get("reason_code"):
+            m.not_applicable.labels(modality, result["reason_code"]).inc()
         return {
             "modality": modality,
             **result,

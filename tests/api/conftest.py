@@ -131,10 +131,15 @@ def _mp4() -> bytes:
 
 @pytest.fixture(scope="session")
 def samples() -> dict[str, bytes]:
-    """Small valid media made here: png, jpg, wav, mp4, text."""
+    """Small valid media made here: png, jpg, wav, mp4, text; `photo` and `photo_jpg` are large
+    and textured enough for the image detector to apply (`models.applicability`), the others
+    are not (a real scorer answers `not_applicable` for them)."""
     jpg = cv2.imencode(".jpg", cv2.imdecode(np.frombuffer(_png(), np.uint8), 1))[1].tobytes()
+    photo = _png(160, 120)
+    photo_jpg = cv2.imencode(".jpg", cv2.imdecode(np.frombuffer(photo, np.uint8), 1))[1]
     return {
         "png": _png(), "png2": _png(shade=50), "jpg": jpg, "wav": _wav(), "mp4": _mp4(),
+        "photo": photo, "photo_jpg": photo_jpg.tobytes(),
         "txt": ("Plain words written by a person for the detector to read. " * 3).encode(),
     }
 

@@ -46,7 +46,7 @@ def test_sync_goes_through_the_inference_service(inference_url, engine, auth, up
                       "INFERENCE": InferenceClient(inference_url, timeout_s=60)})
     client = app.test_client()
     answer = client.post("/api/v1/detections?mode=sync", headers=auth.headers(),
-                         data=upload((samples["jpg"], "a.jpg"), (samples["txt"], "b.txt")))
+                         data=upload((samples["photo_jpg"], "a.jpg"), (samples["txt"], "b.txt")))
     assert answer.status_code == 200, answer.json
     body = answer.json
     assert body["engine"] == "inference" and "fallback" not in body
@@ -116,7 +116,7 @@ def test_heatmap_is_drawn_on_first_get(inference_url, engine, auth, upload, samp
     client = app.test_client()
     headers = auth.headers()
     answer = client.post("/api/v1/detections?mode=sync", headers=headers,
-                         data=upload((samples["png"], "a.png")))
+                         data=upload((samples["photo"], "a.png")))
     assert answer.status_code == 200, answer.json
     result = answer.json["results"][0]
     link = result["links"]["heatmap"]
@@ -221,3 +221,38 @@ def test_fallback_decodes_the_images_it_skipped(engine, auth, upload, samples,
     assert answer.status_code == 422, answer.json
     assert engine.pending == []
     _nothing_stored(detector_env)
+
+
+def test_media_the_detectors_do_not_apply_to(inference_url, engine, auth, upload, samples):
+    """Silence and a one-word text through the API and the real service: `not_applicable`, a
+    reason, a null score; stored so, and read back so."""
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    silence = io.BytesIO()
+    sf.write(silence, np.zeros(32_000, np.float32), 16_000, format="WAV")
+    app = create_app({"TESTING": True, "ENGINE": engine,
+                      "INFERENCE": InferenceClient(inference_url, timeout_s=60)})
+    client = app.test_client()
+    headers = auth.headers()
+    answer = client.post("/api/v1/detections?mode=sync", headers=headers,
+                         data=upload((silence.getvalue(), "silence.wav")))
+    assert answer.status_code == 200, answer.json
+    text = client.post("/api/v1/detections", headers=headers,
+                       json={"text": "Antidisestablishmentarianism."})
+    assert text.status_code == 200, text.json
+    assert answer.json["engine"] == text.json["engine"] == "inference"
+    results = answer.json["results"] + text.json["results"]
+    assert [(r["modality"], r["reason_code"]) for r in results] == [
+        ("audio", "audio_silent"), ("text", "text_too_short")]
+    for result in results:
+        assert result["score"] is None and result["verdict"] == "not_applicable"
+        assert result["reason"].endswith(".")
+        assert result["model"]["version"] == ensure_baselines()[result["modality"]]
+        assert "links" not in result  # nothing examined, no heatmap
+        again = client.get(f"/api/v1/results/{result['media_id']}", headers=headers)
+        assert again.status_code == 200 and again.json == result
+    page = client.get("/api/v1/results", headers=headers)
+    assert {r["verdict"] for r in page.json["items"]} == {"not_applicable"}

@@ -43,6 +43,35 @@ def test_detect_prints_one_json_result_per_file(detector_env: Config, tmp_path: 
         assert result["verdict"] in ("synthetic", "authentic", "uncertain")
 
 
+def test_detect_says_when_a_detector_does_not_apply(detector_env: Config, tmp_path: Path,
+                                                    capsys):
+    import numpy as np
+    import soundfile as sf
+
+    ensure_baselines()
+    word, silence = tmp_path / "word.txt", tmp_path / "silence.wav"
+    word.write_text("Antidisestablishmentarianism.")
+    sf.write(str(silence), np.zeros(32_000, np.float32), 16_000)
+    assert main(["detect", str(word), str(silence), "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["verdict"], r["score"], r["reason_code"]) for r in lines] == [
+        ("not_applicable", None, "text_too_short"), ("not_applicable", None, "audio_silent")]
+    assert all(r["reason"] for r in lines)
+
+
+def test_human_output_shows_the_reason_instead_of_a_score() -> None:
+    from cli.detect import human_line
+
+    model = {"name": "detector-audio", "version": "2"}
+    refused = {"modality": "audio", "verdict": "not_applicable", "score": None,
+               "reason": "The audio is silent.", "reason_code": "audio_silent", "model": model}
+    assert human_line(Path("a.wav"), refused).split("\t") == [
+        "a.wav", "audio", "not_applicable", "-", "detector-audio v2", "The audio is silent."]
+    scored = {"modality": "audio", "verdict": "authentic", "score": 0.1234, "model": model}
+    assert human_line(Path("a.wav"), scored).split("\t") == [
+        "a.wav", "audio", "authentic", "0.123", "detector-audio v2"]
+
+
 def test_detect_refuses_a_bad_file_and_runs_nothing(detector_env: Config, tmp_path: Path,
                                                     capsys):
     empty = tmp_path / "empty.jpg"

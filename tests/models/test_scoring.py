@@ -78,3 +78,27 @@ def test_audio_and_video_units_carry_times() -> None:
                                                            "faces": [[]]}}, FixedModel([0.7]))
     assert video["explanation"]["units"][0]["time_s"] == 0.5
     assert video["explanation"]["units"][0]["box"] == [1, 2, 3, 4]
+
+
+def test_not_applicable_result_has_no_score_and_says_why() -> None:
+    from models.scoring import not_applicable_result
+
+    result = not_applicable_result("audio", FixedModel([]), "audio_silent", "The audio is silent.")
+    assert result["score"] is None and result["verdict"] == "not_applicable"
+    assert result["reason"] == "The audio is silent." and result["reason_code"] == "audio_silent"
+    assert result["model"] == {"name": "detector-test", "version": "7"}
+    assert result["explanation"]["units"] == [] and result["explanation"]["unit"] == "segment"
+    json.dumps(result)
+
+
+def test_score_turns_screened_out_features_into_not_applicable_without_the_model() -> None:
+    from models.screening import screen
+
+    class NeverCalled(FixedModel):
+        def predict(self, x: np.ndarray) -> np.ndarray:
+            raise AssertionError("the model must not run on refused media")
+
+    features = screen("text", "Hello")
+    result = score("text", features, NeverCalled([]))
+    assert result["verdict"] == "not_applicable" and result["score"] is None
+    assert result["reason_code"] == "text_too_short"

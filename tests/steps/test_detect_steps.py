@@ -102,3 +102,34 @@ def test_persist_needs_the_media(detector_env, tmp_path):
     result.write_text("{}")
     with pytest.raises(LookupError):
         persist("job2", "missing-media", str(result))
+
+
+@pytest.mark.parametrize("modality,name,code", [
+    ("audio", "silence.wav", "audio_silent"),
+    ("text", "word.txt", "text_too_short"),
+    ("image", "blank.png", "image_flat"),
+])
+def test_media_the_detector_does_not_apply_to(detector_env, champions, modality, name, code):
+    import soundfile as sf
+
+    path = detector_env.media_root / "ab" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if modality == "audio":
+        sf.write(str(path), np.zeros(32_000, np.float32), 16_000)
+    elif modality == "text":
+        path.write_text("Antidisestablishmentarianism.")
+    else:
+        assert cv2.imwrite(str(path), np.full((240, 320, 3), 200, np.uint8))
+    doc = {"owner": "u1", "sha256": "ab" * 32, "modality": modality, "filename": name,
+           "size": path.stat().st_size, "path": f"ab/{name}"}
+    media_id = insert_media(get_db(), doc)
+
+    features_path = preprocess("job0002", media_id, modality, doc["path"])
+    assert load_features(Path(features_path))["x"].size == 0  # not featurised
+    result_path = infer("job0002", media_id, modality, features_path)
+    persist("job0002", media_id, result_path)
+    (stored,) = results_for_job(get_db(), "job0002")
+    assert stored["score"] is None and stored["verdict"] == "not_applicable"
+    assert stored["reason_code"] == code and stored["reason"]
+    assert stored["model"] == {"name": f"detector-{modality}", "version": champions[modality]}
+    assert "heatmap" not in stored["explanation"]

@@ -94,3 +94,15 @@ def test_select_stale_opens_a_system_job_and_finish_closes_it(detector_env: Conf
     job = get_job(get_db(), job_id)
     assert job["status"] == "failed" and job["error"] == "rescan workflow Failed"
     assert not (detector_env.scratch_root / job_id).exists()
+
+
+def test_not_applicable_media_are_not_rescanned(detector_env: Config):
+    refused = _media()  # refused before any model ran: a new champion would refuse it too
+    upsert_result(get_db(), {
+        "job_id": "j1", "media_id": refused, "score": None, "verdict": "not_applicable",
+        "reason": "The image is blank.", "reason_code": "image_flat",
+        "model": {"name": "detector-image", "version": "2"},
+    })
+    scored = _media()
+    _result(scored, "j1", "detector-image", "2")
+    assert [i["media_id"] for i in rescan.stale_media(get_db(), CHAMPIONS)] == [scored]

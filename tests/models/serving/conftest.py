@@ -62,4 +62,4 @@ def jpeg(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def wav(tmp_path: Path) -> Path:
-    return write_wav(tmp_path / "tone.wav")
+    return write_wav(tmp_path / "speech.wav")

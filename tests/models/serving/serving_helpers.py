@@ -1,4 +1,4 @@
-"""Test helpers: media made in the tests (photo-like JPEG, tone WAV, text), a live server."""
+"""Test helpers: media made in the tests (photo-like JPEG, speech WAV, text), a live server."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 import soundfile as sf
 from flask import Flask
 
+SPEECH = Path("/usr/share/pocketsphinx/test/data")
 TEXT = (
     "The committee met on Tuesday to review the harbour proposal. Several members asked "
     "whether the budget had been checked by an independent auditor. The chair promised a "
@@ -39,11 +41,17 @@ def write_jpeg(path: Path, width: int = 320, height: int = 240) -> Path:
 
 
 def write_wav(path: Path, seconds: float = 2.0, rate: int = 16_000) -> Path:
-    """A sine sweep with harmonics and noise."""
-    t = np.arange(int(seconds * rate)) / rate
-    tone = 0.3 * np.sin(2 * np.pi * (220 + 40 * t) * t) + 0.1 * np.sin(2 * np.pi * 660 * t)
-    noise = np.random.default_rng(0).normal(0, 0.02, len(t))
-    sf.write(str(path), (tone + noise).astype(np.float32), rate, subtype="PCM_16")
+    """`seconds` of real speech (pocketsphinx test recordings, resampled to `rate`): a tone
+    would be refused as not speech (`models.applicability`)."""
+    import librosa
+
+    recordings = sorted(SPEECH.glob("**/*.wav"))
+    if not recordings:
+        pytest.skip("pocketsphinx-testdata is not installed (make data)")
+    parts = [librosa.load(str(r), sr=rate)[0] for r in recordings[:6]]
+    samples = np.concatenate(parts)
+    assert len(samples) >= seconds * rate
+    sf.write(str(path), samples[: int(seconds * rate)], rate, subtype="PCM_16")
     return path
 
 

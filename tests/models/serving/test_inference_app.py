@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -39,7 +40,7 @@ def test_scores_a_jpeg_sent_as_the_body(client: FlaskClient, jpeg: Path,
 def test_scores_a_wav_sent_as_multipart(client: FlaskClient, wav: Path,
                                         champions: ChampionSet) -> None:
     with wav.open("rb") as fh:
-        response = client.post("/v1/score?modality=audio", data={"file": (fh, "tone.wav")},
+        response = client.post("/v1/score?modality=audio", data={"file": (fh, "speech.wav")},
                                content_type="multipart/form-data")
     assert response.status_code == 200, response.json
     _check_result(response.json, "audio", champions)
@@ -143,3 +144,33 @@ def test_metrics_after_requests(client: FlaskClient, champions: ChampionSet) -> 
         ("detector_inference_batch_queue_depth", {"modality": "text"}, 0),
     ):
         assert samples.get((name, frozenset(labels.items()))) == value, (name, labels)
+
+
+def test_media_the_detector_does_not_apply_to_get_a_reason_not_a_score(
+        client: FlaskClient, champions: ChampionSet, tmp_path: Path) -> None:
+    import soundfile as sf
+
+    silence = tmp_path / "silence.wav"
+    sf.write(str(silence), np.zeros(48_000, np.float32), 16_000)
+    response = client.post("/v1/score?filename=silence.wav", data=silence.read_bytes(),
+                           content_type="application/octet-stream")
+    assert response.status_code == 200, response.json
+    body = response.json
+    assert body["score"] is None and body["verdict"] == "not_applicable"
+    assert body["reason_code"] == "audio_silent" and body["reason"]
+    loaded = champions.get("audio")
+    assert body["model"] == {"name": loaded.name, "version": str(loaded.version)}
+    assert body["explanation"]["units"] == [] and TIMINGS <= set(body["timings_ms"])
+    text = client.post("/v1/score/text", json={"text": "Der Hund schläft heute den ganzen "
+                                                        "Tag im warmen Garten hinter dem Haus."})
+    assert text.status_code == 200 and text.json["reason_code"] == "text_not_english"
+    samples = _samples(client.get("/metrics").get_data(as_text=True))
+    for labels in ({"modality": "audio", "reason_code": "audio_silent"},
+                   {"modality": "text", "reason_code": "text_not_english"}):
+        assert samples.get(("detector_inference_not_applicable_total",
+                            frozenset(labels.items()))) == 1
+    assert samples.get(("detector_inference_scored_total", frozenset(
+        {"modality": "audio", "verdict": "not_applicable"}.items()))) == 1
+    audio_model = {"modality": "audio", "model": loaded.name, "version": str(loaded.version)}
+    assert ("detector_inference_model_seconds_count", frozenset(audio_model.items())) \
+        not in samples  # no model ran
