@@ -179,6 +179,8 @@ def text_lm_path() -> Path:
 
 
 OPENCV_PIXELS_VAR = "OPENCV_IO_MAX_IMAGE_PIXELS"
+OPENCV_CAP_ERROR = "CV_IO_MAX_IMAGE_PIXELS"
+"""What OpenCV's error (cv2.error) says when an image is over OPENCV_IO_MAX_IMAGE_PIXELS."""
 
 
 def cap_opencv_pixels() -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import soundfile as sf
 from pydantic import BaseModel
 
-from config import Limits
+from config import OPENCV_CAP_ERROR, Limits
 
 Modality = Literal["image", "audio", "video", "text"]
 TEXT_SUFFIXES = (".txt", ".text", ".md", ".csv")
@@ -165,7 +165,7 @@ def decode_image_bytes(data: bytes, mime: str, limits: Limits) -> np.ndarray:
     try:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     except cv2.error as exc:
-        if OPENCV_CAP in str(exc):
+        if OPENCV_CAP_ERROR in str(exc):
             raise MediaError(f"the {mime} image is larger than the decoder's limit of "
                              f"{limits.max_image_pixels} pixels", 413) from exc
         raise MediaError(f"the {mime} file cannot be decoded (corrupt or truncated)",
@@ -173,10 +173,6 @@ def decode_image_bytes(data: bytes, mime: str, limits: Limits) -> np.ndarray:
     if image is None or image.size == 0:
         raise MediaError(f"the {mime} file cannot be decoded (corrupt or truncated)", 422)
     return image
-
-
-OPENCV_CAP = "CV_IO_MAX_IMAGE_PIXELS"
-"""What OpenCV's error says when an image is over OPENCV_IO_MAX_IMAGE_PIXELS."""
 
 
 def _check_pixels(width: int, height: int, limits: Limits) -> None:
