@@ -39,8 +39,14 @@ class Limits:
     min_image_side: int = 32  # MIN_IMAGE_SIDE
     max_audio_seconds: float = 600.0  # MAX_AUDIO_SECONDS
     min_audio_seconds: float = 0.5  # MIN_AUDIO_SECONDS
+    max_audio_sample_rate: int = 96_000  # MAX_AUDIO_SAMPLE_RATE, Hz
+    max_audio_channels: int = 8  # MAX_AUDIO_CHANNELS
+    max_audio_samples: int = 600 * 48_000 * 2  # MAX_AUDIO_SAMPLES: frames x channels decoded
     max_video_seconds: float = 600.0  # MAX_VIDEO_SECONDS
     max_video_pixels: int = 3840 * 2160  # MAX_VIDEO_PIXELS, per frame
+    max_video_frames: int = 600 * 60  # MAX_VIDEO_FRAMES: frames a container may declare
+    multipart_overhead_bytes: int = 1 << 20  # MULTIPART_OVERHEAD_BYTES: framing of an upload
+    max_json_body_bytes: int = 64 * 1024  # MAX_JSON_BODY_BYTES: body of every non-upload route
     max_text_chars: int = 200_000  # MAX_TEXT_CHARS
     min_text_chars: int = 20  # MIN_TEXT_CHARS
     sync_timeout_s: float = 120.0  # SYNC_TIMEOUT_S: how long ?mode=sync waits for a job
@@ -54,12 +60,26 @@ class Limits:
             min_image_side=_env_int("MIN_IMAGE_SIDE", cls.min_image_side),
             max_audio_seconds=_env_float("MAX_AUDIO_SECONDS", cls.max_audio_seconds),
             min_audio_seconds=_env_float("MIN_AUDIO_SECONDS", cls.min_audio_seconds),
+            max_audio_sample_rate=_env_int("MAX_AUDIO_SAMPLE_RATE", cls.max_audio_sample_rate),
+            max_audio_channels=_env_int("MAX_AUDIO_CHANNELS", cls.max_audio_channels),
+            max_audio_samples=_env_int("MAX_AUDIO_SAMPLES", cls.max_audio_samples),
             max_video_seconds=_env_float("MAX_VIDEO_SECONDS", cls.max_video_seconds),
             max_video_pixels=_env_int("MAX_VIDEO_PIXELS", cls.max_video_pixels),
+            max_video_frames=_env_int("MAX_VIDEO_FRAMES", cls.max_video_frames),
+            multipart_overhead_bytes=_env_int("MULTIPART_OVERHEAD_BYTES",
+                                              cls.multipart_overhead_bytes),
+            max_json_body_bytes=_env_int("MAX_JSON_BODY_BYTES", cls.max_json_body_bytes),
             max_text_chars=_env_int("MAX_TEXT_CHARS", cls.max_text_chars),
             min_text_chars=_env_int("MIN_TEXT_CHARS", cls.min_text_chars),
             sync_timeout_s=_env_float("SYNC_TIMEOUT_S", cls.sync_timeout_s),
         )
+
+    @property
+    def max_request_bytes(self) -> int:
+        """The largest request body a server takes: one file at MAX_UPLOAD_BYTES plus the
+        multipart framing (several files in one request share it). Waitress refuses a longer
+        `Content-Length` before reading the body (`cli.serving.serve_options`)."""
+        return self.max_upload_bytes + self.multipart_overhead_bytes
 
 
 @dataclass(frozen=True)
@@ -156,6 +176,22 @@ def text_lm_path() -> Path:
     """TEXT_LM_PATH alone (`Config.text_lm_path`): scoring text reads it on every call, and the
     whole `Config` would read the JWT key file each time."""
     return Path(_env("TEXT_LM_PATH", str(_WEIGHTS_DIR / "text-lm.npz"))).resolve()
+
+
+OPENCV_PIXELS_VAR = "OPENCV_IO_MAX_IMAGE_PIXELS"
+OPENCV_CAP_ERROR = "CV_IO_MAX_IMAGE_PIXELS"
+"""What OpenCV's error (cv2.error) says when an image is over OPENCV_IO_MAX_IMAGE_PIXELS."""
+
+
+def cap_opencv_pixels() -> None:
+    """OpenCV reads its own decode cap, OPENCV_IO_MAX_IMAGE_PIXELS, once, when cv2 loads: set
+    it to MAX_IMAGE_PIXELS unless set already. Runs when this module is imported; the packages
+    that use cv2 (api, cli, models, steps) import this module first, in their __init__."""
+    if not os.environ.get(OPENCV_PIXELS_VAR):
+        os.environ[OPENCV_PIXELS_VAR] = str(Limits.from_env().max_image_pixels)
+
+
+cap_opencv_pixels()
 
 
 def get_config() -> Config:

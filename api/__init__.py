@@ -15,6 +15,7 @@ from config import get_config
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from `config.get_config()`; `test_config` overrides any key (e.g. ENGINE)."""
     from api import auth, detections, health, jobs, results, web
+    from api.bodylimit import register_body_limits
     from api.errors import register_errors
     from api.metrics import register_metrics
     from api.security import register_security_headers
@@ -39,11 +40,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
-    if "MAX_CONTENT_LENGTH" not in (test_config or {}):
-        limits = app.config["LIMITS"]  # every file at its limit, plus the multipart framing
-        app.config["MAX_CONTENT_LENGTH"] = (
-            limits.max_upload_bytes * limits.max_files_per_request + (1 << 20)
-        )
+    if "MAX_CONTENT_LENGTH" not in (test_config or {}):  # the upload route's, the largest
+        app.config["MAX_CONTENT_LENGTH"] = app.config["LIMITS"].max_request_bytes
 
     register_errors(app)
     register_security_headers(app)  # CSP, nosniff, no referrer; no-store under /api/
@@ -57,6 +55,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["engine"] = app.config["ENGINE"] or _default_engine(cfg)
     app.extensions["inference"] = app.config["INFERENCE"] or _default_inference(app, cfg)
     register_metrics(app)  # request counts and latency, job gauges, GET /metrics (no token)
+    register_body_limits(app)  # per-route limits from Content-Length, before the token check
     _bootstrap_admin(app)
     return app
 

@@ -15,7 +15,7 @@ def _serve(args: argparse.Namespace) -> int:
     from waitress import serve
 
     from api import create_app
-    from cli.serving import exit_on_sigterm
+    from cli.serving import exit_on_sigterm, serve_options
     from cli.stack import embedded_stack, inference_child
 
     exit_on_sigterm()  # `kill` or a pod stop ends the inference child and the engine too
@@ -27,7 +27,7 @@ def _serve(args: argparse.Namespace) -> int:
         port = args.port or cfg.port
         print(f"detector API on http://{args.host}:{port}/  (Ctrl-C stops)", flush=True)
         try:
-            serve(app, host=args.host, port=port, threads=args.threads, ident="detector")
+            serve(app, **serve_options(cfg.limits, args.host, port, args.threads, "detector"))
         finally:
             engine = app.extensions.get("engine")
             if engine is not None and hasattr(engine, "shutdown"):

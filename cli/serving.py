@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import Any
+
+from config import Limits
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -18,10 +21,22 @@ def exit_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
 
 
+def serve_options(limits: Limits, host: str, port: int, threads: int,
+                  ident: str) -> dict[str, Any]:
+    """Keyword arguments of `waitress.serve`. `max_request_body_size` (waitress's default is
+    1 GiB, spooled to a temp file before the app runs) is the largest body any route takes:
+    waitress answers 413 to a longer `Content-Length` without reading the body."""
+    # waitress refuses a body of max_request_body_size bytes or more: one more lets the
+    # largest allowed body through, and the app's own per-route check names the limit
+    return {"host": host, "port": port, "threads": threads, "ident": ident,
+            "max_request_body_size": limits.max_request_bytes + 1}
+
+
 def _inference_server(args: argparse.Namespace) -> int:
     from waitress import serve
 
     from cli.stack import embedded_stack
+    from config import get_config
     from models.serving.app import configure_threads, create_app, shutdown
     from models.serving.settings import ServingSettings
 
@@ -36,7 +51,8 @@ def _inference_server(args: argparse.Namespace) -> int:
               f"{settings.torch_threads}, {threads} request threads, batch up to "
               f"{settings.batch_max} / {settings.batch_wait_ms} ms; Ctrl-C stops)", flush=True)
         try:
-            serve(app, host=args.host, port=args.port, threads=threads, ident="detector-inference")
+            serve(app, **serve_options(get_config().limits, args.host, args.port, threads,
+                                       "detector-inference"))
         finally:
             shutdown(app)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import threading
 import zlib
@@ -11,6 +12,8 @@ from typing import Any
 
 import cv2
 import numpy as np
+
+from config import OPENCV_CAP_ERROR, OPENCV_PIXELS_VAR
 
 Features = dict[str, Any]
 
@@ -44,10 +47,20 @@ _local = threading.local()
 # ----------------------------------------------------------------------------- decoders
 
 
+class ImageTooLarge(ValueError):
+    """The image is over OpenCV's pixel cap (OPENCV_IO_MAX_IMAGE_PIXELS, set by `config`)."""
+
+
 def decode_image(path: str | Path) -> np.ndarray:
     """Read an image file as a BGR uint8 array (alpha dropped, grey expanded)."""
     data = np.fromfile(str(path), dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    except cv2.error as exc:  # OpenCV asserts its pixel cap; any other failure is bad input
+        if OPENCV_CAP_ERROR in str(exc):
+            raise ImageTooLarge(f"the image is over the decoder's limit of "
+                                f"{os.environ.get(OPENCV_PIXELS_VAR)} pixels") from exc
+        raise ValueError(f"cannot decode image {path}") from exc
     if image is None:
         raise ValueError(f"cannot decode image {path}")
     return image

@@ -12,7 +12,7 @@ import numpy as np
 import soundfile as sf
 from pydantic import BaseModel
 
-from config import Limits
+from config import OPENCV_CAP_ERROR, Limits
 
 Modality = Literal["image", "audio", "video", "text"]
 TEXT_SUFFIXES = (".txt", ".text", ".md", ".csv")
@@ -114,6 +114,9 @@ def probe_media(path: Path, filename: str, limits: Limits,
                 decode_images: bool = True) -> MediaInfo:
     """Sniff, decode and check `path` against `limits`; raise MediaError when it will not do.
 
+    Sizes come from headers first (image sides, audio rate, channels and length, video frame
+    size and count): a decompression bomb is refused with a 413 before anything is decoded.
+
     `decode_images=False`: a JPEG or PNG whose structure is complete (every segment or chunk
     present, end marker included) and whose header gives its size is not decoded (~10-40 ms
     for a 1024x768 JPEG). For callers that decode the image right after and report a failure
@@ -145,22 +148,38 @@ def _probe_image(path: Path, mime: str, limits: Limits, decode: bool = True) -> 
     if _truncated_image(data, mime):
         raise MediaError(f"the {mime} file is truncated", 422)
     dims = _header_size(data, mime)
-    if dims:
-        _check_pixels(*dims, limits)
-        if not decode and mime in _HEADER_ONLY:
-            return MediaInfo(modality="image", mime=mime, width=dims[0], height=dims[1])
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None or image.size == 0:
-        raise MediaError(f"the {mime} file cannot be decoded (corrupt or truncated)", 422)
+    if dims is None:  # no size, no decode: the decoder would allocate whatever it finds
+        raise MediaError(f"the {mime} file's header gives no image size", 422)
+    _check_pixels(*dims, limits)
+    if not decode and mime in _HEADER_ONLY:
+        return MediaInfo(modality="image", mime=mime, width=dims[0], height=dims[1])
+    image = decode_image_bytes(data, mime, limits)
     height, width = image.shape[:2]
     _check_pixels(width, height, limits)
     return MediaInfo(modality="image", mime=mime, width=width, height=height)
 
 
+def decode_image_bytes(data: bytes, mime: str, limits: Limits) -> np.ndarray:
+    """Decode with OpenCV, whose own cap (OPENCV_IO_MAX_IMAGE_PIXELS, set by `config`) is a
+    413 too; MediaError(422) when it will not decode."""
+    try:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error as exc:
+        if OPENCV_CAP_ERROR in str(exc):
+            raise MediaError(f"the {mime} image is larger than the decoder's limit of "
+                             f"{limits.max_image_pixels} pixels", 413) from exc
+        raise MediaError(f"the {mime} file cannot be decoded (corrupt or truncated)",
+                         422) from exc
+    if image is None or image.size == 0:
+        raise MediaError(f"the {mime} file cannot be decoded (corrupt or truncated)", 422)
+    return image
+
+
 def _check_pixels(width: int, height: int, limits: Limits) -> None:
     if width * height > limits.max_image_pixels:
         raise MediaError(
-            f"the image is {width}x{height}; the limit is {limits.max_image_pixels} pixels", 413
+            f"the image is {width}x{height}; the limit is {limits.max_image_pixels} pixels "
+            "(MAX_IMAGE_PIXELS)", 413
         )
     if min(width, height) < limits.min_image_side:
         raise MediaError(
@@ -278,20 +297,78 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
 
 
 def _header_size(data: bytes, mime: str) -> tuple[int, int] | None:
-    """(width, height) from the header, to refuse a decompression bomb before decoding it."""
+    """(width, height) from the header, to refuse a decompression bomb before decoding it;
+    None when the header gives none."""
     try:
         if mime == "image/jpeg":
             return _jpeg_size(data)
         if mime == "image/png":
-            return struct.unpack_from(">II", data, 16)
+            return struct.unpack_from(">II", data, 16) if data[12:16] == b"IHDR" else None
         if mime == "image/gif":
             return struct.unpack_from("<HH", data, 6)
         if mime == "image/bmp":
-            width, height = struct.unpack_from("<ii", data, 18)
-            return abs(width), abs(height)
+            return _bmp_size(data)
+        if mime == "image/webp":
+            return _webp_size(data)
+        if mime == "image/tiff":
+            return _tiff_size(data)
     except struct.error:
         return None
     return None
+
+
+def _bmp_size(data: bytes) -> tuple[int, int]:
+    if struct.unpack_from("<I", data, 14)[0] == _BMP_CORE_HEADER:  # OS/2: 16-bit sides
+        return struct.unpack_from("<HH", data, 18)
+    width, height = struct.unpack_from("<ii", data, 18)
+    return abs(width), abs(height)
+
+
+_BMP_CORE_HEADER = 12
+"""Length of an OS/2 BITMAPCOREHEADER, whose sides are 16-bit (the others' are 32-bit)."""
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    """The canvas of an extended (VP8X) file, else the lossy (VP8) or lossless (VP8L)
+    bitstream's frame size: the first chunk after `RIFF....WEBP`."""
+    chunk = data[12:16]
+    if chunk == b"VP8X":  # flags, 3 reserved bytes, then 24-bit (width - 1), (height - 1)
+        width = int.from_bytes(data[24:27], "little") + 1
+        height = int.from_bytes(data[27:30], "little") + 1
+        return (width, height) if len(data) >= 30 else None
+    if chunk == b"VP8L":  # signature 0x2f, then 14-bit (width - 1), 14-bit (height - 1)
+        if data[20:21] != b"\x2f":
+            return None
+        bits = struct.unpack_from("<I", data, 21)[0]
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8 ":  # 3-byte frame tag, start code 9d 01 2a, 14-bit width and height
+        if data[23:26] != b"\x9d\x01\x2a":
+            return None
+        width, height = struct.unpack_from("<HH", data, 26)
+        return width & 0x3FFF, height & 0x3FFF
+    return None
+
+
+_TIFF_WIDTH, _TIFF_LENGTH = 256, 257
+_TIFF_SHORT, _TIFF_LONG = 3, 4
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    """ImageWidth and ImageLength of the first IFD (the page OpenCV decodes), either byte
+    order; None when either is missing."""
+    order = "<" if data[:2] == b"II" else ">"
+    ifd = struct.unpack_from(f"{order}I", data, 4)[0]
+    count = struct.unpack_from(f"{order}H", data, ifd)[0]
+    found: dict[int, int] = {}
+    for index in range(count):
+        entry = ifd + 2 + 12 * index
+        tag, kind = struct.unpack_from(f"{order}HH", data, entry)
+        if tag in (_TIFF_WIDTH, _TIFF_LENGTH) and kind in (_TIFF_SHORT, _TIFF_LONG):
+            fmt = "H" if kind == _TIFF_SHORT else "I"  # left-justified in the value field
+            found[tag] = struct.unpack_from(f"{order}{fmt}", data, entry + 8)[0]
+    if _TIFF_WIDTH not in found or _TIFF_LENGTH not in found:
+        return None
+    return found[_TIFF_WIDTH], found[_TIFF_LENGTH]
 
 
 # -- audio ----------------------------------------------------------------------------------
@@ -303,6 +380,7 @@ def _probe_audio(path: Path, mime: str, limits: Limits) -> MediaInfo:
             frames, rate, channels = snd.frames, snd.samplerate, snd.channels
             if frames <= 0 or rate <= 0:
                 raise MediaError(f"the {mime} file holds no audio", 422)
+            _check_audio_header(frames, rate, channels, limits)
             snd.seek(max(0, frames - 1024))
             if len(snd.read(1024)) == 0:
                 raise MediaError(f"the {mime} file is truncated", 422)
@@ -311,7 +389,8 @@ def _probe_audio(path: Path, mime: str, limits: Limits) -> MediaInfo:
     duration = frames / rate
     if duration > limits.max_audio_seconds:
         raise MediaError(
-            f"the audio lasts {duration:.1f} s; the limit is {limits.max_audio_seconds} s", 413
+            f"the audio lasts {duration:.1f} s; the limit is {limits.max_audio_seconds} s "
+            "(MAX_AUDIO_SECONDS)", 413
         )
     if duration < limits.min_audio_seconds:
         raise MediaError(
@@ -323,25 +402,37 @@ def _probe_audio(path: Path, mime: str, limits: Limits) -> MediaInfo:
     )
 
 
+def _check_audio_header(frames: int, rate: int, channels: int, limits: Limits) -> None:
+    """Refuse, from the header alone, audio whose decoded samples would not fit."""
+    if rate > limits.max_audio_sample_rate:
+        raise MediaError(f"the audio is sampled at {rate} Hz; the limit is "
+                         f"{limits.max_audio_sample_rate} Hz (MAX_AUDIO_SAMPLE_RATE)", 413)
+    if channels > limits.max_audio_channels:
+        raise MediaError(f"the audio has {channels} channels; the limit is "
+                         f"{limits.max_audio_channels} (MAX_AUDIO_CHANNELS)", 413)
+    if frames * channels > limits.max_audio_samples:
+        raise MediaError(f"the audio holds {frames * channels} samples; the limit is "
+                         f"{limits.max_audio_samples} (MAX_AUDIO_SAMPLES)", 413)
+
+
 # -- video ----------------------------------------------------------------------------------
 
 
 def _probe_video(path: Path, mime: str, limits: Limits) -> MediaInfo:
     cap = cv2.VideoCapture(str(path))
     try:
-        ok, frame = cap.read() if cap.isOpened() else (False, None)
+        if not cap.isOpened():
+            raise MediaError(f"the {mime} file cannot be decoded (corrupt or truncated)", 422)
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        fps = fps if 0 < fps <= _MAX_FPS else _DEFAULT_FPS
+        declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        _check_video_header(cap, declared, fps, limits)  # before any frame is decoded
+        ok, frame = cap.read()
         if not ok or frame is None:
             raise MediaError(f"the {mime} file cannot be decoded (corrupt or truncated)", 422)
         height, width = frame.shape[:2]
-        if width * height > limits.max_video_pixels:
-            raise MediaError(
-                f"the video is {width}x{height}; the limit is {limits.max_video_pixels} pixels "
-                "a frame", 413
-            )
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        fps = fps if 0 < fps <= 1000 else 25.0
-        declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        most = int(limits.max_video_seconds * fps) + 2
+        _check_frame_pixels(width, height, limits)
+        most = min(int(limits.max_video_seconds * fps) + 2, limits.max_video_frames)
         frames = declared if declared > 0 and _last_frame_reads(cap, declared) else 0
     finally:
         cap.release()
@@ -356,12 +447,39 @@ def _probe_video(path: Path, mime: str, limits: Limits) -> MediaInfo:
     duration = frames / fps
     if duration > limits.max_video_seconds:
         raise MediaError(
-            f"the video lasts {duration:.1f} s; the limit is {limits.max_video_seconds} s", 413
+            f"the video lasts {duration:.1f} s; the limit is {limits.max_video_seconds} s "
+            "(MAX_VIDEO_SECONDS)", 413
         )
     return MediaInfo(
         modality="video", mime=mime, width=width, height=height, fps=round(fps, 3),
         frames=frames, duration_s=round(duration, 3),
     )
+
+
+_MAX_FPS, _DEFAULT_FPS = 1000.0, 25.0
+"""A container's frame rate is believed up to _MAX_FPS; otherwise _DEFAULT_FPS is assumed."""
+
+
+def _check_video_header(cap: cv2.VideoCapture, declared: int, fps: float,
+                        limits: Limits) -> None:
+    """Frame size and frame count as the container declares them (0 when it does not)."""
+    width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+    height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    _check_frame_pixels(width, height, limits)
+    if declared > limits.max_video_frames:
+        raise MediaError(f"the video declares {declared} frames; the limit is "
+                         f"{limits.max_video_frames} (MAX_VIDEO_FRAMES)", 413)
+    if declared / fps > limits.max_video_seconds:
+        raise MediaError(f"the video declares {declared / fps:.1f} s; the limit is "
+                         f"{limits.max_video_seconds} s (MAX_VIDEO_SECONDS)", 413)
+
+
+def _check_frame_pixels(width: int, height: int, limits: Limits) -> None:
+    if width * height > limits.max_video_pixels:
+        raise MediaError(
+            f"the video is {width}x{height}; the limit is {limits.max_video_pixels} pixels "
+            "a frame (MAX_VIDEO_PIXELS)", 413
+        )
 
 
 def _last_frame_reads(cap: cv2.VideoCapture, frames: int) -> bool:

@@ -13,7 +13,7 @@ import numpy as np
 from config import Limits
 from models import MODALITIES
 from models.ensemble import Ensemble
-from models.features import decode
+from models.features import ImageTooLarge, decode
 from models.scoring import score
 from models.screening import refusal, screen
 from models.serving.batcher import MicroBatcher
@@ -84,6 +84,8 @@ class Scorer:
                 decoded: Any = Path(path).read_bytes().decode("utf-8-sig")
             else:
                 decoded = decode(info.modality, path)
+        except ImageTooLarge as exc:  # the header understated the size: OpenCV's cap held
+            raise ServingError(413, f"{filename}: {exc}") from exc
         except (ValueError, RuntimeError) as exc:  # probed fine, yet will not decode
             raise ServingError(422, f"{filename}: cannot decode: {exc}") from exc
         return self._finish(info.modality, loaded, decoded, start, probed)

@@ -67,8 +67,8 @@ def test_unexpected_error_is_json_500(app: Flask) -> None:
 
 def test_max_content_length_from_limits(app: Flask, detector_env) -> None:
     limits = detector_env.limits
-    expected = limits.max_upload_bytes * limits.max_files_per_request
-    assert expected <= app.config["MAX_CONTENT_LENGTH"] <= expected + (1 << 20)
+    expected = limits.max_upload_bytes + limits.multipart_overhead_bytes
+    assert app.config["MAX_CONTENT_LENGTH"] == expected
 
 
 def test_upload_page(client: FlaskClient) -> None:
