@@ -32,25 +32,38 @@ def _transposed_upsample(rng: np.random.Generator, small: np.ndarray, size: tupl
     return np.clip(cv2.resize(up, size, interpolation=cv2.INTER_NEAREST), 0, 255).astype(np.uint8)
 
 
-def upsample(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
-    """Down-sample by 1.5-4x (area, bilinear or blur-and-decimate) then up-sample back with a
-    random kernel (`UPSAMPLE_KERNELS` or a transposed convolution): same shape and dtype."""
+DOWNSAMPLERS = ("area", "bilinear", "blur-decimate")  # how the photo was made small first
+
+
+def resample(image: np.ndarray, factor: float, kernel: str, down: str = "area",
+             rng: np.random.Generator | None = None) -> np.ndarray:
+    """`image` down-sampled `factor` times (`DOWNSAMPLERS`) and up-sampled back to its size with
+    `kernel` (`UPSAMPLE_KERNELS` or "transposed", whose random kernel needs `rng`)."""
     h, w = image.shape[:2]
-    factor = float(rng.choice(UPSAMPLE_FACTORS))
     small_size = (max(8, round(w / factor)), max(8, round(h / factor)))
-    down = int(rng.integers(3))
-    if down == 0:
+    if down == "area":
         small = cv2.resize(image, small_size, interpolation=cv2.INTER_AREA)
-    elif down == 1:
+    elif down == "bilinear":
         small = cv2.resize(image, small_size, interpolation=cv2.INTER_LINEAR)
-    else:
+    elif down == "blur-decimate":
         soft = cv2.GaussianBlur(image, (0, 0), 0.4 * factor)
         small = cv2.resize(soft, small_size, interpolation=cv2.INTER_NEAREST)
-    names = (*UPSAMPLE_KERNELS, "transposed")
-    kernel = names[int(rng.integers(len(names)))]
+    else:
+        raise ValueError(f"unknown down-sampler {down!r}; expected one of {DOWNSAMPLERS}")
     if kernel == "transposed":
-        return _transposed_upsample(rng, small, (w, h))
+        return _transposed_upsample(rng or np.random.default_rng(0), small, (w, h))
+    if kernel not in UPSAMPLE_KERNELS:
+        raise ValueError(f"unknown up-sampling kernel {kernel!r}")
     return cv2.resize(small, (w, h), interpolation=UPSAMPLE_KERNELS[kernel])
+
+
+def upsample(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
+    """`resample` with a random factor (`UPSAMPLE_FACTORS`), down-sampler and kernel
+    (`UPSAMPLE_KERNELS` or a transposed convolution): same shape and dtype."""
+    factor = float(rng.choice(UPSAMPLE_FACTORS))
+    down = DOWNSAMPLERS[int(rng.integers(len(DOWNSAMPLERS)))]
+    kernels = (*UPSAMPLE_KERNELS, "transposed")
+    return resample(image, factor, kernels[int(rng.integers(len(kernels)))], down, rng)
 
 
 def _feather(rng: np.random.Generator, mask: np.ndarray) -> np.ndarray:
@@ -146,10 +159,13 @@ def clone(rng: np.random.Generator, image: np.ndarray, donor: np.ndarray | None 
         return _mix(source, image, mask), mask
     center = (int((xs.min() + xs.max() + 1) // 2), int((ys.min() + ys.max() + 1) // 2))
     try:
-        out = cv2.seamlessClone(source, image, binary, center, flag)
+        cloned = cv2.seamlessClone(source, image, binary, center, flag)
     except cv2.error:
         return _mix(source, image, mask), mask
-    return out, binary.astype(np.float32) / 255.0
+    # seamlessClone also shifts pixels outside the mask (within its bounding box): keep only
+    # the masked ones, so that the mask says exactly what changed
+    hard = binary.astype(np.float32) / 255.0
+    return _mix(cloned, image, hard), hard
 
 
 def copy_move(rng: np.random.Generator, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
