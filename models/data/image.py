@@ -21,8 +21,8 @@ from models.data.image_fakes import (
 )
 from models.data.photo_sources import Photo, real_photos
 
-__all__ = ["OPENCV_DATA", "boundary", "change_map", "generate", "neural_draw", "photo_items",
-           "photos", "random_view", "upsample"]
+__all__ = ["OPENCV_DATA", "boundary", "change_map", "clone", "generate", "neural_draw",
+           "photo_items", "photos", "random_view", "self_blend", "upsample"]
 
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")  # opencv-doc's samples (video)
 DRAWN_KINDS = ("upsample", "upsample", "blend", "blend", "clone", "copy-move", "splice")
