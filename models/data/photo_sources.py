@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,9 +11,6 @@ import numpy as np
 
 from models.data import catalog
 
-PYPI_MODULES = {"scikit-image": "skimage", "scikit-learn": "sklearn", "matplotlib": "matplotlib"}
-"""Import name of each PyPI distribution whose files the catalogue names (their `paths` are
-relative to the folder that holds the installed package)."""
 MAX_SIDE = 1600  # longer side of a stored whole photo: a 4K/20 MP photo is area-scaled to this
 # early, so that the cache of decoded photos stays ~0.3 GB and crops stay cheap
 NATIVE_CROP = 768  # side of the extra native-resolution centre crop kept of a scaled-down photo
@@ -33,32 +29,6 @@ class Photo:
     family: str
     source: str
     image: np.ndarray
-
-
-def _package_root(distribution: str) -> Path | None:
-    """The folder holding an installed PyPI distribution's import package (None if absent)."""
-    module = PYPI_MODULES.get(distribution)
-    if module is None:
-        raise ValueError(f"no import name known for PyPI distribution {distribution!r}")
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations))).parent
-
-
-def source_files(source: catalog.Source) -> list[Path]:
-    """The files of a catalogue source found here, sorted: Debian paths are absolute globs,
-    PyPI paths are relative to the installed package's folder."""
-    if not source.pypi:
-        return source.files()
-    found: set[Path] = set()
-    for distribution in source.pypi:
-        root = _package_root(distribution)
-        if root is None:
-            continue
-        for pattern in source.paths:
-            found.update(p for p in root.glob(pattern) if p.is_file())
-    return sorted(found)
 
 
 def read_photo(path: Path) -> np.ndarray:
@@ -87,7 +57,7 @@ def real_photos() -> tuple[Photo, ...]:
     """Every allow-listed real photo of the catalogue's real image sources, in catalogue order."""
     found: list[Photo] = []
     for source in catalog.select("image", "real"):
-        for path in source_files(source):
+        for path in source.files():
             image = read_photo(path)
             if min(image.shape[:2]) < MIN_SIDE:
                 continue
@@ -105,4 +75,4 @@ def non_camera_images() -> list[tuple[str, np.ndarray]]:
     reported on their own, never labelled real."""
     return [(f"{source.family}/{path.stem}", read_photo(path))
             for source in catalog.select("image", "non-camera")
-            for path in source_files(source)]
+            for path in source.files()]
