@@ -109,6 +109,12 @@ def _fake(rng: np.random.Generator, kind: str, view: np.ndarray, photo: Photo,
     return out, mask, {}
 
 
+def is_grey(image: np.ndarray) -> bool:
+    """Whether a BGR image is greyscale (its three channels equal)."""
+    b, g, r = image[:, :, 0], image[:, :, 1], image[:, :, 2]
+    return bool((b == g).all() and (g == r).all())
+
+
 def _resized(image: np.ndarray, like: np.ndarray) -> np.ndarray:
     h, w = like.shape[:2]
     return image if image.shape[:2] == (h, w) else cv2.resize(image, (w, h),
@@ -150,6 +156,10 @@ def generate(n_per_class: int, seed: int = 0) -> list[Sample]:
                 kind, mask = "autoencoder", None
                 view = neural_image.resynthesise(model, original)
                 info = {"change": change_map(original, view)}
+            if is_grey(original):  # a fake of a greyscale photo stays grey: colour is no cue
+                view = cv2.cvtColor(cv2.cvtColor(view, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+                if "change" in info:
+                    info["change"] = change_map(original, view)
         view = augment_photometric(rng, view)
         samples.append(Sample(view, label, kind, group=photo.group, mask=mask,
                               family=photo.family, info={"source": photo.source, **info}))

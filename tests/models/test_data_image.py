@@ -90,6 +90,24 @@ def test_unknown_generator_is_refused() -> None:
 
 
 @needs_image_packages
+@pytest.mark.usefixtures("no_neural")
+def test_fakes_of_greyscale_photos_stay_grey(monkeypatch: pytest.MonkeyPatch) -> None:
+    # without the pixel steps (which may tint both classes alike), a grey photo's fake is grey
+    monkeypatch.setattr(image_data, "augment_photometric", lambda rng, image: image)
+    samples = image_data.generate(40, seed=2)
+    grey_fakes = [s for s in samples if s.label and s.family == "opencv-calibration"]
+    assert len({s.kind for s in grey_fakes}) >= 2
+    assert all(image_data.is_grey(s.media) for s in grey_fakes)
+
+
+def test_is_grey() -> None:
+    grey = np.full((8, 8, 3), 90, np.uint8)
+    assert image_data.is_grey(grey)
+    grey[0, 0, 2] = 91
+    assert not image_data.is_grey(grey)
+
+
+@needs_image_packages
 def test_photos_and_photo_items_agree() -> None:
     pairs, triples = image_data.photos(), image_data.photo_items()
     assert [n for n, _ in pairs] == [n for n, _, _ in triples]
