@@ -7,6 +7,7 @@ library only, so the Makefile can ask it which Debian packages `make data` insta
 from __future__ import annotations
 
 import glob
+import importlib.metadata
 import sys
 import tomllib
 from dataclasses import dataclass, field
@@ -50,11 +51,25 @@ class Source:
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def files(self) -> list[Path]:
-        """The files this source's globs match here, sorted (empty when not installed)."""
+        """The files this source's globs match here, sorted (empty when not installed). A PyPI
+        source's globs are relative to the folder its distribution is installed in."""
+        if self.pypi:
+            roots = [root for root in map(_installed_root, self.pypi) if root is not None]
+            patterns = [str(root / pattern) for root in roots for pattern in self.paths]
+        else:
+            patterns = list(self.paths)
         found: set[str] = set()
-        for pattern in self.paths:
+        for pattern in patterns:
             found.update(glob.glob(pattern, recursive=True))
         return sorted(Path(p) for p in found if Path(p).is_file())
+
+
+def _installed_root(distribution: str) -> Path | None:
+    """The folder a PyPI distribution is installed in (site-packages), None when it is not."""
+    try:
+        return Path(str(importlib.metadata.distribution(distribution).locate_file("")))
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def _tuple(value: object) -> tuple[str, ...]:

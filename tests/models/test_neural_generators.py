@@ -62,6 +62,26 @@ def test_autoencoder_decoder_upsamples_with_transposed_convolutions() -> None:
     assert code.shape == (1, 4, 8, 12)  # a 1/4-resolution bottleneck: no pixel passes through
 
 
+@pytest.mark.parametrize("decoder", ["nearest", "bilinear"])
+def test_resize_decoders_upsample_without_transposed_convolutions(decoder: str) -> None:
+    model = neural_image.AutoEncoder(width=8, bottleneck=4, decoder=decoder)
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in model.decoder)
+    ups = [m for m in model.decoder if isinstance(m, torch.nn.Upsample)]
+    assert len(ups) == 2 and all(m.mode == decoder for m in ups)
+    assert model(torch.zeros(1, 3, 32, 48)).shape == (1, 3, 32, 48)
+
+
+def test_unknown_decoder_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown decoder"):
+        neural_image.AutoEncoder(width=8, bottleneck=4, decoder="pixelshuffle")
+
+
+def test_recipe_autoencoders_differ_in_decoder() -> None:
+    decoders = {s.decoder for s in neural_image.FULL_VARIANTS}
+    assert decoders == set(neural_image.DECODERS)
+    assert len({(s.width, s.bottleneck) for s in neural_image.FULL_VARIANTS}) == 3
+
+
 def test_resynthesis_keeps_shape_changes_pixels_and_follows_the_source() -> None:
     model = neural_image.train_autoencoder(PHOTOS, seed=0, settings=TINY_AE)
     source = _photo(7, size=70)[:, :67]  # sides that are not multiples of 4
@@ -74,10 +94,11 @@ def test_resynthesis_keeps_shape_changes_pixels_and_follows_the_source() -> None
 
 
 def test_autoencoder_cache_is_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from models.data import image as image_data
+    from models.data import photo_sources
 
-    monkeypatch.setattr(image_data, "photos", lambda: tuple((f"p{i}", p) for i, p in
-                                                             enumerate(PHOTOS * 4)))
+    monkeypatch.setattr(photo_sources, "real_photos", lambda: tuple(
+        photo_sources.Photo(f"p{i}", f"p{i}", "test-family", "test-source", p)
+        for i, p in enumerate(PHOTOS * 4)))
     settings = replace(TINY_AE, steps=10)
     first = neural_image.load_autoencoder(0, settings, cache_dir=tmp_path)
     cached = list(tmp_path.glob("autoencoder-0-v*.pt"))
