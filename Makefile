@@ -32,7 +32,7 @@ data: $(DATA_STAMP)
 $(DATA_STAMP): models/data/catalog.toml
 	@missing=$$(for p in $(DATA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 	mkdir -p var && touch $(DATA_STAMP)
 
