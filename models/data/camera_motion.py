@@ -73,5 +73,5 @@ def film_photo(rng: np.random.Generator, photo: np.ndarray, n_frames: int) -> li
         frame = _motion_blur(frame, *(velocity[k] * MOTION_BLUR_SHARE))
         gain = 1.0 + drift * t + EXPOSURE_HUNT * np.sin(hunt_phase + 2.5 * k)
         noisy = _sensor_noise(rng, frame, shot, read) * gain
-        clip.append(np.clip(noisy, 0, 255).astype(np.uint8))
+        clip.append(np.clip(np.rint(noisy), 0, 255).astype(np.uint8))
     return clip

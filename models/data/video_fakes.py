@@ -80,5 +80,5 @@ def fake_clip(rng: np.random.Generator, clip: list[np.ndarray], kind: str) -> li
             matrix = np.float32([[1, 0, rng.normal(0, 1.5)], [0, 1, rng.normal(0, 1.5)]])
             source = cv2.warpAffine(source, matrix, (w, h), borderMode=cv2.BORDER_REFLECT)
         mask = _mask(rng, f.shape, ellipse)
-        out.append(np.clip(source * mask + f * (1 - mask), 0, 255).astype(np.uint8))
+        out.append(np.clip(np.rint(source * mask + f * (1 - mask)), 0, 255).astype(np.uint8))
     return out
