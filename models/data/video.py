@@ -18,14 +18,16 @@ CLIP_FRAMES = 6  # frames per clip, sampled at VIDEO_SAMPLE_FPS as `decode_video
 FOOTAGE_SHARE = 0.6  # of real clips cut from camera footage; the rest are filmed photos
 STEP_JITTER = (0.5, 1.5)  # the sampling step varies around fps / VIDEO_SAMPLE_FPS per clip
 GENERATOR_SOURCE = "video-generators"  # the catalogue source of every synthetic clip
-NON_CAMERA_PHOTOS = ("Megamind.avi",)
-"""Prefixes of `photos()` names taken from animation: never filmed as real footage."""
+NON_CAMERA_PHOTOS = ("Megamind.avi", "Blender_Suzanne", "LinuxLogo", "WindowsLogo", "chessboard",
+                     "detect_blob", "aloeGT", "ela_modified", "starry_night")
+"""Prefixes of `photos()` names that are no camera photo (animation, renders, logos, drawings, a
+disparity map, an edited image, a painting; checked by eye): never filmed as real footage."""
 PHOTO_SOURCES = {"opencv-samples": "opencv-doc-photos", "scikit-image": "scikit-image-photos",
                  "scikit-learn": "scikit-learn-photos"}
 
 
 def photo_family(name: str) -> str | None:
-    """The catalogue family of a `photos()` name, or None for a frame of animation."""
+    """The catalogue family of a `photos()` name, or None for a NON_CAMERA_PHOTOS image."""
     if name.startswith(NON_CAMERA_PHOTOS):
         return None
     if name.startswith("sklearn-"):
