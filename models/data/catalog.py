@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import sys
+import sysconfig
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,10 +47,12 @@ class Source:
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def files(self) -> list[Path]:
-        """The files this source's globs match here, sorted (empty when not installed)."""
+        """The files this source's globs match here, sorted (empty when not installed); a
+        relative glob is under the Python environment's site-packages (a PyPI package's files)."""
+        site = sysconfig.get_paths()["purelib"]
         found: set[str] = set()
         for pattern in self.paths:
-            found.update(glob.glob(pattern, recursive=True))
+            found.update(glob.glob(str(Path(site, pattern)), recursive=True))
         return sorted(Path(p) for p in found if Path(p).is_file())
 
 

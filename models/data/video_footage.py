@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,18 +37,6 @@ def fit(frame: np.ndarray, side: int = FRAME_SIDE) -> np.ndarray:
     return cv2.resize(frame, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
 
 
-def source_files(source: catalog.Source) -> list[Path]:
-    """The files of a source: absolute globs as they are, a PyPI source's relative to the
-    Python environment's site-packages."""
-    if not source.pypi:
-        return source.files()
-    site = Path(sysconfig.get_paths()["purelib"])
-    found: set[Path] = set()
-    for pattern in source.paths:
-        found.update(p for p in site.glob(pattern) if p.is_file())
-    return sorted(found)
-
-
 @functools.cache
 def read_video(path: Path) -> tuple[tuple[np.ndarray, ...], float]:
     """Every frame of a video file, each `fit` to FRAME_SIDE, and its frame rate."""
@@ -78,7 +65,7 @@ def footage(cls: str = "real") -> tuple[Footage, ...]:
     found = []
     sources = catalog.select("video", cls)
     for source in sources:
-        for path in source_files(source):
+        for path in source.files():
             frames, fps = read_video(path)
             found.append(Footage(path.name, source.name, source.family, frames, fps))
     if not found:

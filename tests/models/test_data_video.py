@@ -9,12 +9,12 @@ import pytest
 
 from models.data import catalog
 from models.data import video as video_data
-from models.data.video_footage import footage, source_files
+from models.data.video_footage import footage
 from models.features import VIDEO_SAMPLE_FPS
 
 REAL_VIDEO = catalog.select("video", "real")
 installed = pytest.mark.skipif(
-    not all(source_files(s) for s in REAL_VIDEO), reason="video sources not installed (make data)"
+    not all(s.files() for s in REAL_VIDEO), reason="video sources not installed (make data)"
 )
 
 
@@ -35,7 +35,7 @@ def test_every_real_video_source_is_decoded_with_its_family() -> None:
     for v in videos:
         assert v.fps > 0 and len(v.frames) >= 60
         assert max(v.frames[0].shape[:2]) <= 320 and v.frames[0].dtype == np.uint8
-    non_camera = {p.name for s in catalog.select("video", "non-camera") for p in source_files(s)}
+    non_camera = {p.name for s in catalog.select("video", "non-camera") for p in s.files()}
     assert non_camera and not non_camera & {v.name for v in videos}
 
 
@@ -50,7 +50,7 @@ def test_samples_carry_family_source_and_the_decoded_form() -> None:
     assert Counter(s.label for s in samples) == {0: 12, 1: 12}
     names = {s.name: s for s in catalog.load()}
     real_families = {s.family for s in names.values() if s.cls == "real"}
-    non_camera = {p.name for s in catalog.select("video", "non-camera") for p in source_files(s)}
+    non_camera = {p.name for s in catalog.select("video", "non-camera") for p in s.files()}
     for s in samples:
         frames, fps = s.media
         assert fps in (VIDEO_SAMPLE_FPS, VIDEO_SAMPLE_FPS / 2) and len(frames) >= 2
