@@ -38,6 +38,7 @@ GENERATOR_FAMILIES = {"polygen": "polygen", "charlm": "text-generators"}  # tied
 GENERATOR_SOURCES = {"dadadodo": "dadadodo", "polygen": "polygen"}  # else "text-generators"
 AUGMENT_STREAM = 0xA06  # the per-sample augmentation rngs' stream
 EXTRA_STREAM = 0xE77A  # the rng that picks the samples extra machine-text sources replace
+OVERSHOOT = 1.3  # Markov and dadadodo texts run this much past the length, then end a sentence
 MIN_KEPT_SHARE = 0.5  # `end_at_sentence` cuts a machine text to a sentence end above this
 _TAG = re.compile(r"<[^>]+>")
 _SENTENCE_END = re.compile(r"[.!?][\"')]*(?=\s|$)")
@@ -80,18 +81,23 @@ class Markov:
             self.table[tuple(words[-order:])].append("")
 
     def generate(self, rng: np.random.Generator, max_words: int) -> str:
+        """Up to `max_words` words; where the chain reaches the end of a training text before
+        `min_words` (half of `max_words`), it starts a new one, as a paragraph goes on."""
+        min_words = max_words // 2
         state = self.starts[int(rng.integers(len(self.starts)))]
         words = list(state)
         while len(words) < max_words:
             options = self.table.get(state)
-            if not options:
-                break
-            word = options[int(rng.integers(len(options)))]
+            word = options[int(rng.integers(len(options)))] if options else ""
             if not word:
-                break
+                if len(words) >= min_words:
+                    break
+                state = self.starts[int(rng.integers(len(self.starts)))]
+                words += state
+                continue
             words.append(word)
             state = tuple(words[-self.order :])
-        return " ".join(words)
+        return " ".join(words[:max_words])
 
 
 _SEED_SHIM = r"""
@@ -285,16 +291,16 @@ class _Generators:
         dodo = self.dodo.get(family, [])
         if kind == "dadadodo" and dodo:
             words: list[str] = []
-            while len(words) < n_words:
+            while len(words) < n_words * OVERSHOOT:
                 words += dodo[int(rng.integers(len(dodo)))].split()
-            return kind, end_at_sentence(" ".join(words[:n_words]))
+            return kind, end_at_sentence(" ".join(words[: int(n_words * OVERSHOOT)]))
         if kind == "polygen" and self.poly:
             return kind, " ".join(self.poly[int(rng.integers(len(self.poly)))] for _ in range(2))
         if kind == "scrambled":
             return kind, scramble(rng, text)
         kind = kind if kind in MARKOV_ORDERS else "markov1"
         chain = self.chains[family, MARKOV_ORDERS[kind]]
-        return kind, end_at_sentence(chain.generate(rng, n_words))
+        return kind, end_at_sentence(chain.generate(rng, int(n_words * OVERSHOOT)))
 
 
 def generate(
@@ -317,7 +323,8 @@ def generate(
     generators = _Generators(reference, max(8, n_per_class // (4 * len(families)) + 8), seed)
     neural = neural_draw(n_per_class, seed)
     human_texts = [p.text for f in families for p in pool[f]]
-    lm_texts = iter(_charlm_texts(human_texts, sum(neural), n_per_class, seed))
+    lm_texts = iter(map(end_at_sentence,
+                        _charlm_texts(human_texts, sum(neural), n_per_class, seed)))
     extras = extra_draw(n_per_class, seed, extra)
     extra_rng = np.random.default_rng([seed, EXTRA_STREAM, 1])
     samples: list[Sample] = []

@@ -38,6 +38,7 @@ _RST_ROLE = re.compile(r":[a-z]+:`([^`<]*?)(?:\s*<[^>]*>)?`")  # :ref:`text <tar
 _RST_LITERAL = re.compile(r"``([^`]*)``")
 _RST_EMPHASIS = re.compile(r"(?<![\w*])\*{1,2}([^*\n]+?)\*{1,2}(?![\w*])")
 _RST_LINK = re.compile(r"`([^`<]+?)\s*<[^>]+>`_{1,2}")
+_RST_UNDERLINE = re.compile(r"^\s*([=\-~^\"'`#*+])\1{2,}\s*$")
 _BLANK = re.compile(r"\n[ \t]*\n")
 
 
@@ -84,7 +85,9 @@ def rst_blocks(raw: str) -> list[str]:
         literal = block.rstrip().endswith("::")
         if first.startswith(("..", "-", "*", "#", "|", "+", "=")) or indented:
             continue
-        kept.append(strip_rst(block))
+        if any(_RST_UNDERLINE.match(line) for line in block.splitlines()):
+            continue  # a heading
+        kept.append(re.sub(r"::\s*$", ":", strip_rst(block)))
     return kept
 
 
