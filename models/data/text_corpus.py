@@ -156,8 +156,11 @@ def real_sources() -> list[catalog.Source]:
 
 @functools.cache
 def paragraphs() -> tuple[Paragraph, ...]:
-    """Every clean human paragraph of every installed real text source, in catalogue order."""
-    found = tuple(p for s in real_sources() for p in source_paragraphs(s.name))
+    """Every clean human paragraph of every installed real text source, in catalogue order;
+    a text that occurs more than once (fortunes repeat across files) is kept once."""
+    seen: set[str] = set()
+    found = tuple(p for s in real_sources() for p in source_paragraphs(s.name)
+                  if p.text not in seen and not seen.add(p.text))
     if not found:
         raise FileNotFoundError("no human text installed: install the catalogue's text sources "
                                 "(make data)")

@@ -26,12 +26,14 @@ TYPOGRAPHY = {
     "\u2026": "...", "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u00ad": "",
     "\u00b7": "", "\u2022": "*",
 }
+_TYPOGRAPHY_TABLE = str.maketrans(TYPOGRAPHY)
 LICENCE_TEXT = re.compile(
     r"permission is (hereby )?granted|without (any )?warranty|general public license|"
     r"free documentation license|redistribute it and/or modify|invariant sections|"
     r"copyright \(c\)|all rights reserved|merchantability", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?=\s+[\"'(]?[A-Z0-9])")
 _WORD = re.compile(r"[A-Za-z']+")
+_LETTER = re.compile(r"[A-Za-z]")
 _CROSS_REF = re.compile(r"\{([^{}]*)\}")  # dictd cross references: {term}
 _CATEGORY = re.compile(r"^\s*<[^<>]{1,60}>\s*")  # FOLDOC's leading <category> tags
 _RST_ROLE = re.compile(r":[a-z]+:`([^`<]*?)(?:\s*<[^>]*>)?`")  # :ref:`text <target>`
@@ -45,7 +47,7 @@ _BLANK = re.compile(r"\n[ \t]*\n")
 def to_ascii(text: str) -> str:
     """Typographic quotes, dashes, ellipses and spaces as their ASCII spelling (so typography
     is never a class cue: `augment_text` puts it back on both classes)."""
-    return "".join(TYPOGRAPHY.get(c, c) for c in text)
+    return text.translate(_TYPOGRAPHY_TABLE)
 
 
 def flatten(text: str) -> str:
@@ -139,7 +141,7 @@ def sentences(text: str) -> int:
 
 
 def is_prose(text: str) -> bool:
-    """Whether a flattened ASCII block reads as an English prose paragraph: its length, its
+    """Whether a flattened block reads as an English prose paragraph: its length, its
     number of sentences, its share of function words, letters and code-like symbols, and no
     licence text (licences are reserved for the independent evaluation)."""
     if not MIN_CHARS <= len(text) <= MAX_CHARS or not text.isascii():
@@ -148,10 +150,10 @@ def is_prose(text: str) -> bool:
         return False
     if sentences(text) > MAX_SENTENCES or LICENCE_TEXT.search(text):
         return False
-    visible = [c for c in text if not c.isspace()]
-    if sum(c in SYMBOLS for c in visible) > MAX_SYMBOL_SHARE * len(visible):
+    visible = len(text) - text.count(" ")
+    if sum(map(text.count, SYMBOLS)) > MAX_SYMBOL_SHARE * visible:
         return False
-    if sum(c.isalpha() for c in visible) < MIN_LETTER_SHARE * len(visible):
+    if len(_LETTER.findall(text)) < MIN_LETTER_SHARE * visible:
         return False
     words = _WORD.findall(text.lower())
     return bool(words) and sum(w in STOPWORDS for w in words) >= MIN_STOPWORD_SHARE * len(words)
@@ -159,5 +161,7 @@ def is_prose(text: str) -> bool:
 
 def clean(block: str) -> str | None:
     """A raw block as one clean prose paragraph, or None when it is not one."""
+    if len(block) < MIN_CHARS:
+        return None
     text = flatten(to_ascii(block))
     return text if is_prose(text) else None

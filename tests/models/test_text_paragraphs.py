@@ -39,7 +39,8 @@ def test_sentences_are_counted() -> None:
 
 def test_dict_markup_is_stripped() -> None:
     entry = "   <programming, humour> A variant of the {Brainfuck} {esoteric\nlanguage}."
-    assert tp.flatten(tp.strip_dict_markup(entry)) == "A variant of the Brainfuck esoteric language."
+    stripped = tp.flatten(tp.strip_dict_markup(entry))
+    assert stripped == "A variant of the Brainfuck esoteric language."
 
 
 def test_rst_blocks_drop_literals_directives_and_headings() -> None:
@@ -48,7 +49,8 @@ def test_rst_blocks_drop_literals_directives_and_headings() -> None:
 Testing the package
 ===================
 
-Run ``lintian`` over the package, see :ref:`the checks <lintian>` and *always* read `its manual <https://x>`__ first::
+Run ``lintian`` over the package, see :ref:`the checks <lintian>` and
+*always* read `its manual <https://x>`__ first::
 
      lintian -v foo.changes
 
