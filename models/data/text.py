@@ -37,6 +37,7 @@ REFERENCE_PER_FAMILY = 400  # reference paragraphs kept per family: bounds the L
 GENERATOR_FAMILIES = {"polygen": "polygen", "charlm": "text-generators"}  # tied to no family
 GENERATOR_SOURCES = {"dadadodo": "dadadodo", "polygen": "polygen"}  # else "text-generators"
 AUGMENT_STREAM = 0xA06  # the per-sample augmentation rngs' stream
+REFERENCE_STREAM = 0x9EF  # the rng that picks which reference paragraphs a family keeps
 EXTRA_STREAM = 0xE77A  # the rng that picks the samples extra machine-text sources replace
 OVERSHOOT = 1.3  # Markov and dadadodo texts run this much past the length, then end a sentence
 MIN_KEPT_SHARE = 0.5  # `end_at_sentence` cuts a machine text to a sentence end above this
@@ -188,7 +189,7 @@ def _split_corpus(
             reference[paragraph.family].append(paragraph.text)
         else:
             pool[paragraph.family].append(paragraph)
-    rng = np.random.default_rng([seed, 0x9EF])
+    rng = np.random.default_rng([seed, REFERENCE_STREAM])
     capped = {}
     for family, texts in reference.items():
         keep = sorted(rng.permutation(len(texts))[:REFERENCE_PER_FAMILY].tolist())
