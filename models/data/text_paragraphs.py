@@ -28,9 +28,15 @@ TYPOGRAPHY = {
 }
 _TYPOGRAPHY_TABLE = str.maketrans(TYPOGRAPHY)
 LICENCE_TEXT = re.compile(
-    r"permission is (hereby )?granted|without (any )?warranty|general public license|"
-    r"free documentation license|redistribute it and/or modify|invariant sections|"
-    r"copyright \(c\)|all rights reserved|merchantability", re.IGNORECASE)
+    r"permission is (hereby )?granted|without (any )?warranty|general public licen[cs]e|"
+    r"free documentation licen[cs]e|redistribute it and/or modify|invariant sections?|"
+    r"copyright \(c\)|all rights reserved|merchantability|cover texts?|secondary sections?|"
+    r"modified versions? of the document|sublicen[cs]e|licensee|to be freely used",
+    re.IGNORECASE)
+LICENCE_TERMS = re.compile(r"\b(this|the) (License|Licence|Document|Program|Library)\b|"
+                           r"\bModified Version\b|\b(Transparent|Opaque) (copy|form)\b")
+"""Licences write their defined terms with capitals ("this License", "the Document", "the
+Program"): every paragraph of the GPL and GFDL texts that packages copy has one of these."""
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?=\s+[\"'(]?[A-Z0-9])")
 _WORD = re.compile(r"[A-Za-z']+")
 _LETTER = re.compile(r"[A-Za-z]")
@@ -140,6 +146,12 @@ def sentences(text: str) -> int:
     return len(_SENTENCE_END.findall(text)) + 1
 
 
+def is_licence(text: str) -> bool:
+    """Whether a paragraph is (part of) a licence text: licence texts are reserved for the
+    independent evaluation and are never training data."""
+    return bool(LICENCE_TEXT.search(text) or LICENCE_TERMS.search(text))
+
+
 def is_prose(text: str) -> bool:
     """Whether a flattened block reads as an English prose paragraph: its length, its
     number of sentences, its share of function words, letters and code-like symbols, and no
@@ -148,7 +160,7 @@ def is_prose(text: str) -> bool:
         return False
     if not text.endswith(PROSE_END) or not text[:1].isalnum() and text[:1] not in "\"'(":
         return False
-    if sentences(text) > MAX_SENTENCES or LICENCE_TEXT.search(text):
+    if sentences(text) > MAX_SENTENCES or is_licence(text):
         return False
     visible = len(text) - text.count(" ")
     if sum(map(text.count, SYMBOLS)) > MAX_SYMBOL_SHARE * visible:

@@ -32,6 +32,17 @@ def test_non_prose_is_dropped() -> None:
     assert tp.clean(" ".join([PROSE] * 10)) is None  # longer than MAX_CHARS
 
 
+def test_licence_paragraphs_are_recognised() -> None:
+    defined_terms = ("We wrote these terms so that anyone who receives a copy of the Document "
+                     "may pass it on, and a Modified Version must say what it changed.")
+    notice = "This document is in the public domain, to be freely used, shared and modified."
+    assert tp.is_licence(defined_terms) and tp.is_licence(notice)
+    assert tp.clean(defined_terms * 2) is None
+    about = ("The MIT license is short and permissive; many projects choose it because a "
+             "document that nobody reads cannot confuse anybody.")
+    assert not tp.is_licence(about) and not tp.is_licence(PROSE)
+
+
 def test_sentences_are_counted() -> None:
     assert tp.sentences("One. Two! Three? four.") == 3
     assert tp.sentences("Version 2.3 is out.") == 1
