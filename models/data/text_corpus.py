@@ -16,6 +16,7 @@ from models.data.text_paragraphs import (
     clean,
     flatten,
     html_paragraphs,
+    info_blocks,
     rst_blocks,
     strip_dict_markup,
     to_ascii,
@@ -53,6 +54,7 @@ def _read(path: Path) -> str:
 def _document(path: Path) -> str:
     """A file's document name: its name without compression and format suffixes."""
     name = path.name
+    name = re.sub(r"\.info(-\d+)?", "", name)  # the parts of a split Info manual: one document
     for suffix in (".gz", ".dz", ".txt", ".text", ".dict", ".rst", ".html", ".en"):
         name = name.removesuffix(suffix)
     return name
@@ -65,6 +67,8 @@ def _raw_blocks(path: Path) -> list[str]:
         return html_paragraphs(_read(path))
     if name.endswith(".rst.txt") or name.endswith(".rst"):
         return rst_blocks(_read(path))
+    if ".info" in name:
+        return info_blocks(_read(path))
     if name.endswith(".dict.dz"):
         return [strip_dict_markup(b) for b in blocks(_read(path))]
     return blocks(_read(path))

@@ -47,6 +47,8 @@ _RST_LITERAL = re.compile(r"``([^`]*)``")
 _RST_EMPHASIS = re.compile(r"(?<![\w*])\*{1,2}([^*\n]+?)\*{1,2}(?![\w*])")
 _RST_LINK = re.compile(r"`([^`<]+?)\s*<[^>]+>`_{1,2}")
 _RST_UNDERLINE = re.compile(r"^\s*([=\-~^\"'`#*+])\1{2,}\s*$")
+_INFO_NODE = re.compile(r"^File: [^,]+,\s+Node: ([^,]+)")
+_INFO_SKIP = re.compile(r"^Top$|licen[cs]e|copying|index$", re.IGNORECASE)
 _BLANK = re.compile(r"\n[ \t]*\n")
 
 
@@ -96,6 +98,19 @@ def rst_blocks(raw: str) -> list[str]:
         if any(_RST_UNDERLINE.match(line) for line in block.splitlines()):
             continue  # a heading
         kept.append(re.sub(r"::\s*$", ":", strip_rst(block)))
+    return kept
+
+
+def info_blocks(raw: str) -> list[str]:
+    """Blocks of a GNU Info file's nodes: node headers, menus and the nodes that hold a
+    licence or its notice (the Top node's and the licence appendix) left out."""
+    kept: list[str] = []
+    for node in raw.split("\x1f"):
+        header, _, body = node.strip("\n").partition("\n")
+        name = _INFO_NODE.search(header)
+        if name is None or _INFO_SKIP.search(name.group(1)):
+            continue
+        kept += [b for b in blocks(body) if not b.lstrip().startswith("* ")]
     return kept
 
 

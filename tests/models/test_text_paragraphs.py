@@ -77,3 +77,13 @@ def test_html_paragraphs_skip_code_and_tables() -> None:
     html = ("<html><body><h1>Title</h1><p>First <b>bold</b> paragraph.</p><pre>code here</pre>"
             "<table><tr><td><p>cell</p></td></tr></table><p>Second &amp; last.</p></body></html>")
     assert tp.html_paragraphs(html) == ["First bold paragraph.", "Second & last."]
+
+
+def test_info_blocks_skip_headers_menus_and_licence_nodes() -> None:
+    raw = ("This is x.info.\n\x1f\nFile: x.info,  Node: Top,  Next: Intro\n\nA notice.\n"
+           "\x1f\nFile: x.info,  Node: Intro,  Next: Copying\n\n1 Intro\n*******\n\n"
+           "The tool reads lines.\n\n* Menu:\n\n* Usage::   how\n"
+           "\x1f\nFile: x.info,  Node: GNU Free Documentation License,  Prev: Intro\n\n"
+           "The terms.\n")
+    assert [tp.flatten(b) for b in tp.info_blocks(raw)] == [
+        "1 Intro *******", "The tool reads lines."]
