@@ -243,8 +243,8 @@ def end_at_sentence(text: str) -> str:
 @dataclass(frozen=True)
 class ExtraSynthetic:
     """Machine text from elsewhere (e.g. a committed file of LLM-written paragraphs): `share` of
-    the machine samples are drawn from `texts` instead, as `kind` of catalogue `family` and
-    `source`."""
+    the machine samples that the character LM does not write are drawn from `texts` instead,
+    as `kind` of catalogue `family` and `source`."""
 
     kind: str
     family: str
@@ -256,8 +256,8 @@ class ExtraSynthetic:
 def extra_draw(n_per_class: int, seed: int, extra: Sequence[ExtraSynthetic]) -> list[int]:
     """Per sample, the index of the extra source that replaces it, or -1: a draw of its own
     (machine samples only), so that every other sample is the same as without extras."""
-    if sum(e.share for e in extra) + NEURAL_SHARE >= 1:
-        raise ValueError("extra synthetic shares and NEURAL_SHARE must add up to less than 1")
+    if any(e.share <= 0 for e in extra) or sum(e.share for e in extra) > 1:
+        raise ValueError("extra synthetic shares must be positive and add up to at most 1")
     if any(not e.texts for e in extra):
         raise ValueError("an extra synthetic source has no texts")
     side = np.random.default_rng([seed, EXTRA_STREAM])

@@ -80,9 +80,9 @@ def test_extra_synthetic_source_replaces_only_its_own_samples(var: Path) -> None
 
 
 def test_extra_shares_are_checked() -> None:
-    too_much = text_data.ExtraSynthetic("llm", "llm", "text-generators", ("x",), 0.9)
+    too_much = text_data.ExtraSynthetic("llm", "llm", "text-generators", ("x",), 0.6)
     with pytest.raises(ValueError, match="add up"):
-        text_data.extra_draw(10, 0, [too_much])
+        text_data.extra_draw(10, 0, [too_much, too_much])
     empty = text_data.ExtraSynthetic("llm", "llm", "text-generators", (), 0.1)
     with pytest.raises(ValueError, match="no texts"):
         text_data.extra_draw(10, 0, [empty])
