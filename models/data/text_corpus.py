@@ -26,7 +26,8 @@ PASSAGE_PARAGRAPHS = 12  # consecutive paragraphs of one document form a group (
 FORTUNE_CHARS = (40, 600)  # fortunes are short by nature: one-liners count, long ones are lists
 BIBLE_PARAGRAPH_CHARS = 350  # consecutive verses are joined until a paragraph is this long
 BIBLE_TIMEOUT_S = 60  # the whole text prints in well under a second
-LICENCE_FILES = ("copying", "license", "licence", "copyright")  # reserved: never read as data
+# licence files (reserved for the independent evaluation) are never read as data
+LICENCE_FILES_RE = re.compile(r"(^|/)(copying|licen[cs]e|copyright)[^/]*$", re.IGNORECASE)
 _BIBLE_HEADER = re.compile(r"^(\S.*) (\d+)$")
 _BIBLE_VERSE = re.compile(r"^\s+(\d+) (.*)$")
 
@@ -123,7 +124,7 @@ def _documents(source: catalog.Source) -> list[tuple[str, str]]:
         return _bible(source)
     found: list[tuple[str, str]] = []
     for path in source.files():
-        if path.suffix == ".dat" or path.name.lower().startswith(LICENCE_FILES):
+        if path.suffix == ".dat" or LICENCE_FILES_RE.search(str(path)):
             continue
         if reader == "fortune":
             if not path.suffix:
