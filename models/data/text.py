@@ -39,6 +39,7 @@ GENERATOR_SOURCES = {"dadadodo": "dadadodo", "polygen": "polygen"}  # else "text
 AUGMENT_STREAM = 0xA06  # the per-sample augmentation rngs' stream
 REFERENCE_STREAM = 0x9EF  # the rng that picks which reference paragraphs a family keeps
 EXTRA_STREAM = 0xE77A  # the rng that picks the samples extra machine-text sources replace
+MARKOV_TRIES = 4  # draws of a chain before a lower order is used (see `_Generators.write`)
 OVERSHOOT = 1.3  # Markov and dadadodo texts run this much past the length, then end a sentence
 MIN_KEPT_SHARE = 0.5  # `end_at_sentence` cuts a machine text to a sentence end above this
 _TAG = re.compile(r"<[^>]+>")
@@ -276,6 +277,7 @@ class _Generators:
     def __init__(self, reference: dict[str, tuple[str, ...]], pool_size: int, seed: int) -> None:
         self.chains = {(family, order): Markov(list(texts), order)
                        for family, texts in reference.items() for order in MARKOV_ORDERS.values()}
+        self.reference_text = {family: "\n".join(texts) for family, texts in reference.items()}
         self.dodo = {family: _dadadodo(list(texts), pool_size, seed + j)
                      for j, (family, texts) in enumerate(sorted(reference.items()))}
         self.poly: list[str] = []
@@ -287,7 +289,9 @@ class _Generators:
         self, rng: np.random.Generator, kind: str, family: str, text: str
     ) -> tuple[str, str]:
         """`(kind, text)` of a machine text as long as `text` (give or take three words) in the
-        manner of `family` (the kind falls back to a Markov chain where a tool is missing)."""
+        manner of `family` (the kind falls back to a Markov chain where a tool is missing). A
+        Markov text that is a verbatim piece of its training text is human text, not machine
+        text: the chain tries again, then at a lower order."""
         n_words = max(6, len(text.split()) + int(rng.integers(-3, 4)))
         dodo = self.dodo.get(family, [])
         if kind == "dadadodo" and dodo:
@@ -299,9 +303,16 @@ class _Generators:
             return kind, " ".join(self.poly[int(rng.integers(len(self.poly)))] for _ in range(2))
         if kind == "scrambled":
             return kind, scramble(rng, text)
-        kind = kind if kind in MARKOV_ORDERS else "markov1"
-        chain = self.chains[family, MARKOV_ORDERS[kind]]
-        return kind, end_at_sentence(chain.generate(rng, int(n_words * OVERSHOOT)))
+        order = MARKOV_ORDERS.get(kind, 1)
+        while True:
+            for _ in range(MARKOV_TRIES):
+                out = end_at_sentence(self.chains[family, order].generate(
+                    rng, int(n_words * OVERSHOOT)))
+                if out not in self.reference_text[family]:
+                    return f"markov{order}", out
+            if order == 1:
+                return "markov1", out
+            order -= 1  # the chain keeps copying its training text: a lower order mixes more
 
 
 def generate(

@@ -10,6 +10,7 @@ import pytest
 from models.data import catalog
 from models.data import text as text_data
 from models.data.text_corpus import real_sources
+from models.data.text_paragraphs import to_ascii
 
 needs_text = pytest.mark.skipif(
     sum(bool(s.files()) for s in real_sources()) < 10,
@@ -43,6 +44,10 @@ def test_samples_carry_family_source_and_stay_reproducible(var: Path) -> None:
         if s.kind == "charlm":
             assert s.family == "text-generators"
     assert not any(text_data.is_reference(s.group, 1) for s in human)
+    reference = "\n".join(text_data.reference_texts(1)).lower()
+    for s in samples:  # a Markov text is never a verbatim copy of its training text
+        if s.kind.startswith("markov"):
+            assert to_ascii(" ".join(s.media.split())).lower() not in reference
     again = text_data.generate(40, seed=1)
     assert [(s.media, s.kind, s.family, s.group) for s in samples] == [
         (s.media, s.kind, s.family, s.group) for s in again]
