@@ -129,22 +129,31 @@ def _seed_shim(directory: Path) -> Path | None:
     return library if done.returncode == 0 and library.exists() else None
 
 
-def _dadadodo(corpus: list[str], count: int, seed: int = 0) -> list[str]:
-    """`count` dadadodo sentences from `corpus`, reproducible for a seed where a C compiler
-    exists (see `_seed_shim`)."""
-    if shutil.which("dadadodo") is None:
-        return []
-    with tempfile.TemporaryDirectory() as tmp:
-        corpus_path = Path(tmp) / "corpus.txt"
-        corpus_path.write_text("\n\n".join(corpus))
-        env = dict(os.environ, DADADODO_SEED=str(1_000_003 + seed))
-        shim = _seed_shim(Path(tmp))
-        if shim is not None:
-            env["LD_PRELOAD"] = str(shim)
-        out = subprocess.run(["dadadodo", "-c", str(count), "-p", "0", "-w", "10000",
-                              str(corpus_path)], capture_output=True, text=True, timeout=60,
-                             check=False, env=env).stdout
+def _dadadodo(corpus: list[str], count: int, seed: int, shim: Path | None,
+              directory: Path) -> list[str]:
+    """`count` dadadodo sentences from `corpus` (written under `directory`), reproducible for
+    a seed with the `shim` (see `_seed_shim`)."""
+    corpus_path = directory / "corpus.txt"
+    corpus_path.write_text("\n\n".join(corpus))
+    env = dict(os.environ, DADADODO_SEED=str(1_000_003 + seed))
+    if shim is not None:
+        env["LD_PRELOAD"] = str(shim)
+    out = subprocess.run(["dadadodo", "-c", str(count), "-p", "0", "-w", "10000",
+                          str(corpus_path)], capture_output=True, text=True, timeout=60,
+                         check=False, env=env).stdout
     return [" ".join(p.split()) for p in out.split("\n\n") if len(p.split()) > 3]
+
+
+def _dadadodo_pools(corpora: dict[str, tuple[str, ...]], count: int,
+                    seed: int) -> dict[str, list[str]]:
+    """Per family, `count` dadadodo sentences learned from its corpus (the seed shim compiled
+    once); empty pools without dadadodo."""
+    if shutil.which("dadadodo") is None:
+        return {family: [] for family in corpora}
+    with tempfile.TemporaryDirectory() as tmp:
+        shim = _seed_shim(Path(tmp))
+        return {family: _dadadodo(list(texts), count, seed + j, shim, Path(tmp))
+                for j, (family, texts) in enumerate(sorted(corpora.items()))}
 
 
 def _polygen(grammar: str, count: int, seed: int) -> list[str]:
@@ -278,8 +287,7 @@ class _Generators:
         self.chains = {(family, order): Markov(list(texts), order)
                        for family, texts in reference.items() for order in MARKOV_ORDERS.values()}
         self.reference_text = {family: "\n".join(texts) for family, texts in reference.items()}
-        self.dodo = {family: _dadadodo(list(texts), pool_size, seed + j)
-                     for j, (family, texts) in enumerate(sorted(reference.items()))}
+        self.dodo = _dadadodo_pools(reference, pool_size, seed)
         self.poly: list[str] = []
         per_grammar = max(2, pool_size * len(reference) // len(POLYGEN_GRAMMARS) // 4 + 2)
         for j, grammar in enumerate(POLYGEN_GRAMMARS):

@@ -130,7 +130,8 @@ def _documents(source: catalog.Source) -> list[tuple[str, str]]:
             if not path.suffix:
                 found += [(path.name, text) for text in _fortunes(path)]
         else:
-            found += [(_document(path), block) for block in _raw_blocks(path)]
+            document = _document(path)
+            found += [(document, block) for block in _raw_blocks(path)]
     return found
 
 
