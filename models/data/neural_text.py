@@ -1,4 +1,4 @@
-"""Text generator: a character-level GRU language model trained on the reference fortunes."""
+"""Text generator: a character-level GRU language model trained on the reference human text."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from torch import nn
 
 from models.generator_cache import cache_path, default_cache_dir, load_or_train, single_thread
 
-CODE_VERSION = 1  # bump when the network, the vocabulary or the training loop changes
+CODE_VERSION = 2  # bump when the network, the vocabulary, the training loop or its corpus changes
 EOT = 0  # end of a text; also the start symbol when sampling
 ALPHABET = "\n\t" + "".join(chr(c) for c in range(32, 127))
 _INDEX = {c: i + 1 for i, c in enumerate(ALPHABET)}

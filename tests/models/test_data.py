@@ -136,7 +136,7 @@ def test_charlm_texts_replace_only_their_own_samples(
             assert (s.kind, s.media, s.group) == (w.kind, w.media, w.group)
             continue
         assert s.kind == "charlm" and s.label == 1 and s.group.startswith("charlm-")
-        assert s.media.strip() and s.media.isascii() and len(s.media.split()) >= 3
+        assert s.media.strip() and len(s.media.split()) >= 3
     assert list(tmp_path.glob("cache/generators/charlm-0-*.pt"))
 
 

@@ -14,6 +14,7 @@ import pytest
 from models import features as F
 from models import text_lm as T
 from models.data import text as data_text
+from models.data import text_corpus
 
 TEXT = ("The committee met on Tuesday to discuss the budget. Nobody agreed on anything! "
         "Was the coffee any good? It was not, and the minutes say so in 1987 words.")
@@ -38,16 +39,20 @@ def _corpus(n: int = 300, seed: int = 0) -> list[str]:
 
 def _clear_caches() -> None:
     data_text.fortunes.cache_clear()
+    data_text._split_corpus.cache_clear()
+    text_corpus.paragraphs.cache_clear()
     T.human_lm.cache_clear()
     T._served_lm.cache_clear()
 
 
 @pytest.fixture
 def no_fortunes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The fortunes directory is empty (a serving image); the caches forget what they held."""
+    """No human text is installed (a serving image): the fortunes directory is empty and the
+    catalogue's text sources match no file; the caches forget what they held."""
     empty = tmp_path / "no-fortunes"
     empty.mkdir()
     monkeypatch.setattr(data_text, "FORTUNE_DIR", empty)
+    monkeypatch.setattr(text_corpus, "real_sources", lambda: [])
     _clear_caches()
     yield empty
     _clear_caches()
