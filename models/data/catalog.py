@@ -21,10 +21,11 @@ generator (the detector's positive class). `non-camera`: renders, drawings, scre
 animation: not synthetic media in the deepfake sense, never in the real-capture class either;
 reported on their own."""
 REQUIRED = ("name", "family", "modality", "class", "licence", "what")
-OPTIONAL_EXTRA = ("weight", "speaker", "prompts")
+OPTIONAL_EXTRA = ("weight", "speaker", "prompts", "kind", "reader")
 """Fields a data module may read from `Source.extra`: `weight` (the source's share of the real
 draws), `speaker` (the one voice of a collection, used as the sample group), `prompts` (the
-texts a recording says, for text-to-speech of the same words)."""
+texts a recording says, for text-to-speech of the same words), `kind` (the genre of a text
+source: manual, literature, dialogue ...), `reader` (how its files are parsed)."""
 
 
 @dataclass(frozen=True)
