@@ -32,7 +32,9 @@ MIN_THRESHOLD = 0.5
 """A calibrated probability below one half never reads as synthetic."""
 MIN_BAND, MAX_BAND = 0.02, 0.3
 REGULARISATION = 1e-3
-"""A tiny L2 penalty on the slope keeps Platt scaling finite when the classes separate."""
+"""A tiny L2 penalty keeps Platt scaling finite when the classes separate."""
+MIN_SLOPE = 0.05
+"""Below this slope the calibration would squash every score to about one value."""
 
 
 def logit(p: np.ndarray | float) -> np.ndarray:
@@ -48,33 +50,30 @@ def calibrate(raw: np.ndarray | float, params: tuple[float, float] = IDENTITY) -
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def fit_platt(raw: np.ndarray, labels: np.ndarray, iterations: int = 100) -> tuple[float, float]:
-    """`(a, b)` minimising the binary log-loss of `calibrate(raw, (a, b))` (Newton's method,
-    with Platt's smoothed targets so that separable data keep a finite slope). Identity when
-    both classes are not present."""
-    raw, labels = np.asarray(raw, dtype=np.float64), np.asarray(labels, dtype=np.float64)
-    n_pos, n_neg = float(labels.sum()), float(len(labels) - labels.sum())
+def fit_platt(raw: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """`(a, b)` minimising the binary log-loss of `calibrate(raw, (a, b))`: a logistic
+    regression on logit(raw) (scikit-learn, lbfgs) with Platt's smoothed targets drawn as
+    sample weights, so separable data keep a finite slope. Identity when both classes are not
+    present, or when the fitted slope is not clearly positive (the scores carry no usable
+    ranking on these media: a flat calibration would make every verdict the same)."""
+    from sklearn.linear_model import LogisticRegression
+
+    raw, labels = np.asarray(raw, dtype=np.float64), np.asarray(labels).astype(int)
+    n_pos, n_neg = int(labels.sum()), int(len(labels) - labels.sum())
     if len(raw) == 0 or n_pos == 0 or n_neg == 0:
         return IDENTITY
-    target = np.where(labels > 0, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
-    x = logit(raw)
-    a, b = 1.0, 0.0
-    for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-(a * x + b)))
-        w = np.maximum(p * (1 - p), 1e-12)
-        grad = np.array([np.sum((p - target) * x) + REGULARISATION * a, np.sum(p - target)])
-        hess = np.array([[np.sum(w * x * x) + REGULARISATION, np.sum(w * x)],
-                         [np.sum(w * x), np.sum(w)]])
-        try:
-            step = np.linalg.solve(hess, grad)
-        except np.linalg.LinAlgError:
-            break
-        a, b = a - float(step[0]), b - float(step[1])
-        if float(np.abs(step).max()) < 1e-9:
-            break
-    if not (math.isfinite(a) and math.isfinite(b)) or a <= 0:
-        return IDENTITY  # a calibration that reverses the detector is no calibration
-    return round(a, 6), round(b, 6)
+    hi, lo = (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2)  # Platt's targets for 1 and 0
+    target = np.where(labels == 1, hi, lo)
+    x = logit(raw).reshape(-1, 1)
+    xs = np.concatenate([x, x])  # each media once as synthetic, once as real, weighted
+    ys = np.concatenate([np.ones(len(x)), np.zeros(len(x))])
+    weights = np.concatenate([target, 1 - target])
+    model = LogisticRegression(C=1.0 / REGULARISATION, max_iter=1000)
+    model.fit(xs, ys, sample_weight=weights)
+    a, b = float(model.coef_[0, 0]), float(model.intercept_[0])
+    if not (math.isfinite(a) and math.isfinite(b)) or a < MIN_SLOPE:
+        return IDENTITY
+    return a, b
 
 
 def choose_threshold(scores: np.ndarray, labels: np.ndarray,

@@ -70,3 +70,12 @@ def test_reliability_bins_count_every_score() -> None:
     scores = np.array([0.05, 0.15, 0.15, 0.95])
     r = reliability(scores, np.array([0, 0, 1, 1]), bins=10)
     assert sum(r["count"]) == 4 and r["fraction_synthetic"] == [0.0, 0.5, 1.0]
+
+
+def test_scores_without_a_ranking_keep_the_identity_calibration() -> None:
+    rng = np.random.default_rng(3)
+    raw = rng.uniform(0.01, 0.99, 400)
+    labels = rng.integers(0, 2, 400)  # unrelated to the scores
+    assert fit_platt(raw, labels) == (1.0, 0.0)
+    reversed_ = fit_platt(np.array([0.9, 0.8, 0.2, 0.1] * 20), np.array([0, 0, 1, 1] * 20))
+    assert reversed_ == (1.0, 0.0)  # never a calibration that flips the detector
