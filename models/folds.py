@@ -20,7 +20,7 @@ import zlib
 import numpy as np
 
 HOLDOUT_SHARE = 0.15
-MAX_FOLDS = 5
+MAX_FOLDS = 4
 """At most this many folds of families (each costs one training run)."""
 
 

@@ -48,7 +48,7 @@ RECIPES = {
 }
 SPLIT_RULE = (
     "by SOURCE FAMILY (models.folds): every real catalogue family is dealt whole into one of up "
-    "to 5 folds, and each fold is scored by a model trained on the other folds only (fakes "
+    "to 4 folds, and each fold is scored by a model trained on the other folds only (fakes "
     "follow the family of the real item they were made from; generator-only families are "
     "spread by item); about 15% of items (by a hash of their group: recording, speaker, photo, "
     "document) are held out of every model's training and fit the unit temperature; the final "
