@@ -57,4 +57,24 @@ def generate(modality: str, n_per_class: int, seed: int = 0) -> list[Sample]:
     modules = {"image": image, "audio": audio, "video": video, "text": text}
     if modality not in modules:
         raise ValueError(f"unknown modality {modality!r}")
+    if modality == "text":
+        return text.generate(n_per_class, seed, extra=llm_extra())
     return modules[modality].generate(n_per_class, seed)
+
+
+LLM_SHARE = 0.15
+"""Share of the machine-written text samples that are LM-written (the committed SmolLM2 texts):
+the synthetic text people bring is mostly written by language models."""
+
+
+def llm_extra() -> list:
+    """The committed SmolLM2 texts as an extra synthetic text source (none if the file is
+    missing, e.g. a trimmed install)."""
+    from models.data.llm_text import llm_texts
+    from models.data.text import ExtraSynthetic
+
+    try:
+        texts = tuple(r["text"] for r in llm_texts())
+    except FileNotFoundError:
+        return []
+    return [ExtraSynthetic("smollm2", "smollm2", "smollm2-text", texts, LLM_SHARE)] if texts else []

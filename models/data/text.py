@@ -28,7 +28,8 @@ POLYGEN_GRAMMARS = ("bio", "genius", "manager", "ms", "paper2", "photoshop", "py
                     "reviews", "payoff")
 DRAWN_KINDS = ("markov1", "markov2", "markov3", "dadadodo", "polygen", "scrambled")  # main rng
 NEURAL_KINDS = ("charlm",)  # `models.data.neural_text`, drawn by a separate rng
-SYNTHETIC_KINDS = (*DRAWN_KINDS, *NEURAL_KINDS)
+LLM_KINDS = ("smollm2",)  # committed LM-written texts (`models.data.llm_extra`)
+SYNTHETIC_KINDS = (*DRAWN_KINDS, *NEURAL_KINDS, *LLM_KINDS)
 NEURAL_SHARE = 0.2  # of machine samples sampled from the character language model instead
 NEURAL_FULL_FROM = 50  # data sets with fewer samples per class use the quick generator
 MARKOV_ORDERS = {"markov1": 1, "markov2": 2, "markov3": 3}
@@ -362,11 +363,14 @@ def generate(
             if neural[i]:
                 kind, text, family, source = ("charlm", next(lm_texts),
                                               GENERATOR_FAMILIES["charlm"], "text-generators")
+                group = f"{kind}-{i}"
             elif extras[i] >= 0:
                 chosen = extra[extras[i]]
                 kind, family, source = chosen.kind, chosen.family, chosen.source
-                text = chosen.texts[int(extra_rng.integers(len(chosen.texts)))]
-            group = group if kind == "scrambled" else f"{kind}-{i}"  # shares its source's split
+                j = int(extra_rng.integers(len(chosen.texts)))
+                text, group = chosen.texts[j], f"{kind}-text-{j}"  # a text drawn twice: one group
+            elif kind != "scrambled":  # scrambled text shares its source's split
+                group = f"{kind}-{i}"
         augmented = augment(np.random.default_rng([seed, AUGMENT_STREAM, i]), text)
         samples.append(Sample(augmented, label, kind, group=group, family=family,
                               info={"source": source}))

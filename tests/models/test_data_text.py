@@ -102,3 +102,15 @@ def test_markov_runs_on_past_a_text_end_and_texts_end_at_sentences() -> None:
     assert text_data.end_at_sentence("One two three four. Five six") == "One two three four."
     assert text_data.end_at_sentence("One. Two three four five six seven") == (
         "One. Two three four five six seven")  # a cut would keep too little
+
+
+def test_lm_written_texts_are_a_synthetic_family_one_group_per_text() -> None:
+    from models.data import generate
+
+    samples = generate("text", 120, 0)
+    llm = [s for s in samples if s.kind == "smollm2"]
+    assert llm and all(s.label == 1 and s.family == "smollm2" for s in llm)
+    by_group: dict[str, set[str]] = {}
+    for s in llm:
+        by_group.setdefault(s.group, set()).add(s.info["source"])
+    assert all(g.startswith("smollm2-text-") for g in by_group)
