@@ -5,8 +5,8 @@ The items are drawn with the training seed (so text's reference corpus, which th
 models and Markov generators learned from, stays out of the human side) in a smaller draw, and
 only those whose group (recording, speaker, photo, document) is held out of every model's
 training (`models.folds.holdout`) are scored, with the weights file exactly as the service
-uses it (temperature, media calibration, threshold and band). A model whose score ignores its input, or one that calls
-real media synthetic, fails here.
+uses it (temperature, media calibration, threshold and band). A model whose score ignores its
+input, or one that calls real media synthetic, fails here.
 """
 
 from __future__ import annotations
