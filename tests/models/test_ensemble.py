@@ -12,7 +12,7 @@ from config import Config
 from models import registry
 from models.ensemble import Ensemble, identity_of
 from models.features import featurize
-from models.scoring import aggregate, score
+from models.scoring import media_score, score
 
 TEXT = ("The committee met on Tuesday. It agreed to repair the bridge before winter. "
         "Nobody asked who would pay for it, and the minutes do not say.")
@@ -57,9 +57,10 @@ def test_ensemble_alias_adds_a_member(fresh_mlflow: Config) -> None:
     assert (first["alias"], first["version"]) == ("champion", champion)
     assert (second["alias"], second["version"]) == ("ensemble-soft", member)
     assert first["score"] != second["score"]  # the members really differ
-    own = [aggregate(m.predict(features["x"])) for _, m in loaded.members]
+    own = [media_score(m.predict(features["x"]), m) for _, m in loaded.members]
     assert [first["score"], second["score"]] == pytest.approx(own, abs=1e-6)
-    combined = aggregate(np.mean([m.predict(features["x"]) for _, m in loaded.members], axis=0))
+    combined = media_score(np.mean([m.predict(features["x"]) for _, m in loaded.members], axis=0),
+                           loaded)
     assert result["score"] == pytest.approx(combined, abs=1e-6)
     assert result["ensemble"]["combined"]["score"] == result["score"]
     assert result["model"] == {"name": "detector-text", "version": champion}

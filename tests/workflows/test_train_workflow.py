@@ -81,8 +81,8 @@ def test_run_training_now_registers_and_gates(detector_env: Config, tmp_path: Pa
     monkeypatch.setenv("MLFLOW_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
     assert champion_version("text") is None  # also creates the registry before the workers
 
-    # seed 1: the quick recipe's tiny held-out split has both classes (seed 0's has not)
-    (decision,) = run_training_now(detector_env, ["text"], seed=1, quick=True, workers=1)
+    # seed 5: the quick recipe's tiny held-out items hold both classes (seeds 0-4 do not)
+    (decision,) = run_training_now(detector_env, ["text"], seed=5, quick=True, workers=1)
 
     name = MODEL_NAMES["text"]
     versions = _client().search_model_versions(f"name='{name}'")
@@ -98,13 +98,14 @@ def test_run_training_now_registers_and_gates(detector_env: Config, tmp_path: Pa
     assert list(detector_env.scratch_root.glob("*")) == []  # exit handler removed the weights
 
     # the same quick training again: equal AUC is no improvement, the alias stays
-    (again,) = run_training_now(detector_env, ["text"], seed=1, quick=True, workers=1)
+    (again,) = run_training_now(detector_env, ["text"], seed=5, quick=True, workers=1)
     assert again["candidate"] != decision["candidate"]
     assert again["promoted"] is False and again["champion"] == decision["candidate"]
     assert champion_version("text") == decision["candidate"]
     # ... because both were scored on the candidate's held-out split, and the report is logged
     assert again["compared_on"] == "candidate's held-out split"
-    assert again["candidate_auc"] == again["champion_auc"] == decision["candidate_auc"]
+    # (the same weights score the same; the first decision used the stored out-of-family AUC)
+    assert again["candidate_auc"] == again["champion_auc"]
     assert "both scored on the candidate's held-out split" in again["reason"]
     mv = _client().get_model_version(name, again["candidate"])
     logged = [a.path for a in _client().list_artifacts(mv.run_id, "evaluation")]
