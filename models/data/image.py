@@ -22,9 +22,9 @@ from models.data.image_fakes import (
 from models.data.photo_sources import Photo, real_photos
 
 __all__ = ["OPENCV_DATA", "boundary", "change_map", "clone", "generate", "neural_draw",
-           "photo_items", "photos", "random_view", "self_blend", "upsample"]
+           "random_view", "self_blend", "upsample"]
 
-OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")  # opencv-doc's samples (video)
+OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")  # opencv-doc's samples
 DRAWN_KINDS = ("upsample", "upsample", "blend", "blend", "clone", "copy-move", "splice")
 """Weighted draw of the hand-made generators (main rng): up-sampling and blends twice."""
 NEURAL_KINDS = ("autoencoder",)  # `models.data.neural_image`, drawn by a separate rng
@@ -33,16 +33,6 @@ NEURAL_SHARE = 0.2  # of synthetic samples re-synthesised by the auto-encoder in
 NEURAL_FULL_FROM = 50  # data sets with fewer samples per class use the quick generator
 VIEW_SIDE = (96, 320)  # side range of a training crop, in pixels
 VIEW_DOWNSCALE = (0.4, 0.9)  # area down-scaling of a photo before half of the crops
-
-
-def photos() -> tuple[tuple[str, np.ndarray], ...]:
-    """(name, BGR image) of every real photo (`models.data.photo_sources.real_photos`)."""
-    return tuple((p.name, p.image) for p in real_photos())
-
-
-def photo_items() -> tuple[tuple[str, str, np.ndarray], ...]:
-    """(name, catalogue family, BGR image) of every real photo."""
-    return tuple((p.name, p.family, p.image) for p in real_photos())
 
 
 def _families(items: tuple[Photo, ...]) -> tuple[list[str], np.ndarray, dict[str, list[Photo]]]:

@@ -105,10 +105,3 @@ def test_is_grey() -> None:
     assert image_data.is_grey(grey)
     grey[0, 0, 2] = 91
     assert not image_data.is_grey(grey)
-
-
-@needs_image_packages
-def test_photos_and_photo_items_agree() -> None:
-    pairs, triples = image_data.photos(), image_data.photo_items()
-    assert [n for n, _ in pairs] == [n for n, _, _ in triples]
-    assert all(family and "/" not in family for _, family, _ in triples)
