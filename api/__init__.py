@@ -56,6 +56,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["inference"] = app.config["INFERENCE"] or _default_inference(app, cfg)
     register_metrics(app)  # request counts and latency, job gauges, GET /metrics (no token)
     register_body_limits(app)  # per-route limits from Content-Length, before the token check
+    auth.register_protections(app)  # TRUSTED_PROXIES, rate limits, login hashing slots
     _bootstrap_admin(app)
     return app
 

@@ -8,11 +8,13 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from api import fastpath, ingest, uploads
+from api.address import client_address
 from api.auth import current_user, require_token
 from api.context import db, engine, inference, limits, settings
 from api.errors import ApiError, code_for
+from api.ratelimit import upload_limits
 from api.serialize import public_result
-from storage import jobs, logs, results
+from storage import audit, jobs, logs, results
 
 bp = Blueprint("detections", __name__, url_prefix="/api/v1/detections")
 require_token(bp)
@@ -20,6 +22,7 @@ MODES = ("sync", "async")
 
 
 @bp.post("")
+@upload_limits  # RATE_LIMIT_UPLOADS_* and RATE_LIMIT_SYNC_*, per user and address
 def create_detection() -> ResponseReturnValue:
     """Take one or more files (multipart `file`) or JSON `{"text"}`; answer 200 or 202."""
     mode = request.args.get("mode")
@@ -42,6 +45,8 @@ def create_detection() -> ResponseReturnValue:
                           settings().media_root, status="running" if fast else "queued",
                           background=writers)
     job_id = stored.job["job_id"]
+    audit.record(db(), "detection.created", user_id=owner, address=client_address(),
+                 job_id=job_id, mode=mode, media_ids=[d["media_id"] for d in stored.media])
     status_url = url_for("jobs.get_job", job_id=job_id)
     fallback = None
     if fast:

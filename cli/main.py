@@ -60,6 +60,7 @@ def _users_create(args: argparse.Namespace) -> int:
         except DuplicateUser:
             print(f"error: user {args.name!r} exists", file=sys.stderr)
             return 1
+        _audit_cli("user.created", target=user["user_id"], admin=args.admin)
     print(json.dumps({"user_id": user["user_id"], "name": user["name"], "admin": args.admin}))
     return 0
 
@@ -124,11 +125,23 @@ def _models_promote(args: argparse.Namespace) -> int:
 
     with embedded_stack(register_models=False):
         try:
-            print(json.dumps(promote(args.name, args.version)))
+            promoted = promote(args.name, args.version)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        _audit_cli("model.promoted", **promoted)
+        print(json.dumps(promoted))
     return 0
+
+
+def _audit_cli(action: str, **details: object) -> None:
+    """An audit event for a command run on this machine: the OS user, address "cli"."""
+    import getpass
+
+    from storage import audit
+    from storage.db import get_db
+
+    audit.record(get_db(), action, user_id=f"os:{getpass.getuser()}", address="cli", **details)
 
 
 def _models_list(args: argparse.Namespace) -> int:
