@@ -96,7 +96,7 @@ def password_failure_limits(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def _too_many(exc: RateLimitExceeded) -> ResponseReturnValue:
     current = limiter.current_limit
-    retry = max(1, math.ceil(current.reset_at - time.time())) if current else 60
+    retry = max(1, math.ceil(current.window[0] - time.time())) if current else 60
     if request.endpoint in LOGIN_ENDPOINTS:
         audit.record(db(), "auth.login_throttled", address=client_address(), level="warning",
                      endpoint=request.endpoint, limit=str(exc.description))
