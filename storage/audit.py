@@ -30,4 +30,5 @@ def events(db: Database, action: str | None = None, limit: int = 100) -> list[di
     query: dict[str, Any] = {"audit": True}
     if action is not None:
         query["event"] = action
-    return list(db.logs.find(query, NO_ID).sort("created_at", -1).limit(limit))
+    newest = [("created_at", -1), ("_id", -1)]  # _id: in order within one millisecond
+    return list(db.logs.find(query, NO_ID).sort(newest).limit(limit))
