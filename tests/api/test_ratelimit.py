@@ -9,8 +9,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api import create_app
+from api.auth import issue_token
 from config import Config
-from tests.api.conftest import AuthActions
+from storage import users
+from storage.db import get_db
 
 TEXT = {"text": "Plain words written by a person for the detector to read, twice over."}
 URL = "/api/v1/detections"
@@ -29,6 +31,18 @@ def make_app(detector_env: Config, engine, monkeypatch: pytest.MonkeyPatch
     return make
 
 
+class Tokens:
+    """Bearer headers for new users, signed as /token signs them (no scrypt for the login)."""
+
+    def __init__(self, app: Flask) -> None:
+        self._app = app
+
+    def headers(self, name: str) -> dict[str, str]:
+        user = users.create_user(get_db(), name, f"password-{name}")
+        with self._app.app_context():
+            return {"Authorization": f"Bearer {issue_token(user)}"}
+
+
 def _post(client: FlaskClient, headers: dict[str, str], mode: str = "async",
           address: str = "127.0.0.1") -> int:
     answer = client.post(f"{URL}?mode={mode}", json=TEXT, headers=headers,
@@ -41,7 +55,7 @@ def _post(client: FlaskClient, headers: dict[str, str], mode: str = "async",
 
 def test_uploads_per_user(make_app) -> None:
     client = make_app(RATE_LIMIT_UPLOADS_PER_USER="2/minute").test_client()
-    auth = AuthActions(client)
+    auth = Tokens(client.application)
     alice, bob = auth.headers("alice"), auth.headers("bob")
     assert [_post(client, alice) for _ in range(3)] == [202, 202, 429]
     assert _post(client, alice, address="198.51.100.4") == 429  # another address: same user
@@ -50,7 +64,7 @@ def test_uploads_per_user(make_app) -> None:
 
 def test_uploads_per_address(make_app) -> None:
     client = make_app(RATE_LIMIT_UPLOADS_PER_ADDRESS="2/minute").test_client()
-    auth = AuthActions(client)
+    auth = Tokens(client.application)
     alice, bob = auth.headers("alice"), auth.headers("bob")
     assert [_post(client, alice), _post(client, bob), _post(client, alice)] == [202, 202, 429]
     assert _post(client, bob, address="198.51.100.4") == 202
@@ -59,7 +73,7 @@ def test_uploads_per_address(make_app) -> None:
 def test_sync_detections_per_user_and_address(make_app) -> None:
     client = make_app(RATE_LIMIT_SYNC_PER_USER="1/minute",
                       RATE_LIMIT_SYNC_PER_ADDRESS="2/minute").test_client()
-    auth = AuthActions(client)
+    auth = Tokens(client.application)
     alice, bob, carol = auth.headers("alice"), auth.headers("bob"), auth.headers("carol")
     dave = auth.headers("dave")
     assert [_post(client, alice, "sync"), _post(client, alice, "sync")] == [200, 429]
@@ -72,7 +86,7 @@ def test_sync_detections_per_user_and_address(make_app) -> None:
 def test_limits_hold_across_replicas(make_app) -> None:
     first = make_app(RATE_LIMIT_UPLOADS_PER_USER="2/minute")
     second = create_app({"TESTING": True, "ENGINE": first.config["ENGINE"]})
-    alice = AuthActions(first.test_client()).headers("alice")
+    alice = Tokens(first).headers("alice")
     assert _post(first.test_client(), alice) == 202
     assert _post(second.test_client(), alice) == 202
     assert _post(first.test_client(), alice) == 429
@@ -82,7 +96,7 @@ def test_limits_hold_across_replicas(make_app) -> None:
 def test_a_limit_can_be_switched_off(make_app) -> None:
     client = make_app(RATE_LIMIT_UPLOADS_PER_USER="none",
                       RATE_LIMIT_UPLOADS_PER_ADDRESS="1/minute").test_client()
-    alice = AuthActions(client).headers("alice")
+    alice = Tokens(client.application).headers("alice")
     assert [_post(client, alice), _post(client, alice)] == [202, 429]  # the other still holds
 
 
@@ -91,4 +105,4 @@ def test_no_token_is_not_counted_for_a_user(make_app) -> None:
     client = make_app(RATE_LIMIT_UPLOADS_PER_USER="1/minute",
                       RATE_LIMIT_UPLOADS_PER_ADDRESS="1/minute").test_client()
     assert [client.post(URL, json=TEXT).status_code for _ in range(3)] == [401, 401, 401]
-    assert _post(client, AuthActions(client).headers("alice")) == 202
+    assert _post(client, Tokens(client.application).headers("alice")) == 202
