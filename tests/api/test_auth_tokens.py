@@ -9,6 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from api import create_app
+from api.auth import issue_token
 from config import Config
 from storage import users
 from storage.db import get_db
@@ -31,6 +32,12 @@ def _login(client: FlaskClient, name: str, password: str | None = None) -> str:
     return answer.json["access_token"]
 
 
+def _issued(client: FlaskClient, user: dict) -> str:
+    """A token signed as /token signs it, for tests where the login is not the subject."""
+    with client.application.app_context():
+        return issue_token(user)
+
+
 def test_token_claims_are_pinned(client: FlaskClient, auth, detector_env: Config) -> None:
     auth.user("alice")
     token = _login(client, "alice")
@@ -48,8 +55,8 @@ def test_token_claims_are_pinned(client: FlaskClient, auth, detector_env: Config
 
 
 def test_logout_revokes_only_the_presented_token(cached_client: FlaskClient, auth) -> None:
-    auth.user("alice")
-    first, second = _login(cached_client, "alice"), _login(cached_client, "alice")
+    alice = auth.user("alice")
+    first, second = _issued(cached_client, alice), _issued(cached_client, alice)
     assert cached_client.get("/api/v1/auth/me", headers=_bearer(first)).status_code == 200
     assert cached_client.post("/api/v1/auth/logout", headers=_bearer(first)).status_code == 204
     assert cached_client.get("/api/v1/auth/me", headers=_bearer(first)).status_code == 401
@@ -81,9 +88,9 @@ def test_password_change(cached_client: FlaskClient, auth) -> None:
 
 
 def test_disabled_user_is_refused_at_once(cached_client: FlaskClient, auth) -> None:
-    auth.user("root", admin=True)
+    root = auth.user("root", admin=True)
     alice = auth.user("alice")
-    admin = _bearer(_login(cached_client, "root"))
+    admin = _bearer(_issued(cached_client, root))
     token = _login(cached_client, "alice")
     assert cached_client.get("/api/v1/auth/me", headers=_bearer(token)).status_code == 200
     url = f"/api/v1/auth/users/{alice['user_id']}"
@@ -102,7 +109,7 @@ def test_disabled_user_is_refused_at_once(cached_client: FlaskClient, auth) -> N
 def test_admin_check_reads_the_database(cached_client: FlaskClient, auth) -> None:
     """A demoted admin's token still says admin and its record is cached: refused anyway."""
     root = auth.user("root", admin=True)
-    token = _bearer(_login(cached_client, "root"))
+    token = _bearer(_issued(cached_client, root))
     assert cached_client.get("/api/v1/auth/users", headers=token).status_code == 200
     assert cached_client.get("/api/v1/auth/me", headers=token).json["admin"] is True  # cached
     users.update_user(get_db(), root["user_id"], admin=False)  # behind this replica's back
@@ -117,7 +124,7 @@ def test_admin_token_revoked_elsewhere_is_refused_on_admin_routes(cached_client:
                                                                   auth) -> None:
     """Disabled through another replica (the database): admin routes see it at once."""
     root = auth.user("root", admin=True)
-    token = _bearer(_login(cached_client, "root"))
+    token = _bearer(_issued(cached_client, root))
     assert cached_client.get("/api/v1/auth/me", headers=token).status_code == 200
     users.update_user(get_db(), root["user_id"], disabled=True)
     assert cached_client.get("/api/v1/auth/users", headers=token).status_code == 401
