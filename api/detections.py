@@ -45,8 +45,12 @@ def create_detection() -> ResponseReturnValue:
                           settings().media_root, status="running" if fast else "queued",
                           background=writers)
     job_id = stored.job["job_id"]
-    audit.record(db(), "detection.created", user_id=owner, address=client_address(),
-                 job_id=job_id, mode=mode, media_ids=[d["media_id"] for d in stored.media])
+    event = dict(user_id=owner, address=client_address(), job_id=job_id, mode=mode,
+                 media_ids=[d["media_id"] for d in stored.media])
+    if writers is not None:  # off the sync path's critical path, like its other writes
+        writers.submit(audit.record, db(), "detection.created", **event)
+    else:
+        audit.record(db(), "detection.created", **event)
     status_url = url_for("jobs.get_job", job_id=job_id)
     fallback = None
     if fast:
