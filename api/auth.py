@@ -1,15 +1,12 @@
 """Authentication: Basic credentials buy a signed JWT; every other /api/v1 route needs one.
 
-Routes under /api/v1/auth: token (login), logout, me, password (own change), and for admins
-users (list, create) and users/<user_id> (disable, admin flag). Admin routes read the caller's
-record afresh from MongoDB: neither the token's `admin` claim nor the user cache decides.
+Routes under /api/v1/auth: token (login), logout, me, password (own change); the admins'
+user routes are in `api.admin_users`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
@@ -28,7 +25,6 @@ bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
 token_auth = HTTPTokenAuth(scheme="Bearer")
 ALGORITHM = tokens.ALGORITHM
 MIN_PASSWORD_CHARS = 8
-MAX_PER_PAGE = 100
 BASIC_CHALLENGE = 'Basic realm="Authentication Required"'
 
 
@@ -82,7 +78,7 @@ def forget_user(user_id: str) -> None:
 
 
 @token_auth.error_handler
-def _token_error(status: int) -> ResponseReturnValue:
+def token_refused(status: int) -> ResponseReturnValue:
     return error_response(status, "unauthorized", "missing, expired or invalid bearer token")
 
 
@@ -99,25 +95,6 @@ def current_user() -> dict[str, Any]:
 def issue_token(user: dict[str, Any]) -> str:
     """A signed JWT for `user` (sub = user_id), valid for TOKEN_TTL_S seconds."""
     return tokens.issue(user, settings().jwt_secret, settings().token_ttl_s)
-
-
-def admin_only(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark and guard an admin route: 403 unless the caller's record, read now from MongoDB,
-    says admin (and still accepts the token: 401 otherwise)."""
-
-    @wraps(view)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        claims = g.token_claims
-        fresh = users.get_user(db(), claims["sub"])
-        if fresh is None or not users.token_is_current(fresh, claims["ver"], claims["jti"]):
-            forget_user(claims["sub"])
-            return _token_error(401)
-        if not fresh.get("admin"):
-            raise ApiError(403, "forbidden", "only an admin can do this")
-        return view(*args, **kwargs)
-
-    guarded.admin_only = True  # type: ignore[attr-defined]  # the route matrix test reads it
-    return guarded
 
 
 def _token_answer(user: dict[str, Any]) -> dict[str, Any]:
@@ -161,14 +138,14 @@ def me() -> ResponseReturnValue:
     return jsonify(users.public_user(current_user()))
 
 
-def _json_body() -> dict[str, Any]:
+def json_object() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "bad_json", "send a JSON object")
     return body
 
 
-def _check_strength(password: Any, field: str) -> str:
+def check_password_strength(password: Any, field: str) -> str:
     if not isinstance(password, str):
         raise ApiError(400, "missing_field", f'send JSON with the string "{field}"')
     if len(password) < MIN_PASSWORD_CHARS:
@@ -183,8 +160,8 @@ def _check_strength(password: Any, field: str) -> str:
 def change_password() -> ResponseReturnValue:
     """Change the caller's password: JSON `{"current_password", "new_password"}`. Every token
     issued before is revoked; the answer carries a new one."""
-    body = _json_body()
-    new_password = _check_strength(body.get("new_password"), "new_password")
+    body = json_object()
+    new_password = check_password_strength(body.get("new_password"), "new_password")
     current = body.get("current_password")
     user = current_user()
     if not isinstance(current, str) or check_password(
@@ -193,74 +170,7 @@ def change_password() -> ResponseReturnValue:
     changed = users.set_password(db(), user["user_id"], new_password)
     forget_user(user["user_id"])
     if changed is None:
-        return _token_error(401)
+        return token_refused(401)
     audit.record(db(), "auth.password_changed", user_id=user["user_id"],
                  address=client_address())
     return jsonify(_token_answer(changed))
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    try:
-        value = default if raw is None else int(raw)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        raise ApiError(400, "bad_parameter", f"{name} must be an integer from {low} to {high}")
-    return value
-
-
-@bp.get("/users")
-@token_auth.login_required
-@admin_only
-def list_users() -> ResponseReturnValue:
-    """`{"items", "page", "per_page", "total"}` of every user, by name, without secrets."""
-    page = _int_arg("page", 1, 1, 1_000_000)
-    per_page = _int_arg("per_page", 20, 1, MAX_PER_PAGE)
-    items, total = users.list_users(db(), page, per_page)
-    return jsonify({"items": items, "page": page, "per_page": per_page, "total": total})
-
-
-@bp.post("/users")
-@token_auth.login_required
-@admin_only
-def create_user() -> ResponseReturnValue:
-    """Admins create users: JSON `{"name", "password", "admin"?}`."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("name"), str) or not isinstance(
-            body.get("password"), str):
-        raise ApiError(400, "missing_field", 'send JSON {"name": ..., "password": ...}')
-    _check_strength(body["password"], "password")
-    try:
-        user = users.create_user(db(), body["name"], body["password"],
-                                 admin=bool(body.get("admin")))
-    except users.DuplicateUser as exc:
-        raise ApiError(409, "conflict", str(exc)) from exc
-    except ValueError as exc:
-        raise ApiError(400, "bad_request", str(exc)) from exc
-    audit.record(db(), "user.created", user_id=current_user()["user_id"],
-                 address=client_address(), target=user["user_id"], admin=user["admin"])
-    return jsonify(user), 201
-
-
-@bp.patch("/users/<user_id>")
-@token_auth.login_required
-@admin_only
-def update_user(user_id: str) -> ResponseReturnValue:
-    """Admins set `{"disabled"?: bool, "admin"?: bool}` of a user; disabling revokes its
-    tokens. An admin cannot disable or demote itself (409)."""
-    body = _json_body()
-    change = {k: body[k] for k in ("disabled", "admin") if k in body}
-    if not change or any(not isinstance(v, bool) for v in change.values()) or (
-            set(body) - {"disabled", "admin"}):
-        raise ApiError(400, "bad_request", 'send JSON {"disabled": bool, "admin": bool}')
-    me_id = current_user()["user_id"]
-    if user_id == me_id and (change.get("disabled") or change.get("admin") is False):
-        raise ApiError(409, "conflict", "an admin cannot disable or demote itself")
-    updated = users.update_user(db(), user_id, **change)
-    if updated is None:
-        raise ApiError(404, "not_found", f"no user {user_id}")
-    forget_user(user_id)
-    audit.record(db(), "user.updated", user_id=me_id, address=client_address(),
-                 target=user_id, **change)
-    return jsonify(users.public_user(updated))

@@ -143,7 +143,8 @@ def test_every_route_keeps_other_users_data(world: dict[str, Any]) -> None:
 def test_admin_routes_are_marked(world: dict[str, Any]) -> None:
     """The user routes are admin routes (the matrix reads the mark, so it must be there)."""
     views = world["app"].view_functions
-    for endpoint in ("auth.list_users", "auth.create_user", "auth.update_user"):
+    for endpoint in ("admin_users.list_users", "admin_users.create_user",
+                     "admin_users.update_user"):
         assert getattr(views[endpoint], "admin_only", False), endpoint
 
 
