@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, current_app, g, request
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter, RateLimitExceeded
+from limits import parse_many
 
 from api.address import client_address
 from api.context import db
@@ -21,6 +22,15 @@ from storage.ratelimits import SCHEME
 OFF = "none"
 """A limit set to this is switched off."""
 LOGIN_ENDPOINTS = frozenset({"auth.token", "auth.change_password"})
+LIMIT_SETTINGS = {
+    "login_failures_per_name": "LOGIN_FAILURES_PER_NAME",
+    "login_failures_per_address": "LOGIN_FAILURES_PER_ADDRESS",
+    "uploads_per_user": "RATE_LIMIT_UPLOADS_PER_USER",
+    "uploads_per_address": "RATE_LIMIT_UPLOADS_PER_ADDRESS",
+    "sync_per_user": "RATE_LIMIT_SYNC_PER_USER",
+    "sync_per_address": "RATE_LIMIT_SYNC_PER_ADDRESS",
+}
+"""The `config.AuthLimits` fields that hold limits, and the variables that set them."""
 
 limiter = Limiter(key_func=client_address, headers_enabled=False, strategy="fixed-window",
                   storage_uri=f"{SCHEME}://", storage_options={"database": db})  # type: ignore
@@ -107,6 +117,15 @@ def _too_many(exc: RateLimitExceeded) -> ResponseReturnValue:
 
 
 def register_rate_limits(app: Flask) -> None:
-    """Counters in the app's MongoDB database (`storage.ratelimits`), JSON 429 + Retry-After."""
+    """Counters in the app's MongoDB database (`storage.ratelimits`), JSON 429 + Retry-After.
+    A limit that does not parse stops the app here, not at the first request it guards."""
+    settings = app.config["DETECTOR"].auth
+    for name, variable in LIMIT_SETTINGS.items():
+        value = getattr(settings, name)
+        try:
+            if value.strip().lower() != OFF:
+                parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"{variable}={value!r} is not a rate limit ({exc})") from exc
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, _too_many)

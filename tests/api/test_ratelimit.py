@@ -106,3 +106,8 @@ def test_no_token_is_not_counted_for_a_user(make_app) -> None:
                       RATE_LIMIT_UPLOADS_PER_ADDRESS="1/minute").test_client()
     assert [client.post(URL, json=TEXT).status_code for _ in range(3)] == [401, 401, 401]
     assert _post(client, Tokens(client.application).headers("alice")) == 202
+
+
+def test_a_bad_limit_stops_the_app(make_app) -> None:
+    with pytest.raises(ValueError, match="RATE_LIMIT_UPLOADS_PER_USER"):
+        make_app(RATE_LIMIT_UPLOADS_PER_USER="many per minute")
