@@ -127,32 +127,31 @@ def test_hashing_is_capped(make_app, hash_calls) -> None:
 
 
 def _scrypt_seconds() -> float:
-    """The cost of one password check on this machine now (the fastest of 3)."""
-    times = []
-    for _ in range(3):
-        start = time.perf_counter()
-        users.check_password_hash(users._DUMMY_HASH, "some-password")
-        times.append(time.perf_counter() - start)
-    return min(times)
+    """The time of one password check made directly, without the API around it."""
+    start = time.perf_counter()
+    users.check_password_hash(users._DUMMY_HASH, "some-password")
+    return time.perf_counter() - start
 
 
 def test_wrong_password_answers_like_unknown_user(make_app) -> None:
     client: FlaskClient = make_app(LOGIN_FAILURES_PER_NAME="1000/minute",
                                    LOGIN_FAILURES_PER_ADDRESS="1000/minute").test_client()
     users.create_user(get_db(), "alice", "password-alice")
-    wrong, unknown = [], []
+    wrong, unknown, scrypt = [], [], []
     answers = {}
-    for _ in range(15):  # interleaved, so load on the machine hits both alike
+    for i in range(15):  # interleaved, so load on the machine hits all three alike
         for name, times in (("alice", wrong), ("nobody-here", unknown)):
             start = time.perf_counter()
             answer = client.post(TOKEN_URL, auth=(name, "not-the-password"))
             times.append(time.perf_counter() - start)
             answers[name] = answer
+        if i % 3 == 0:
+            scrypt.append(_scrypt_seconds())
     a, b = answers["alice"], answers["nobody-here"]
     assert a.status_code == b.status_code == 401
     assert a.get_data() == b.get_data()
     assert sorted(a.headers.items()) == sorted(b.headers.items())
-    scrypt = _scrypt_seconds()
     wrong_median, unknown_median = statistics.median(wrong), statistics.median(unknown)
-    assert wrong_median >= 0.8 * scrypt and unknown_median >= 0.8 * scrypt
-    assert 0.5 <= wrong_median / unknown_median <= 2.0
+    floor = 0.5 * min(scrypt)  # both must hash: without the dummy hash, unknown is ~10x faster
+    assert wrong_median >= floor and unknown_median >= floor, (wrong, unknown, scrypt)
+    assert 0.5 <= wrong_median / unknown_median <= 2.0, (wrong, unknown)
