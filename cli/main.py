@@ -65,6 +65,24 @@ def _users_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _users_set_disabled(args: argparse.Namespace) -> int:
+    """`users disable|enable NAME`: disabling revokes every token of the user at once."""
+    from cli.stack import embedded_stack
+    from storage.db import get_db
+    from storage.users import get_user_by_name, update_user
+
+    disabled = args.action == "disable"
+    with embedded_stack(register_models=False):
+        user = get_user_by_name(get_db(), args.name)
+        if user is None:
+            print(f"error: no user {args.name!r}", file=sys.stderr)
+            return 1
+        update_user(get_db(), user["user_id"], disabled=disabled)
+        _audit_cli("user.updated", target=user["user_id"], disabled=disabled)
+    print(json.dumps({"user_id": user["user_id"], "name": user["name"], "disabled": disabled}))
+    return 0
+
+
 def _detect(args: argparse.Namespace) -> int:
     from cli.detect import detect_paths
     from cli.stack import embedded_stack
@@ -173,6 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--admin", action="store_true")
     create.set_defaults(func=_users_create)
+    for action, words in (("disable", "disable a user (its tokens stop working at once)"),
+                          ("enable", "enable a disabled user (it logs in again)")):
+        toggle = users.add_parser(action, help=words)
+        toggle.add_argument("name")
+        toggle.set_defaults(func=_users_set_disabled)
 
     detect = sub.add_parser("detect", help="score files with the detect workflow")
     detect.add_argument("paths", nargs="+")
