@@ -41,7 +41,7 @@ def check_url(url: str, allow_private: bool, max_chars: int) -> None:
         return
     try:
         infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError) as exc:
+    except (OSError, UnicodeError, ValueError) as exc:
         raise BadCallbackUrl(f"callback_url host {parts.hostname!r} does not resolve") from exc
     for info in infos:
         if _forbidden(str(info[4][0])):
