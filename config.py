@@ -114,6 +114,28 @@ class Webhooks:
 
 
 @dataclass(frozen=True)
+class Scan:
+    """`detector scan`: its batches, waits and HTTP limits, each from the variable named."""
+
+    batch_files: int = 16  # SCAN_BATCH_FILES: files per job (local) or in flight (--api)
+    poll_s: float = 0.5  # SCAN_POLL_S: how often progress is read
+    timeout_s: float = 3600.0  # SCAN_TIMEOUT_S: the longest a scan waits for its jobs
+    http_timeout_s: float = 60.0  # SCAN_HTTP_TIMEOUT_S: one request to --api
+    known_pages: int = 50  # SCAN_KNOWN_PAGES: result pages (100 each) read from --api to skip
+    # files already scored by the champion
+
+    @classmethod
+    def from_env(cls) -> Scan:
+        return cls(
+            batch_files=max(1, _env_int("SCAN_BATCH_FILES", cls.batch_files)),
+            poll_s=_env_float("SCAN_POLL_S", cls.poll_s),
+            timeout_s=_env_float("SCAN_TIMEOUT_S", cls.timeout_s),
+            http_timeout_s=_env_float("SCAN_HTTP_TIMEOUT_S", cls.http_timeout_s),
+            known_pages=max(0, _env_int("SCAN_KNOWN_PAGES", cls.known_pages)),
+        )
+
+
+@dataclass(frozen=True)
 class Config:
     """Endpoints, folders, secrets and limits; `None` for an endpoint means the embedded part."""
 
@@ -156,6 +178,7 @@ class Config:
     loaded once per process wherever text is scored (`models.text_lm.served_lm`)."""
     limits: Limits = field(default_factory=Limits)
     webhooks: Webhooks = field(default_factory=Webhooks.from_env)
+    scan: Scan = field(default_factory=Scan.from_env)
 
     @classmethod
     def from_env(cls) -> Config:
