@@ -25,6 +25,7 @@ def _serve(args: argparse.Namespace) -> int:
         warm_up = getattr(app.extensions["engine"], "warm_up", None)
         if warm_up is not None:  # load the models in the workers now, not on the first job
             warm_up(wait=False)
+        app.extensions["webhooks"].start()  # callbacks left pending by a restart go out
         port = args.port or cfg.port
         print(f"detector API on http://{args.host}:{port}/  (Ctrl-C stops)", flush=True)
         try:
