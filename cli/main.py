@@ -189,7 +189,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score every supported file under PATH... through the local engine, or a "
         "running API with --api (token in DETECTOR_TOKEN). Bytes the current champion scored "
         "already are not scored again. Exit status 0 whatever the verdicts, 1 on errors.",
-        epilog="example: detector scan ~/Downloads --recursive --format csv --output scan.csv",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     scan.add_argument("paths", nargs="+", metavar="PATH", help="files and folders")
     scan.add_argument("--recursive", "-r", action="store_true", help="descend into folders")
@@ -234,9 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_parser("list", help="every version, its aliases and tags").set_defaults(
         func=_models_list)
 
+    from cli.examples import add_examples
     from cli.serving import register
 
     register(sub)
+    add_examples(parser)
     return parser
 
 

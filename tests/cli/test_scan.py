@@ -146,3 +146,14 @@ def test_help_has_an_example(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["scan", "--help"])
     assert "example: detector scan" in capsys.readouterr().out
+
+
+def test_every_command_has_an_example(capsys) -> None:
+    from cli.examples import leaves
+    from cli.main import build_parser
+
+    commands = leaves(build_parser())
+    assert {"scan", "detect", "models promote", "users create"} <= set(commands)
+    missing = [words for words, parser in commands.items()
+               if "example: " not in parser.format_help() or "detector " not in parser.epilog]
+    assert missing == []
