@@ -133,3 +133,13 @@ def test_docs_page_uses_no_inline_script(client: FlaskClient) -> None:
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     script = client.get("/static/api-docs/docs.js")
     assert script.status_code == 200 and "/api/v1/openapi.json" in script.get_data(as_text=True)
+
+
+def test_document_passes_the_openapi_31_meta_schema(app: Flask) -> None:
+    from schemathesis.specs.openapi.definitions import OPENAPI_31
+
+    doc = build_document(app)
+    jsonschema.validators.validator_for(OPENAPI_31)(OPENAPI_31).validate(doc)
+    broken = {**doc, "paths": {"/x": {"get": {"responses": "none"}}}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validators.validator_for(OPENAPI_31)(OPENAPI_31).validate(broken)
