@@ -43,6 +43,9 @@ class LocalScan:
                 rows.append(row(path, "unsupported" if exc.status == 415 else "error",
                                 detail=exc.message))
                 continue
+            except OSError as exc:  # unreadable: that file fails, the scan goes on
+                rows.append(row(path, "error", detail=exc.strerror or str(exc)))
+                continue
             known = self.known_result(item)
             if known is not None:
                 rows.append(row(path, "reused", public_result(known)))

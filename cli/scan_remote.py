@@ -92,7 +92,12 @@ def scan_remote(files: list[Path], base: str, cfg: Scan) -> list[Row]:
     sent: dict[str, str] = {}  # sha256 -> job_id
     with tqdm(total=len(files), desc="scoring", unit="file", file=sys.stderr) as bar:
         for path in files:
-            sha = _sha256(path)
+            try:
+                sha = _sha256(path)
+            except OSError as exc:  # unreadable: that file fails, the scan goes on
+                rows.append(row(path, "error", detail=exc.strerror or str(exc)))
+                bar.update()
+                continue
             if sha in known:
                 rows.append(row(path, "reused", known[sha]))
                 bar.update()

@@ -23,7 +23,7 @@ from storage.db import get_db
 from storage.users import create_user
 from tests.api.conftest import FakeEngine
 
-MAX_EXAMPLES = 6
+MAX_EXAMPLES = 5
 """Examples per operation: the run stays within seconds (a dozen operations)."""
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]

@@ -7,6 +7,7 @@ import io
 import json
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from waitress.server import create_server
 from api import create_app
 from cli.main import main
 from cli.scan import write_rows
-from config import Config
+from config import Config, get_config
 from models.registry import champion_version, ensure_baselines
 from storage.db import get_db
 from storage.users import create_user
@@ -25,6 +26,14 @@ TEXT = ("The ferry was late again, so we sat on the pier and shared a bag of chi
         "Nobody complained; the evening was warm and the gulls were entertaining.")
 OTHER = ("My grandmother kept every letter in a biscuit tin under the stairs, tied with string "
          "and sorted by year, and we read them aloud the winter after she died.")
+
+
+@pytest.fixture(scope="module")
+def scan_env(module_env: Config) -> Iterator[Config]:
+    """`module_env` with one engine worker: its start (torch, the models) is most of a scan."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LOCAL_WORKERS", "1")
+        yield get_config()
 
 
 @pytest.fixture
@@ -56,7 +65,7 @@ def _rows(path: Path) -> dict[str, dict]:
     return {Path(r["path"]).name: r for r in json.loads(path.read_text())}
 
 
-def test_local_scan_scores_once_and_lists_unsupported(module_env: Config, folder: Path,
+def test_local_scan_scores_once_and_lists_unsupported(scan_env: Config, folder: Path,
                                                       tmp_path: Path, capsys) -> None:
     ensure_baselines()
     out = tmp_path / "rows.json"
@@ -76,7 +85,7 @@ def test_local_scan_scores_once_and_lists_unsupported(module_env: Config, folder
     assert get_db().jobs.count_documents({}) == jobs  # nothing scored again
 
 
-def test_scan_through_the_api(module_env: Config, folder: Path, tmp_path: Path,
+def test_scan_through_the_api(scan_env: Config, folder: Path, tmp_path: Path,
                               monkeypatch, capsys) -> None:
     ensure_baselines()
     app = create_app()  # the real app and engine, served on loopback
@@ -109,7 +118,7 @@ def test_scan_through_the_api(module_env: Config, folder: Path, tmp_path: Path,
         thread.join(5)
 
 
-def test_errors_are_one_line(module_env: Config, tmp_path: Path, monkeypatch, capsys) -> None:
+def test_errors_are_one_line(scan_env: Config, tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.delenv("DETECTOR_TOKEN", raising=False)
     assert main(["scan", str(tmp_path), "--api", "http://127.0.0.1:9"]) == 1
     err = capsys.readouterr().err
@@ -120,7 +129,7 @@ def test_errors_are_one_line(module_env: Config, tmp_path: Path, monkeypatch, ca
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
-def test_a_missing_path_is_an_error_row(module_env: Config, tmp_path: Path, capsys) -> None:
+def test_a_missing_path_is_an_error_row(scan_env: Config, tmp_path: Path, capsys) -> None:
     assert main(["scan", str(tmp_path / "nowhere"), "--format", "table"]) == 1
     captured = capsys.readouterr()
     assert "nowhere" in captured.out and "no such file or folder" in captured.err
