@@ -187,3 +187,19 @@ def test_public_addresses_pass_and_the_switch_allows_loopback() -> None:
         check_url("http://127.0.0.1:9/hook", allow_private=False, max_chars=100)
     with pytest.raises(BadCallbackUrl):
         check_url("http://93.184.215.14/" + "x" * 100, allow_private=False, max_chars=100)
+
+
+def test_a_callback_left_pending_goes_out_when_the_loop_starts(make_client, receiver):
+    """What `detector serve` does at start: a job that ended while no loop ran is announced."""
+    from storage import jobs, webhooks
+
+    client = make_client()
+    owner = AuthActions(client).user("carol")["user_id"]
+    job = jobs.create_job(get_db(), owner, [], engine="fake", mode="async")
+    jobs.update_job(get_db(), job["job_id"], status="succeeded",
+                    callback=webhooks.new_callback(receiver.url))
+    time.sleep(0.2)
+    assert receiver.calls == []  # nothing runs the loop yet
+    client.application.extensions["webhooks"].start()
+    receiver.wait_for(1)
+    assert json.loads(receiver.calls[0][1])["job_id"] == job["job_id"]
