@@ -143,3 +143,13 @@ def test_document_passes_the_openapi_31_meta_schema(app: Flask) -> None:
     broken = {**doc, "paths": {"/x": {"get": {"responses": "none"}}}}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validators.validator_for(OPENAPI_31)(OPENAPI_31).validate(broken)
+
+
+def test_documented_paging_limits_are_the_routes(client: FlaskClient, auth) -> None:
+    from api.results import MAX_PER_PAGE
+
+    doc = client.get("/api/v1/openapi.json").json
+    params = {p["name"]: p["schema"] for p in doc["paths"]["/api/v1/results"]["get"]["parameters"]}
+    assert params["per_page"]["maximum"] == MAX_PER_PAGE
+    over = client.get(f"/api/v1/results?per_page={MAX_PER_PAGE + 1}", headers=auth.headers())
+    assert over.status_code == 400 and over.json["error"]["code"] == "bad_parameter"
