@@ -22,8 +22,11 @@ from api.auth import (
     require_token,
     token_refused,
 )
+from api.auth_schemas import Account, AccountChange, AccountsPage
 from api.context import db
 from api.errors import ApiError
+from api.openapi import documented
+from api.schemas import NewUser, PageQuery
 from storage import audit, users
 
 bp = Blueprint("admin_users", __name__, url_prefix="/api/v1/auth/users")
@@ -62,6 +65,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 
 @bp.get("")
+@documented({200: AccountsPage}, query=PageQuery)
 @admin_only
 def list_users() -> ResponseReturnValue:
     """`{"items", "page", "per_page", "total"}` of every user, by name, without secrets."""
@@ -72,6 +76,7 @@ def list_users() -> ResponseReturnValue:
 
 
 @bp.post("")
+@documented({201: Account}, body=NewUser)
 @admin_only
 def create_user() -> ResponseReturnValue:
     """Admins create users: JSON `{"name", "password", "admin"?}`."""
@@ -93,6 +98,7 @@ def create_user() -> ResponseReturnValue:
 
 
 @bp.patch("/<user_id>")
+@documented({200: Account}, body=AccountChange)
 @admin_only
 def update_user(user_id: str) -> ResponseReturnValue:
     """Admins set `{"disabled"?: bool, "admin"?: bool}` of a user; disabling revokes its

@@ -15,10 +15,13 @@ from flask_httpauth import HTTPTokenAuth
 
 from api import tokens
 from api.address import client_address, trust_proxies
+from api.auth_schemas import LoggedOut, PasswordChange
 from api.context import db, settings
 from api.errors import ApiError, error_response
 from api.login import check_password, register_login
+from api.openapi import documented
 from api.ratelimit import password_failure_limits, register_rate_limits
+from api.schemas import Token, User
 from storage import audit, users
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
@@ -103,6 +106,7 @@ def _token_answer(user: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.post("/token")
+@documented({200: Token}, auth="basic")
 @password_failure_limits
 def token() -> ResponseReturnValue:
     """`{"access_token", "token_type": "Bearer", "expires_in"}` for valid Basic credentials;
@@ -120,6 +124,7 @@ def token() -> ResponseReturnValue:
 
 
 @bp.post("/logout")
+@documented({200: LoggedOut})
 @token_auth.login_required
 def logout() -> ResponseReturnValue:
     """Revoke the presented token (the user's other tokens stay valid)."""
@@ -128,10 +133,11 @@ def logout() -> ResponseReturnValue:
                        keep=settings().auth.max_revoked_tokens)
     forget_user(claims["sub"])
     audit.record(db(), "auth.logout", user_id=claims["sub"], address=client_address())
-    return "", 204
+    return jsonify({"logged_out": True})
 
 
 @bp.get("/me")
+@documented({200: User})
 @token_auth.login_required
 def me() -> ResponseReturnValue:
     """The caller's user record."""
@@ -155,6 +161,7 @@ def check_password_strength(password: Any, field: str) -> str:
 
 
 @bp.post("/password")
+@documented({200: Token}, body=PasswordChange)
 @token_auth.login_required
 @password_failure_limits
 def change_password() -> ResponseReturnValue:

@@ -24,6 +24,7 @@ PUBLIC_ENDPOINTS = {
     "health.healthz", "health.readyz",  # probes
     "metrics",  # Prometheus scrape (no user data, tests/api/test_metrics.py)
     "static", "web.index", "web.static",  # the upload page and its files
+    "openapi.openapi_json", "openapi.docs_page", "openapi.static",  # the API's own document
 }
 """Routes public by design; every other route needs a valid token."""
 METHODS_SKIPPED = {"HEAD", "OPTIONS"}
