@@ -26,7 +26,6 @@ from storage import audit, users
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
 token_auth = HTTPTokenAuth(scheme="Bearer")
-ALGORITHM = tokens.ALGORITHM
 MIN_PASSWORD_CHARS = 8
 BASIC_CHALLENGE = 'Basic realm="Authentication Required"'
 
