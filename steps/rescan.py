@@ -97,8 +97,9 @@ def select_stale(
 @script(constructor="runner")
 def finish_rescan(workflow_uid: str, status: str, job_id: str = "") -> None:
     """The exit handler: close the job `select_stale` filled (or `job_id`, when selection never
-    ran) with its summary: `succeeded` when every media was rescored or failed on its own (one
-    unreadable file fails only itself), else `failed`; remove the job's scratch folder."""
+    ran) with its summary: `succeeded` when some media were rescored and the others failed on
+    their own (one unreadable file fails only itself; the error says how many), `failed` when
+    selection did not run or every media failed; remove the job's scratch folder."""
     from storage.db import get_db
     from storage.jobs import get_job, update_job
     from storage.rescans import summary
@@ -114,11 +115,13 @@ def finish_rescan(workflow_uid: str, status: str, job_id: str = "") -> None:
         return
     counts = summary(db, job, finished=True)
     selected_ran = pointer is not None and pointer.exists()
-    ok = selected_ran and (status == "Succeeded" or counts["rescored"] > 0)
+    failed, rescored = counts["failed"], counts["rescored"]
+    ok = selected_ran and (rescored > 0 or not failed) and (status == "Succeeded" or failed)
     error = None
     if not ok:
-        error = f"rescan workflow {status}"
-    elif counts["failed"]:
+        error = (f"all {failed} media failed" if selected_ran and failed
+                 else f"rescan workflow {status}")
+    elif failed:
         error = f"{counts['failed']} of {len(job.get('media_ids') or [])} media failed"
     update_job(db, job_id, status="succeeded" if ok else "failed", error=error,
                summary=counts, finished_at=datetime.now(UTC))
