@@ -23,16 +23,28 @@ from steps.scratch import atomic_write_text, job_scratch, media_root, safe_id, s
 ITEM_FIELDS = ("media_id", "modality", "media_path")
 
 
-def current_champions() -> dict[str, tuple[str, str]]:
-    """{modality: (model name, champion version)} for every modality that has a champion."""
-    from models import MODALITIES
-    from models.registry import MODEL_NAMES, champion_version
+MODEL_NAMES = {m: f"detector-{m}" for m in ("image", "audio", "video", "text")}
+"""`models.registry.MODEL_NAMES` (a test checks they agree): that module imports torch, which
+selection does not need."""
 
+
+def current_champions() -> dict[str, tuple[str, str]]:
+    """{modality: (model name, champion version)} for every modality that has a champion, read
+    from the registry (MLFLOW_TRACKING_URI) without loading any model."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from config import get_config
+
+    uri = get_config().mlflow_tracking_uri
+    client = MlflowClient(uri, registry_uri=uri)
     found = {}
-    for modality in MODALITIES:
-        version = champion_version(modality)
-        if version is not None:
-            found[modality] = (MODEL_NAMES[modality], str(version))
+    for modality, name in MODEL_NAMES.items():
+        try:
+            version = client.get_model_version_by_alias(name, "champion").version
+        except MlflowException:
+            continue
+        found[modality] = (name, str(version))
     return found
 
 
