@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from hera.workflows import DAG, CronWorkflow, Parameter
 from hera.workflows.models import ContinueOn
@@ -29,6 +30,9 @@ from workflows.pod import (
     step_factory,
     workflow_settings,
 )
+
+if TYPE_CHECKING:
+    from workflows.local_engine import LocalEngine
 
 NAME = "rescan"
 DEFAULT_SCHEDULE = "0 3 * * *"
@@ -142,17 +146,19 @@ def run_rescan_now(
     workers: int | None = None,
     build: Callable[..., CronWorkflow] = build_rescan_workflow,
     parameters: dict[str, str] | None = None,
+    engine: LocalEngine | None = None,
 ) -> str:
     """Run the rescan once on this machine, wait for it, and return its job's id.
 
-    `parameters` (RUN_PARAMETERS) may name a job opened beforehand; else one is opened here. A
+    `parameters` (RUN_PARAMETERS) may name a job opened beforehand; else one is opened here.
+    `engine`: a local engine built with this workflow whose warm workers to use (kept running);
+    by default one is started and stopped for this run. A
     media whose steps fail fails only itself (recorded on the job's nodes with its error); a
     failure of selection raises `workflows.dag_walk.StepFailed` (the job is closed `failed`)."""
     from storage.db import get_db
     from storage.jobs import set_node
     from storage.rescans import open_rescan
     from workflows.dag_walk import StepFailed, WorkflowRun
-    from workflows.local_engine import LocalEngine
 
     given = {k: v for k, v in (parameters or {}).items() if v}
     if not given.get("job_id"):
@@ -164,7 +170,11 @@ def run_rescan_now(
         if fields.get("status") == "failed":  # a media's failure, kept with its error
             set_node(get_db(), job_id, node, **fields)
 
-    engine = LocalEngine(cfg, workflow=build(), workers=workers)
+    from workflows.local_engine import LocalEngine
+
+    own = engine is None
+    if engine is None:
+        engine = LocalEngine(cfg, workflow=build(), workers=workers)
     arguments = {"batch_size": str(batch_size), "max_media": str(max_media), "engine": "local",
                  **given}
     try:
@@ -173,5 +183,6 @@ def run_rescan_now(
         if not MEDIA_NODE.search(exc.node):
             raise
     finally:
-        engine.shutdown()
+        if own:
+            engine.shutdown()
     return job_id

@@ -113,5 +113,9 @@ def submit_to_argo(cfg: Config, job_id: str, params: dict[str, str],
         raise
     meta = created.metadata
     ref = {"engine": "argo", "name": meta.name, "namespace": meta.namespace, "uid": meta.uid}
-    update_job(db, job_id, status="running", engine="argo", engine_ref=ref)
+    from storage.jobs import get_job
+
+    job = get_job(db, job_id) or {}
+    status = {"status": "running"} if job.get("status") == "queued" else {}  # not ended already
+    update_job(db, job_id, engine="argo", engine_ref=ref, **status)
     return ref

@@ -4,10 +4,10 @@ champion per modality); light scoring steps (`rescan_toy_steps`) keep 2,000 medi
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import rescan_toy_steps
@@ -21,6 +21,7 @@ from storage.jobs import get_job
 from storage.media import MODALITIES
 from storage.results import result_history
 from workflows.detect import DetectSteps
+from workflows.local_engine import LocalEngine
 from workflows.rescan import build_rescan_workflow, run_rescan_now
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -32,21 +33,42 @@ def _build():
     return build_rescan_workflow(steps=steps, retries=0, backoff="0s")
 
 
+@pytest.fixture(scope="module")
+def module_registry(module_env: Config, tmp_path_factory: pytest.TempPathFactory
+                    ) -> Iterator[tuple[Config, LocalEngine]]:
+    """An MLflow registry of this module's own (versions 1 and 2 of each detector, champion 2)
+    and one local engine with the rescan workflow whose warm workers every test shares."""
+    root = tmp_path_factory.mktemp("rescan-mlflow")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", uri)
+        mp.setenv("MLFLOW_ARTIFACT_ROOT", str(root / "artifacts"))
+        client = MlflowClient(uri, registry_uri=uri)
+        for modality in MODALITIES:
+            name = f"detector-{modality}"
+            client.create_registered_model(name)
+            for _ in range(2):
+                client.create_model_version(name, source=str(root / "weights"))
+            client.set_registered_model_alias(name, "champion", "2")
+        cfg = get_config()
+        engine = LocalEngine(cfg, workflow=_build(), workers=2)
+        yield cfg, engine
+        engine.shutdown()
+
+
 @pytest.fixture
-def registry(detector_env: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-             ) -> Iterator[Config]:
-    """An MLflow registry of this test's own: versions 1 and 2 of each detector, champion 2."""
-    uri = f"sqlite:///{tmp_path / 'rescan-mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    monkeypatch.setenv("MLFLOW_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
-    client = MlflowClient(uri, registry_uri=uri)
-    for modality in MODALITIES:
-        name = f"detector-{modality}"
-        client.create_registered_model(name)
-        for _ in range(2):
-            client.create_model_version(name, source=str(tmp_path / "weights"))
-        client.set_registered_model_alias(name, "champion", "2")
-    yield get_config()
+def registry(module_registry: tuple[Config, LocalEngine]) -> Config:
+    """The module's configuration, its database emptied for the test."""
+    db = get_db()
+    for name in ("media", "results", "jobs", "job_nodes"):
+        db[name].delete_many({})
+    shutil.rmtree(module_registry[0].media_root, ignore_errors=True)
+    return module_registry[0]
+
+
+@pytest.fixture
+def engine(module_registry: tuple[Config, LocalEngine]) -> LocalEngine:
+    return module_registry[1]
 
 
 def _seed(cfg: Config, n: int, contents: list[bytes] | None = None, gone: int = 0
@@ -76,11 +98,11 @@ def _seed(cfg: Config, n: int, contents: list[bytes] | None = None, gone: int = 
     return [m["media_id"] for m in media]
 
 
-def test_batches_fan_out_and_a_failure_fails_only_its_media(registry: Config):
+def test_batches_fan_out_and_a_failure_fails_only_its_media(registry: Config, engine):
     contents = [b"fake a", b"real b", b"UNREADABLE c", b"real d", b"fake e", b"real f"]
     ids = _seed(registry, 6, contents, gone=1)  # media00005 has lost its bytes
 
-    job_id = run_rescan_now(registry, batch_size=2, workers=2, build=_build)
+    job_id = run_rescan_now(registry, batch_size=2, engine=engine)
 
     job = get_job(get_db(), job_id)
     s = job["summary"]
@@ -99,18 +121,18 @@ def test_batches_fan_out_and_a_failure_fails_only_its_media(registry: Config):
     assert first[0]["job_id"] == job_id
     assert not (registry.scratch_root / job_id).exists()
 
-    again = get_job(get_db(), run_rescan_now(registry, batch_size=2, workers=2, build=_build))
+    again = get_job(get_db(), run_rescan_now(registry, batch_size=2, engine=engine))
     s = again["summary"]  # only what is still stale: the unreadable and the missing media
     assert (s["selected"], s["rescored"], s["failed"], s["missing"]) == (2, 0, 1, 1)
     assert again["status"] == "failed"  # every media it tried failed
     assert get_db().results.count_documents({}) == 6 + 4
 
 
-def test_two_thousand_media_across_modalities(registry: Config, capsys):
+def test_two_thousand_media_across_modalities(registry: Config, engine, capsys):
     n = 2000
     _seed(registry, n)
     started = time.monotonic()
-    job_id = run_rescan_now(registry, batch_size=registry.rescans.batch_size, build=_build)
+    job_id = run_rescan_now(registry, batch_size=registry.rescans.batch_size, engine=engine)
     seconds = time.monotonic() - started
     job = get_job(get_db(), job_id)
     s = job["summary"]
@@ -123,6 +145,6 @@ def test_two_thousand_media_across_modalities(registry: Config, capsys):
     with capsys.disabled():
         print(f"\n2,000-media rescan through the local engine: {seconds:.1f} s")
 
-    second = get_job(get_db(), run_rescan_now(registry, build=_build))
+    second = get_job(get_db(), run_rescan_now(registry, engine=engine))
     assert second["summary"]["selected"] == 0 and second["status"] == "succeeded"
     assert db.results.count_documents({}) == 2 * n  # nothing rescored twice
