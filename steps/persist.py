@@ -90,5 +90,9 @@ def persist(
         raise LookupError(f"media {media_id} not found")
     result = json.loads(scratch_file(result_path).read_text())
     doc = build_result(job_id, media, result)
-    upsert_result(db, note_change(latest_result(db, media_id), doc))
+    previous = latest_result(db, media_id)
+    # a new current result unless this model's is current already (a retry keeps it as it was)
+    rescore = previous is None or _model_key(previous) != _model_key(doc)
+    upsert_result(db, note_change(previous, doc), fresh=rescore,
+                  take_over=previous is not None and rescore)
     return media_id

@@ -28,6 +28,9 @@ MODEL_NAMES = {m: f"detector-{m}" for m in ("image", "audio", "video", "text")}
 selection does not need."""
 
 
+_clients: dict[str, object] = {}
+
+
 def current_champions() -> dict[str, tuple[str, str]]:
     """{modality: (model name, champion version)} for every modality that has a champion, read
     from the registry (MLFLOW_TRACKING_URI) without loading any model."""
@@ -37,7 +40,9 @@ def current_champions() -> dict[str, tuple[str, str]]:
     from config import get_config
 
     uri = get_config().mlflow_tracking_uri
-    client = MlflowClient(uri, registry_uri=uri)
+    client = _clients.get(uri)
+    if client is None:  # building a client checks the registry's schema: once per process
+        client = _clients[uri] = MlflowClient(uri, registry_uri=uri)
     found = {}
     for modality, name in MODEL_NAMES.items():
         try:

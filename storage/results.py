@@ -24,7 +24,8 @@ def result_key(doc: dict[str, Any]) -> dict[str, Any]:
             "model.version": None if model.get("version") is None else str(model["version"])}
 
 
-def upsert_result(db: Database, doc: dict[str, Any], fresh: bool = False) -> dict[str, Any]:
+def upsert_result(db: Database, doc: dict[str, Any], fresh: bool = False,
+                  take_over: bool = False) -> dict[str, Any]:
     """Insert or replace the result of (`media_id`, `model.name`, `model.version`); return it.
 
     `doc` carries `job_id`, `score`, `verdict`, `model` {name, version}, `explanation` (a
@@ -33,6 +34,8 @@ def upsert_result(db: Database, doc: dict[str, Any], fresh: bool = False) -> dic
     `job_id` are kept from the first write (a retried batch or a second rescan changes
     neither) unless `doc` gives a `created_at`. `fresh`: the media has no result by this model
     yet (the insert is tried without a read first; still correct when it has one).
+    `take_over`: this job makes the result current again (a champion rolled back to a version
+    that scored the media before): `job_id` and `created_at` become this write's.
     """
     job_id, media_id = doc.get("job_id"), doc.get("media_id")
     if not job_id or not media_id:
@@ -47,6 +50,9 @@ def upsert_result(db: Database, doc: dict[str, Any], fresh: bool = False) -> dic
         fields.update({k: media[k] for k in missing if k in media})
     now = utcnow()
     fields["updated_at"] = now
+    if take_over:
+        fields["job_id"] = job_id
+        fields.setdefault("created_at", now)
     return modify(
         db.results, key, lambda stored: stored.update(fields),
         new=lambda: {"job_id": job_id, "media_id": media_id, "created_at": now}, fresh=fresh,

@@ -37,3 +37,15 @@ def test_rescores_keep_history_and_say_what_changed(detector_env: Config):
     assert history[0]["previous_model"] == {"name": "detector-text", "version": "2"}
     assert history[1]["changed_from"] == "authentic"
     assert "changed_from" not in history[2] and "previous_model" not in history[2]
+
+
+def test_a_rollback_makes_the_older_version_current_again(detector_env: Config):
+    media_id = insert_media(get_db(), {"owner": "u1", "sha256": "bb" * 32, "modality": "text",
+                                       "filename": "t.txt", "size": 3, "path": "bb/t"})
+    _score("upload-job", media_id, "1", "authentic")
+    _score("rescan-1", media_id, "2", "synthetic")
+    _score("rescan-2", media_id, "1", "authentic")  # champion rolled back to version 1
+    history = result_history(get_db(), media_id, "u1")
+    assert [(r["job_id"], r["model"]["version"]) for r in history] == [
+        ("rescan-2", "1"), ("rescan-1", "2")]
+    assert history[0]["changed_from"] == "synthetic"

@@ -196,17 +196,3 @@ def test_a_failed_media_is_recorded_with_its_error(detector_env: Config, monkeyp
                                            "error": "preprocess: cannot decode"}]
     assert (job["summary"]["rescored"], job["summary"]["failed"]) == (1, 1)
 
-
-def test_champions_are_read_from_the_registry_without_models(fresh_mlflow: Config, tmp_path):
-    from mlflow import MlflowClient
-
-    from models.registry import MODEL_NAMES
-
-    assert rescan.MODEL_NAMES == MODEL_NAMES
-    uri = fresh_mlflow.mlflow_tracking_uri
-    client = MlflowClient(uri, registry_uri=uri)
-    client.create_registered_model("detector-audio")
-    for _ in range(3):
-        client.create_model_version("detector-audio", source=str(tmp_path))
-    client.set_registered_model_alias("detector-audio", "champion", "3")
-    assert rescan.current_champions() == {"audio": ("detector-audio", "3")}
