@@ -70,7 +70,10 @@ def start() -> ResponseReturnValue:
     from storage.logs import log_event
     from workflows.rescan_runner import RescanRunning, start_rescan
 
-    filters = _filters(request.get_json(silent=True) if request.data else None)
+    body = request.get_json(silent=True) if request.data else None
+    if request.data and body is None:
+        raise ApiError(400, "bad_request", "the body is not JSON")
+    filters = _filters(body)
     user = current_user()["user_id"]
     try:
         rescan_id = start_rescan(settings(), filters, started_by=user,

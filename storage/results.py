@@ -18,8 +18,11 @@ _LATEST_FIELDS = {"_id": 0, "media_id": 1, "model": 1, "verdict": 1, "created_at
 
 
 def result_key(doc: dict[str, Any]) -> dict[str, Any]:
-    """The unique key of a result: media and the model (name, version) that made it."""
+    """The unique key of a result: media and the model (name, version) that made it; a `doc`
+    naming no model changes the result its job made for the media."""
     model = doc.get("model") or {}
+    if not model:
+        return {"job_id": doc.get("job_id"), "media_id": doc.get("media_id")}
     return {"media_id": doc.get("media_id"), "model.name": model.get("name"),
             "model.version": None if model.get("version") is None else str(model["version"])}
 

@@ -101,6 +101,9 @@ def test_an_admin_starts_a_rescan_and_reads_its_summary(client, auth, in_process
 def test_bad_filters_are_400(client, auth, body, field):
     answer = client.post("/api/v1/rescans", json=body, headers=auth.headers("root", admin=True))
     assert answer.status_code == 400 and field in answer.json["error"]["message"]
+    garbled = client.post("/api/v1/rescans", data="{", content_type="application/json",
+                          headers=auth.headers("root", admin=True))
+    assert garbled.status_code == 400
 
 
 def test_an_unknown_rescan_is_404_and_a_running_one_refuses_another(client, auth, monkeypatch):
