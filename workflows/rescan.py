@@ -1,14 +1,16 @@
 """The rescan CronWorkflow: select stale media -> fan out over batches -> detect each media.
 
-Every RESCAN_SCHEDULE (default daily 03:00 UTC) Argo starts one Workflow: `select-stale` opens a
-rescan job (owner `system`, mode `rescan`) for the media whose latest result was made by an
-older model than today's champion and returns them in batches; each batch fans out over its
-media running the detect workflow's `detect-one` DAG (preprocess -> infer -> persist, results
-under the rescan job's id); the exit handler `finish-rescan` records the end on the job and
-removes its scratch folder. `concurrencyPolicy: Forbid`: a run still going skips the next one.
-`run_rescan_now(cfg)` runs the same definition once on this machine (the local engine's walker).
+Every RESCAN_SCHEDULE (default daily 03:00 UTC) Argo starts one Workflow (on one machine the
+scheduler of `detector serve` does, `workflows.scheduler`): `select-stale` fills a rescan job
+(the one named by parameter `job_id`, else a new one, owner `system`, mode `rescan`) with the
+media whose newest result was made by another model version than today's champion (filters:
+parameters `modality`, `since`, `media_ids`) and returns them in batches; each batch fans out
+over its media running the detect workflow's `detect-one` DAG (preprocess -> infer -> persist,
+results under the rescan job's id; `continueOn: failed`, so one media's failure is its own);
+the exit handler `finish-rescan` writes the job's summary and removes its scratch folder.
+`concurrencyPolicy: Forbid`: a run still going skips the next one. `run_rescan_now(cfg)` runs
+the same definition once on this machine (the local engine's walker).
 """
-
 from __future__ import annotations
 
 import re
