@@ -11,6 +11,9 @@ from flask.typing import ResponseReturnValue
 from api.auth import current_user, require_token
 from api.context import db, settings
 from api.errors import ApiError
+from api.openapi import documented
+from api.rescan_schemas import Rescan, RescanRequest, RescansPage, RescanStarted
+from api.schemas import PageQuery
 from storage import rescans
 from storage.media import MODALITIES
 
@@ -65,6 +68,7 @@ def public_rescan(job: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.post("")
+@documented({202: RescanStarted}, body=RescanRequest, tag="rescans")
 def start() -> ResponseReturnValue:
     """Start a rescan now on the configured engine: 202 `{rescan_id, status_url}`."""
     from storage.logs import log_event
@@ -89,6 +93,7 @@ def start() -> ResponseReturnValue:
 
 
 @bp.get("")
+@documented({200: RescansPage}, query=PageQuery, tag="rescans")
 def list_all() -> ResponseReturnValue:
     """`{"items", "page", "per_page", "total"}` of rescans, newest first."""
     from api.results import _int_arg
@@ -101,6 +106,7 @@ def list_all() -> ResponseReturnValue:
 
 
 @bp.get("/<rescan_id>")
+@documented({200: Rescan}, tag="rescans")
 def get_rescan(rescan_id: str) -> ResponseReturnValue:
     """One rescan: progress while it runs (`summary.pending`), its summary once it ended."""
     job = rescans.get_rescan(db(), rescan_id)

@@ -10,7 +10,8 @@ from api.auth import current_user, require_token
 from api.context import db, settings
 from api.errors import ApiError
 from api.openapi import documented
-from api.schemas import PageQuery, Result, ResultsPage
+from api.rescan_schemas import ResultOrHistory, ResultQuery
+from api.schemas import PageQuery, ResultsPage
 from api.serialize import public_result
 from steps.explain import render_heatmap
 from storage import media, results
@@ -43,7 +44,7 @@ def list_results() -> ResponseReturnValue:
 
 
 @bp.get("/<media_id>")
-@documented({200: Result})
+@documented({200: ResultOrHistory}, query=ResultQuery)
 def latest_result(media_id: str) -> ResponseReturnValue:
     """The newest result for one of the caller's media; with `?history=1` every result of it,
     newest first, each with its model version, the job that made it and `changed_from`."""
@@ -79,6 +80,7 @@ def history_items(history: list[dict]) -> list[dict]:
 
 
 @bp.delete("/<media_id>")
+@documented({204: {}})
 def delete_media(media_id: str) -> ResponseReturnValue:
     """Delete one of the caller's media: the media document, its results, heatmaps and, when no
     other media shares them, its bytes. 404 for anyone else's media."""

@@ -93,6 +93,22 @@ def test_an_admin_starts_a_rescan_and_reads_its_summary(client, auth, in_process
     assert media_id in {r["media_id"] for r in results.results_for_job(get_db(), rescan_id)}
 
 
+def test_rescan_answers_match_the_openapi_document(client, auth, in_process_run, detector_env):
+    from test_openapi import _validate  # the document's own checker (tests/api)
+
+    _stale_text(detector_env)
+    doc = client.get("/api/v1/openapi.json").json
+    admin = auth.headers("root", admin=True)
+    started = client.post("/api/v1/rescans", json={"media_ids": ["x"]}, headers=admin)
+    _validate(doc, "/api/v1/rescans", "post", 202, started.json)
+    shown = _until_done(client, started.json["status_url"], admin)
+    _validate(doc, "/api/v1/rescans/{rescan_id}", "get", 200, shown)
+    listed = client.get("/api/v1/rescans", headers=admin)
+    _validate(doc, "/api/v1/rescans", "get", 200, listed.json)
+    refused = client.get("/api/v1/rescans", headers=auth.headers("alice"))
+    _validate(doc, "/api/v1/rescans", "get", 403, refused.json)
+
+
 @pytest.mark.parametrize("body,field", [
     ({"modality": "smell"}, "modality"), ({"since": "yesterday"}, "since"),
     ({"media_ids": []}, "media_ids"), ({"media_ids": [3]}, "media_ids"),

@@ -37,6 +37,10 @@ def test_history_newest_first_with_jobs_and_changes(client, auth, detector_env):
 
     answer = client.get(f"/api/v1/results/{media_id}?history=1", headers=headers)
     assert answer.status_code == 200
+    from test_openapi import _validate  # the answer is what the OpenAPI document says
+
+    _validate(client.get("/api/v1/openapi.json").json, "/api/v1/results/{media_id}", "get",
+              200, answer.json)
     body = answer.json
     assert body["media_id"] == media_id
     newest, oldest = body["history"]
