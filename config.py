@@ -82,6 +82,32 @@ class Limits:
         return self.max_upload_bytes + self.multipart_overhead_bytes
 
 
+# --- rescans, the scheduler and retention (issue 13) ------------------------------------------
+@dataclass(frozen=True)
+class Rescans:
+    """Rescans, their scheduler and media retention; each set by the variable beside it."""
+
+    schedule_on: bool = True  # RESCAN_SCHEDULE=off: `detector serve` runs no schedule
+    batch_size: int = 50  # RESCAN_BATCH_SIZE: media per rescan-batch node
+    max_media: int = 10_000  # RESCAN_MAX_MEDIA: media one rescan rescores at most
+    tick_s: float = 30.0  # SCHEDULER_TICK_S: how often the scheduler looks at the clock
+    retention_days: float | None = None  # RETENTION_DAYS: unset keeps media forever
+    purge_batch: int = 500  # RETENTION_PURGE_BATCH: media deleted by one purge at most
+
+    @classmethod
+    def from_env(cls) -> Rescans:
+        days = _env("RETENTION_DAYS")
+        return cls(
+            schedule_on=(_env("RESCAN_SCHEDULE") or "").lower() != "off",
+            batch_size=max(1, _env_int("RESCAN_BATCH_SIZE", cls.batch_size)),
+            max_media=max(1, _env_int("RESCAN_MAX_MEDIA", cls.max_media)),
+            tick_s=max(0.1, _env_float("SCHEDULER_TICK_S", cls.tick_s)),
+            retention_days=float(days) if days is not None else None,
+            purge_batch=max(1, _env_int("RETENTION_PURGE_BATCH", cls.purge_batch)),
+        )
+# --- end of rescans ------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class AuthLimits:
     """Authentication and abuse limits; every one can be changed with the variable beside it.
@@ -214,6 +240,7 @@ class Config:
     """TEXT_LM_PATH (default models/weights/text-lm.npz, beside text.pt): the language models of
     human text behind the text detector's fluency features, written by `detector train` and
     loaded once per process wherever text is scored (`models.text_lm.served_lm`)."""
+    rescans: Rescans = field(default_factory=lambda: Rescans())
     limits: Limits = field(default_factory=Limits)
     auth: AuthLimits = field(default_factory=AuthLimits)
     webhooks: Webhooks = field(default_factory=Webhooks.from_env)
@@ -247,6 +274,7 @@ class Config:
             local_in_flight_per_worker=max(1, _env_int("LOCAL_IN_FLIGHT_PER_WORKER", 2)),
             port=_env_int("PORT", 8000),
             text_lm_path=text_lm_path(),
+            rescans=Rescans.from_env(),
             limits=Limits.from_env(),
             auth=AuthLimits.from_env(),
         )

@@ -14,7 +14,7 @@ from config import get_config
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from `config.get_config()`; `test_config` overrides any key (e.g. ENGINE)."""
-    from api import admin_users, auth, detections, health, jobs, openapi, results, web
+    from api import admin_users, auth, detections, health, jobs, openapi, rescans, results, web
     from api.bodylimit import register_body_limits
     from api.errors import register_errors
     from api.metrics import register_metrics
@@ -45,7 +45,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     register_errors(app)
     register_security_headers(app)  # CSP, nosniff, no referrer; no-store under /api/
-    for module in (auth, admin_users, detections, jobs, results, health, web, openapi):
+    for module in (auth, admin_users, detections, jobs, results, rescans, health, web, openapi):
         app.register_blueprint(module.bp)
     app.teardown_request(lambda _exc: remove_temp_files())
 
