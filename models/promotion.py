@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from models.alias_audit import move_alias
 from models.registry import ALIAS, MODEL_NAMES, _client
 
 
@@ -28,12 +29,8 @@ def promote(name: str, version: str, tracking_uri: str | None = None) -> dict[st
         client.get_model_version(model_name, str(version))
     except MlflowException as exc:
         raise ValueError(f"{model_name} has no version {version}") from exc
-    try:
-        previous = str(client.get_model_version_by_alias(model_name, ALIAS).version)
-    except MlflowException:
-        previous = None
-    client.set_registered_model_alias(model_name, ALIAS, str(version))
-    return {"name": model_name, "champion": str(version), "previous": previous}
+    moved = move_alias(client, model_name, ALIAS, str(version), reason="promoted by hand")
+    return {"name": model_name, "champion": str(version), "previous": moved["from"]}
 
 
 def list_models(tracking_uri: str | None = None) -> list[dict[str, Any]]:
