@@ -17,7 +17,7 @@ _lock = threading.Lock()
 
 
 def audit_path() -> Path:
-    """Where records are appended: ALIAS_AUDIT_LOG, else <DETECTOR_VAR_DIR>/audit/alias-moves.jsonl."""
+    """Where records go: ALIAS_AUDIT_LOG, else <DETECTOR_VAR_DIR>/audit/alias-moves.jsonl."""
     from config import get_config
 
     return Path(os.environ.get("ALIAS_AUDIT_LOG") or get_config().var_dir / "audit"
