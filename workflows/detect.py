@@ -37,6 +37,7 @@ from workflows.pod import (  # noqa: F401 - re-exported: the detect workflow's c
     step_factory,
     workflow_settings,
 )
+from workflows.token_policy import executor_token_only
 
 TEMPLATE_NAME = "detect"
 
@@ -127,6 +128,7 @@ def build_detect_workflow(
             names=names, parallelism=parallelism,
             labels={WORKFLOW_LABEL: TEMPLATE_NAME},
         ),
+        **executor_token_only(names.service_account),
     ) as w:
         one = detect_one_dag(step, steps)
         cleanup = step(steps.cleanup)

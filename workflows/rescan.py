@@ -28,6 +28,7 @@ from workflows.pod import (
     step_factory,
     workflow_settings,
 )
+from workflows.token_policy import executor_token_only
 
 NAME = "rescan"
 DEFAULT_SCHEDULE = "0 3 * * *"
@@ -83,6 +84,7 @@ def build_rescan_workflow(
             names=names, parallelism=parallelism,
             labels={WORKFLOW_LABEL: NAME, "detector/modality": "mixed"},
         ),
+        **executor_token_only(names.service_account),
     ) as w:
         one = detect_one_dag(step, steps or default_steps())
         select, finish = step(select_stale), step(finish_rescan)

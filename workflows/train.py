@@ -33,6 +33,7 @@ from workflows.pod import (
     step_factory,
     workflow_settings,
 )
+from workflows.token_policy import executor_token_only
 
 NAME = "train"
 ENTRYPOINT = "train-all"
@@ -80,6 +81,7 @@ def build_train_workflow(
             names=names, parallelism=parallelism,
             labels={WORKFLOW_LABEL: NAME, "detector/modality": "mixed"},
         ),
+        **executor_token_only(names.service_account),
     ) as w:
         prepare_t, train_t, evaluate_t = step(prepare), step(train), step(evaluate)
         register_t, promote_t = step(register), step(promote)
