@@ -32,7 +32,7 @@ def test_rendered_secrets_hold_only_the_ignored_files_values(docs, k8s_copy: Pat
     files = _generator_files()
     secrets = of_kind(docs, "Secret")
     assert {s["metadata"]["name"] for s in secrets} == {n for n, _ in files} | {
-        "detector-api-token"}
+        "detector-api-token", "detector-workflow.service-account-token"}
     for secret in secrets:
         name = secret["metadata"]["name"]
         assert "stringData" not in secret, name
