@@ -130,12 +130,16 @@ def test_configmap_endpoints_point_at_services(docs):
 def test_mongo_uri_names_the_statefulset_pod(k8s_copy):
     from pymongo.uri_parser import parse_uri
 
-    uri = (k8s_copy / "secrets" / "mongo-uri").read_text()
-    parsed = parse_uri(uri)
-    assert parsed["nodelist"] == [("mongodb-0.mongodb", 27017)]
-    assert parsed["username"] == (k8s_copy / "secrets" / "mongo-app-username").read_text()
-    assert parsed["password"] == (k8s_copy / "secrets" / "mongo-app-password").read_text()
-    assert parsed["options"]["authSource"] == "admin"
+    users = set()
+    for component in ("api", "inference", "workflow"):
+        parsed = parse_uri((k8s_copy / "secrets" / f"mongo-uri-{component}").read_text())
+        assert parsed["nodelist"] == [("mongodb-0.mongodb", 27017)]
+        secrets = k8s_copy / "secrets"
+        assert parsed["username"] == (secrets / f"mongo-{component}-username").read_text()
+        assert parsed["password"] == (secrets / f"mongo-{component}-password").read_text()
+        assert parsed["options"]["authSource"] == "admin"
+        users.add(parsed["username"])
+    assert len(users) == 3
 
 
 def test_references_resolve(docs):
