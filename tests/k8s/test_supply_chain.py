@@ -13,7 +13,8 @@ import pytest
 from k8s_helpers import REPO
 
 LOCKS = ("requirements.lock", "requirements-dev.lock")
-REQUIREMENT = re.compile(r"(?m)^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+) \\\n((?:    --hash=sha256:[0-9a-f]{64}(?: \\)?\n)+)")
+REQUIREMENT = re.compile(r"(?m)^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+) \\\n"
+                         r"((?:    --hash=sha256:[0-9a-f]{64}(?: \\)?\n)+)")
 
 
 def _name(requirement: str) -> str:
