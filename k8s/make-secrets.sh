@@ -27,5 +27,12 @@ for component in api inference workflow; do
     new "mongo-$component-password" "$(rand 24)"
     new "mongo-uri-$component" "mongodb://$(cat "$dir/mongo-$component-username"):$(cat "$dir/mongo-$component-password")@mongodb-0.mongodb:27017/?authSource=admin"
 done
+# MLflow basic auth: its admin (the api's init container), the read-only and the writing user.
+new mlflow-admin-password "$(rand 24)"
+new mlflow-flask-secret-key "$(rand 32)"
+new mlflow-scorer-username scorer
+new mlflow-scorer-password "$(rand 24)"
+new mlflow-trainer-username trainer
+new mlflow-trainer-password "$(rand 24)"
 new jwt-secret "$(rand 32)"
 new admin-password "$(rand 16)"

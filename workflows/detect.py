@@ -37,6 +37,7 @@ from workflows.pod import (  # noqa: F401 - re-exported: the detect workflow's c
     step_factory,
     workflow_settings,
 )
+from workflows.registry_identity import SCORER_SECRET, with_registry_identity
 from workflows.token_policy import executor_token_only
 
 TEMPLATE_NAME = "detect"
@@ -114,7 +115,8 @@ def build_detect_workflow(
     """
     configure_hera(namespace, image)
     steps = steps or default_steps()
-    step = step_factory(retries, backoff, names, TEMPLATE_NAME)
+    step = with_registry_identity(
+        step_factory(retries, backoff, names, TEMPLATE_NAME), SCORER_SECRET)
     kind, naming = (
         (WorkflowTemplate, {"name": TEMPLATE_NAME}) if template
         else (Workflow, {"generate_name": f"{TEMPLATE_NAME}-"})

@@ -28,6 +28,7 @@ from workflows.pod import (
     step_factory,
     workflow_settings,
 )
+from workflows.registry_identity import SCORER_SECRET, with_registry_identity
 from workflows.token_policy import executor_token_only
 
 NAME = "rescan"
@@ -64,7 +65,7 @@ def build_rescan_workflow(
     from steps.rescan import finish_rescan, select_stale
 
     configure_hera(namespace, image)
-    step = step_factory(retries, backoff, names, NAME)
+    step = with_registry_identity(step_factory(retries, backoff, names, NAME), SCORER_SECRET)
     with CronWorkflow(
         name=NAME,
         namespace=namespace,

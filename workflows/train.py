@@ -33,6 +33,7 @@ from workflows.pod import (
     step_factory,
     workflow_settings,
 )
+from workflows.registry_identity import TRAINER_SECRET, with_registry_identity
 from workflows.token_policy import executor_token_only
 
 NAME = "train"
@@ -63,7 +64,7 @@ def build_train_workflow(
     from steps.train import evaluate, prepare, promote, register, train
 
     configure_hera(namespace, image)
-    step = step_factory(retries, backoff, names, NAME)
+    step = with_registry_identity(step_factory(retries, backoff, names, NAME), TRAINER_SECRET)
     kind, naming = (
         (WorkflowTemplate, {"name": NAME}) if template
         else (Workflow, {"generate_name": f"{NAME}-"})

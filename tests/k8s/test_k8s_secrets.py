@@ -114,6 +114,7 @@ def test_secrets_reach_only_the_parts_that_need_them(docs):
     assert mongodb["MONGO_INITDB_ROOT_PASSWORD"] == "mongodb-credentials"
     # Each component its own MongoDB user (detector-mongo: the workflow pods').
     assert set(secret_refs("Deployment", "api").values()) == {
-        "detector-mongo-api", "detector-api", "detector-api-token"}
-    assert set(secret_refs("Deployment", "inference").values()) == {"detector-mongo-inference"}
-    assert secret_refs("Deployment", "mlflow") == {}
+        "detector-mongo-api", "detector-api", "detector-api-token", "detector-mlflow-scorer"}
+    assert set(secret_refs("Deployment", "inference").values()) == {
+        "detector-mongo-inference", "detector-mlflow-scorer"}
+    assert set(secret_refs("Deployment", "mlflow").values()) == {"mlflow-admin"}
