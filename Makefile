@@ -16,11 +16,14 @@ DATA_STAMP := var/.data-packages
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Every dependency from requirements-dev.lock, each file checked against its hash (pip, setuptools
+# and torch included), then the project itself with nothing more: --no-deps, no build isolation.
+# torch is the CPU build: PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu where no local
+# wheel directory provides it.
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev]' --config-settings editable_mode=compat
+	$(BIN)/pip install -q --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e . --config-settings editable_mode=compat
 	touch $(STAMP)
 
 run: venv

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from models.alias_audit import move_alias
 from models.registry import ALIAS, MODEL_NAMES, _client
 
 
@@ -32,12 +33,8 @@ def promote(name: str, version: str, tracking_uri: str | None = None,
         client.get_model_version(model_name, str(version))
     except MlflowException as exc:
         raise ValueError(f"{model_name} has no version {version}") from exc
-    try:
-        previous = str(client.get_model_version_by_alias(model_name, ALIAS).version)
-    except MlflowException:
-        previous = None
-    client.set_registered_model_alias(model_name, ALIAS, str(version))
-    moved = {"name": model_name, "champion": str(version), "previous": previous}
+    alias_move = move_alias(client, model_name, ALIAS, str(version), reason="promoted by hand")
+    moved = {"name": model_name, "champion": str(version), "previous": alias_move["from"]}
     _log_promotion(moved, user_id)
     return moved
 

@@ -32,6 +32,8 @@ from workflows.pod import (
     step_factory,
     workflow_settings,
 )
+from workflows.registry_identity import SCORER_SECRET, with_registry_identity
+from workflows.token_policy import executor_token_only
 
 if TYPE_CHECKING:
     from workflows.local_engine import LocalEngine
@@ -78,7 +80,7 @@ def build_rescan_workflow(
     from steps.rescan import finish_rescan, select_stale
 
     configure_hera(namespace, image)
-    step = step_factory(retries, backoff, names, NAME)
+    step = with_registry_identity(step_factory(retries, backoff, names, NAME), SCORER_SECRET)
     with CronWorkflow(
         name=NAME,
         namespace=namespace,
@@ -100,6 +102,7 @@ def build_rescan_workflow(
             names=names, parallelism=parallelism,
             labels={WORKFLOW_LABEL: NAME, "detector/modality": "mixed"},
         ),
+        **executor_token_only(names.service_account),
     ) as w:
         one = detect_one_dag(step, steps or default_steps())
         select, finish = step(select_stale), step(finish_rescan)
