@@ -50,6 +50,17 @@ class Limits:
     max_text_chars: int = 200_000  # MAX_TEXT_CHARS
     min_text_chars: int = 20  # MIN_TEXT_CHARS
     sync_timeout_s: float = 120.0  # SYNC_TIMEOUT_S: how long ?mode=sync waits for a job
+    # -- hostile input (issue 11): read from the environment when a Limits is made --------
+    max_form_parts: int = field(default_factory=lambda: _env_int("MAX_FORM_PARTS", 64))
+    """MAX_FORM_PARTS: multipart parts (files and fields) one request may hold."""
+    probe_max_frames: int = field(default_factory=lambda: _env_int("PROBE_MAX_FRAMES", 2_000))
+    """PROBE_MAX_FRAMES: video frames a full probe may decode to count or check a file."""
+    probe_budget_s: float = field(default_factory=lambda: _env_float("PROBE_BUDGET_S", 10.0))
+    """PROBE_BUDGET_S: wall-clock seconds a full video probe may spend decoding."""
+    request_read_timeout_s: float = field(
+        default_factory=lambda: _env_float("REQUEST_READ_TIMEOUT_S", 60.0))
+    """REQUEST_READ_TIMEOUT_S: longest a client may take to send one request (headers and
+    body); waitress's inactivity timeout (`channel_timeout`) is the same number."""
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -124,6 +135,18 @@ class Config:
     human text behind the text detector's fluency features, written by `detector train` and
     loaded once per process wherever text is scored (`models.text_lm.served_lm`)."""
     limits: Limits = field(default_factory=Limits)
+    # -- listeners and local secrets (issue 11) --------------------------------------------
+    metrics_host: str = field(default_factory=lambda: _env("METRICS_HOST", "127.0.0.1"))
+    """METRICS_HOST (default 127.0.0.1): address of the API's own Prometheus listener."""
+    metrics_port: int = field(default_factory=lambda: _env_int("METRICS_PORT", 9100))
+    """METRICS_PORT (default 9100; 0 = a free port): the API's `/metrics`, never on the
+    public listener."""
+
+    @property
+    def inference_token(self) -> str:
+        """INFERENCE_TOKEN: the shared token the inference service asks of its callers; a random
+        one kept in var/inference.token (0600) when unset."""
+        return _env("INFERENCE_TOKEN") or _local_secret(self.var_dir, "inference.token")
 
     @classmethod
     def from_env(cls) -> Config:
@@ -162,13 +185,20 @@ class Config:
         return Path(_env("MLFLOW_ARTIFACT_ROOT", str(self.var_dir / "mlartifacts"))).resolve()
 
 
-def _local_secret(var_dir: Path) -> str:
-    """A random JWT key kept under var/ so tokens survive restarts on one machine."""
-    path = var_dir / "jwt.key"
+def _local_secret(var_dir: Path, name: str = "jwt.key") -> str:
+    """A random key kept in var/<name> so it survives restarts on one machine: the folder is
+    made 0700 and the file created 0600 in one call (never readable by others, not even for
+    a moment); a second process racing to create it reads the first one's key."""
+    path = var_dir / name
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(os.urandom(32).hex())
-        path.chmod(0o600)
+        var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(os.urandom(32).hex())
     return path.read_text().strip()
 
 

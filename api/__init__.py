@@ -54,7 +54,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         max(1, cfg.sync_write_threads), thread_name_prefix="sync-writer")
     app.extensions["engine"] = app.config["ENGINE"] or _default_engine(cfg)
     app.extensions["inference"] = app.config["INFERENCE"] or _default_inference(app, cfg)
-    register_metrics(app)  # request counts and latency, job gauges, GET /metrics (no token)
+    register_metrics(app)  # request counts, latency, job gauges (served on METRICS_PORT)
     register_body_limits(app)  # per-route limits from Content-Length, before the token check
     _bootstrap_admin(app)
     return app

@@ -15,7 +15,7 @@ def _serve(args: argparse.Namespace) -> int:
     from waitress import serve
 
     from api import create_app
-    from cli.serving import exit_on_sigterm, serve_options
+    from cli.serving import deadline_server, exit_on_sigterm, serve_metrics, serve_options
     from cli.stack import embedded_stack, inference_child
 
     exit_on_sigterm()  # `kill` or a pod stop ends the inference child and the engine too
@@ -25,10 +25,16 @@ def _serve(args: argparse.Namespace) -> int:
         if warm_up is not None:  # load the models in the workers now, not on the first job
             warm_up(wait=False)
         port = args.port or cfg.port
-        print(f"detector API on http://{args.host}:{port}/  (Ctrl-C stops)", flush=True)
+        metrics = serve_metrics(app, cfg.metrics_host, cfg.metrics_port)
+        where = f"{cfg.metrics_host}:{metrics.server_port}" if metrics else "not started"
+        print(f"detector API on http://{args.host}:{port}/, metrics {where}  (Ctrl-C stops)",
+              flush=True)
         try:
-            serve(app, **serve_options(cfg.limits, args.host, port, args.threads, "detector"))
+            serve(app, _server=deadline_server,
+                  **serve_options(cfg.limits, args.host, port, args.threads, "detector"))
         finally:
+            if metrics is not None:
+                metrics.shutdown()
             engine = app.extensions.get("engine")
             if engine is not None and hasattr(engine, "shutdown"):
                 engine.shutdown()
