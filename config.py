@@ -53,6 +53,8 @@ class Limits:
     # -- hostile input (issue 11): read from the environment when a Limits is made --------
     max_form_parts: int = field(default_factory=lambda: _env_int("MAX_FORM_PARTS", 64))
     """MAX_FORM_PARTS: multipart parts (files and fields) one request may hold."""
+    max_json_depth: int = field(default_factory=lambda: _env_int("MAX_JSON_DEPTH", 32))
+    """MAX_JSON_DEPTH: nesting of arrays and objects a JSON body may have."""
     probe_max_frames: int = field(default_factory=lambda: _env_int("PROBE_MAX_FRAMES", 2_000))
     """PROBE_MAX_FRAMES: video frames a full probe may decode to count or check a file."""
     probe_budget_s: float = field(default_factory=lambda: _env_float("PROBE_BUDGET_S", 10.0))

@@ -57,7 +57,8 @@ def create_detection() -> ResponseReturnValue:
             except ApiError:
                 ingest.discard(db(), stored, settings().media_root)
                 raise
-            fallback = f"inference service unavailable ({exc}); ran as a workflow job"
+            current_app.logger.warning("sync job %s falls back to the engine: %s", job_id, exc)
+            fallback = "inference service unavailable; ran as a workflow job"
             jobs.update_job(db(), job_id, engine=engine().name)
         except fastpath.Rejected as exc:  # bad input after all: leave nothing behind
             ingest.discard(db(), stored, settings().media_root)
@@ -66,10 +67,11 @@ def create_detection() -> ResponseReturnValue:
     try:
         engine().submit(job_id)
     except Exception as exc:  # the engine is someone else's process: report, do not crash
-        jobs.update_job(db(), job_id, status="failed", error=f"submit failed: {exc}")
+        jobs.update_job(db(), job_id, status="failed",
+                        error="submit failed: the workflow engine did not take the job")
         logs.log_event(db(), "error", "job.submit_failed", job_id=job_id, error=str(exc))
-        raise ApiError(503, "engine_unavailable", f"the job could not be submitted: {exc}",
-                       job_id=job_id) from exc
+        raise ApiError(503, "engine_unavailable", "the job could not be submitted to the "
+                       "workflow engine; try again later", job_id=job_id) from exc
     if mode == "async":
         return jsonify({"job_id": job_id, "status_url": status_url}), 202, {
             "Location": status_url}

@@ -384,8 +384,9 @@ def _probe_audio(path: Path, mime: str, limits: Limits) -> MediaInfo:
             snd.seek(max(0, frames - 1024))
             if len(snd.read(1024)) == 0:
                 raise MediaError(f"the {mime} file is truncated", 422)
-    except (RuntimeError, sf.LibsndfileError) as exc:
-        raise MediaError(f"the {mime} file cannot be decoded: {exc}", 422) from exc
+    except (RuntimeError, sf.LibsndfileError) as exc:  # its text names the file's path
+        raise MediaError(f"the {mime} file cannot be decoded (corrupt, truncated or an "
+                         "unsupported encoding)", 422) from exc
     duration = frames / rate
     if duration > limits.max_audio_seconds:
         raise MediaError(
