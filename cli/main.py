@@ -15,10 +15,17 @@ def _serve(args: argparse.Namespace) -> int:
     from waitress import serve
 
     from api import create_app
-    from cli.serving import deadline_server, exit_on_sigterm, serve_metrics, serve_options
+    from cli.serving import (
+        deadline_server,
+        exit_on_sigterm,
+        private_files,
+        serve_metrics,
+        serve_options,
+    )
     from cli.stack import embedded_stack, inference_child
 
     exit_on_sigterm()  # `kill` or a pod stop ends the inference child and the engine too
+    private_files()  # var/: database, registry, media, logs readable by this user alone
     with embedded_stack() as cfg, inference_child(cfg) if args.inference else nullcontext():
         app = create_app()
         warm_up = getattr(app.extensions["engine"], "warm_up", None)

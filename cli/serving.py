@@ -17,6 +17,19 @@ from config import Limits
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+PRIVATE_UMASK = 0o077
+"""Files and folders a server process creates (database, registry, logs, temp files) are
+its user's alone."""
+
+
+def private_files() -> None:
+    """Set the process's umask to PRIVATE_UMASK (children, the local engine's workers and the
+    embedded MongoDB included, inherit it)."""
+    import os
+
+    os.umask(PRIVATE_UMASK)
+
+
 def exit_on_sigterm() -> None:
     """Kubernetes stops a pod with SIGTERM: exit through `finally` blocks, as on Ctrl-C."""
     import signal
@@ -104,6 +117,7 @@ def _inference_server(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     exit_on_sigterm()
+    private_files()
     settings = ServingSettings.from_env()
     threads = args.threads or settings.threads
     configure_threads(settings)
