@@ -114,7 +114,6 @@ class Config:
     rescan_schedule: str | None
     inference_url: str | None
     inference_timeout_s: float
-    jwt_secret: str
     token_ttl_s: int
     user_cache_ttl_s: float
     """USER_CACHE_TTL_S (default 30): how long the API reuses a token's user record instead of
@@ -145,6 +144,12 @@ class Config:
     public listener."""
 
     @property
+    def jwt_secret(self) -> str:
+        """JWT_SECRET, or a random key kept in var/jwt.key (0600). Read only when asked for: a
+        process that never signs or checks a token (a worker) never loads it."""
+        return _env("JWT_SECRET") or _local_secret(self.var_dir)
+
+    @property
     def inference_token(self) -> str:
         """INFERENCE_TOKEN: the shared token the inference service asks of its callers; a random
         one kept in var/inference.token (0600) when unset."""
@@ -169,7 +174,6 @@ class Config:
             rescan_schedule=_env("RESCAN_SCHEDULE"),
             inference_url=_env("INFERENCE_URL"),
             inference_timeout_s=_env_float("INFERENCE_TIMEOUT_S", 30.0),
-            jwt_secret=_env("JWT_SECRET") or _local_secret(var_dir),
             token_ttl_s=_env_int("TOKEN_TTL_S", 3600),
             user_cache_ttl_s=_env_float("USER_CACHE_TTL_S", 30.0),
             sync_write_threads=_env_int("SYNC_WRITE_THREADS", 8),
@@ -185,6 +189,11 @@ class Config:
     def mlflow_artifact_root(self) -> Path:
         """Where a local MLflow keeps artifacts: MLFLOW_ARTIFACT_ROOT or var/mlartifacts."""
         return Path(_env("MLFLOW_ARTIFACT_ROOT", str(self.var_dir / "mlartifacts"))).resolve()
+
+
+SECRET_VARS = ("JWT_SECRET", "ARGO_TOKEN", "DETECTOR_ADMIN_PASSWORD")
+"""Secrets of the API process that processes decoding untrusted media must not inherit (the
+local engine's workers, the inference service)."""
 
 
 def _local_secret(var_dir: Path, name: str = "jwt.key") -> str:

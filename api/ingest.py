@@ -45,9 +45,12 @@ def sha256_of(path: Path) -> str:
 
 
 def stage(path: Path, filename: str, limits: Limits, decode_images: bool = True) -> Staged:
-    """Probe one file (raises `steps.probe.MediaError`) and hash it; `decode_images=False` for
-    an image the inference service decodes (see `steps.probe.probe_media`)."""
-    info = probe_media(path, filename, limits, decode_images=decode_images)
+    """Probe one file from its headers alone (raises `steps.probe.MediaError`) and hash it.
+
+    Nothing is decoded here, whatever `decode_images` says (kept for callers): this process
+    holds JWT_SECRET and ARGO_TOKEN, so untrusted media are decoded only by the inference
+    service and by the workers' preprocess step (`steps.preprocess`), which hold neither."""
+    info = probe_media(path, filename, limits, decode_images=False, header_only=True)
     return Staged(path, filename, info, path.stat().st_size, sha256_of(path))
 
 

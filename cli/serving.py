@@ -30,6 +30,17 @@ def private_files() -> None:
     os.umask(PRIVATE_UMASK)
 
 
+def drop_secrets() -> None:
+    """Remove the API's secrets (`config.SECRET_VARS`) from this process's environment: the
+    inference service decodes untrusted media and needs none of them."""
+    import os
+
+    from config import SECRET_VARS
+
+    for name in SECRET_VARS:
+        os.environ.pop(name, None)
+
+
 def exit_on_sigterm() -> None:
     """Kubernetes stops a pod with SIGTERM: exit through `finally` blocks, as on Ctrl-C."""
     import signal
@@ -118,6 +129,7 @@ def _inference_server(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     exit_on_sigterm()
     private_files()
+    drop_secrets()
     settings = ServingSettings.from_env()
     threads = args.threads or settings.threads
     configure_threads(settings)
