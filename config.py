@@ -55,9 +55,9 @@ class Limits:
     """MAX_FORM_PARTS: multipart parts (files and fields) one request may hold."""
     max_json_depth: int = field(default_factory=lambda: _env_int("MAX_JSON_DEPTH", 32))
     """MAX_JSON_DEPTH: nesting of arrays and objects a JSON body may have."""
-    probe_max_frames: int = field(default_factory=lambda: _env_int("PROBE_MAX_FRAMES", 2_000))
+    probe_max_frames: int = field(default_factory=lambda: _env_int("PROBE_MAX_FRAMES", 36_000))
     """PROBE_MAX_FRAMES: video frames a full probe may decode to count or check a file."""
-    probe_budget_s: float = field(default_factory=lambda: _env_float("PROBE_BUDGET_S", 10.0))
+    probe_budget_s: float = field(default_factory=lambda: _env_float("PROBE_BUDGET_S", 60.0))
     """PROBE_BUDGET_S: wall-clock seconds a full video probe may spend decoding."""
     request_read_timeout_s: float = field(
         default_factory=lambda: _env_float("REQUEST_READ_TIMEOUT_S", 60.0))
