@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -196,6 +197,9 @@ SECRET_VARS = ("JWT_SECRET", "ARGO_TOKEN", "DETECTOR_ADMIN_PASSWORD")
 local engine's workers, the inference service)."""
 
 
+_SECRET_READ_TRIES = 200
+
+
 def _local_secret(var_dir: Path, name: str = "jwt.key") -> str:
     """A random key kept in var/<name> so it survives restarts on one machine: the folder is
     made 0700 and the file created 0600 in one call (never readable by others, not even for
@@ -210,7 +214,12 @@ def _local_secret(var_dir: Path, name: str = "jwt.key") -> str:
         else:
             with os.fdopen(fd, "w") as fh:
                 fh.write(os.urandom(32).hex())
-    return path.read_text().strip()
+    for _ in range(_SECRET_READ_TRIES):  # another process may have created it, not yet written
+        value = path.read_text().strip()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise RuntimeError(f"{name} under DETECTOR_VAR_DIR is empty; remove it to make a new one")
 
 
 def text_lm_path() -> Path:
