@@ -17,7 +17,7 @@ from api.serialize import public_job
 from config import Config
 from models.serving.client import InferenceClient
 
-LEAKS = re.compile(r"(/tmp/|/var/|/work/|/home/|upload-|https?://|127\.0\.0\.1|localhost|"
+LEAKS = re.compile(r"(/tmp/|/var/|/srv/|/home/|upload-|https?://|127\.0\.0\.1|localhost|"
                    r"Traceback|File \"|:\d{4,5}\b)")
 
 
@@ -105,7 +105,7 @@ def test_an_unexpected_error_shows_no_trace_or_path(app: Flask) -> None:
 
 def test_step_errors_in_a_job_are_redacted() -> None:
     job = {"job_id": "j", "status": "failed",
-           "error": "FileNotFoundError: [Errno 2] No such file: '/work/var/media/ab/abcd'",
+           "error": "FileNotFoundError: [Errno 2] No such file: '/srv/app/var/media/ab/abcd'",
            "nodes": {"preprocess(0)": {"status": "failed", "error":
                                        "ConnectionError: http://argo.internal:2746/api down"}}}
     out = public_job(job, [])
@@ -114,7 +114,7 @@ def test_step_errors_in_a_job_are_redacted() -> None:
 
 
 @pytest.mark.parametrize(("text", "kept"), [
-    ("Error opening '/work/var/tmp/upload-x.wav': Format not recognised.", "Format not"),
+    ("Error opening '/srv/app/var/tmp/upload-x.wav': Format not recognised.", "Format not"),
     ("POST http://127.0.0.1:8001/v1/score: refused", "refused"),
     ("mongo-0.mongo.svc:27017: timed out", "timed out"),
     ("Traceback (most recent call last):\n  File \"/app/x.py\", line 1", ""),
