@@ -57,7 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from api.webhooks import register_webhooks
 
     register_webhooks(app)  # GET/POST /api/v1/auth/webhook-secret, the callback delivery loop
-    register_metrics(app)  # request counts and latency, job gauges, GET /metrics (no token)
+    register_metrics(app)  # request counts, latency, job gauges (served on METRICS_PORT)
     register_body_limits(app)  # per-route limits from Content-Length, before the token check
     auth.register_protections(app)  # TRUSTED_PROXIES, rate limits, login hashing slots
     _bootstrap_admin(app)

@@ -16,10 +16,17 @@ def _serve(args: argparse.Namespace) -> int:
     from waitress import serve
 
     from api import create_app
-    from cli.serving import exit_on_sigterm, serve_options
+    from cli.serving import (
+        deadline_server,
+        exit_on_sigterm,
+        private_files,
+        serve_metrics,
+        serve_options,
+    )
     from cli.stack import embedded_stack, inference_child
 
     exit_on_sigterm()  # `kill` or a pod stop ends the inference child and the engine too
+    private_files()  # var/: database, registry, media, logs readable by this user alone
     from workflows.scheduler import rescan_scheduler
 
     with embedded_stack() as cfg, inference_child(cfg) if args.inference else nullcontext():
@@ -32,12 +39,18 @@ def _serve(args: argparse.Namespace) -> int:
             warm_up(wait=False)
         app.extensions["webhooks"].start()  # callbacks left pending by a restart go out
         port = args.port or cfg.port
-        print(f"detector API on http://{args.host}:{port}/  (Ctrl-C stops)", flush=True)
+        metrics = serve_metrics(app, cfg.metrics_host, cfg.metrics_port)
+        where = f"{cfg.metrics_host}:{metrics.server_port}" if metrics else "not started"
+        print(f"detector API on http://{args.host}:{port}/, metrics {where}  (Ctrl-C stops)",
+              flush=True)
         try:
-            serve(app, **serve_options(cfg.limits, args.host, port, args.threads, "detector"))
+            serve(app, _server=deadline_server,
+                  **serve_options(cfg.limits, args.host, port, args.threads, "detector"))
         finally:
             if scheduler is not None:
                 scheduler.stop()
+            if metrics is not None:
+                metrics.shutdown()
             engine = app.extensions.get("engine")
             if engine is not None and hasattr(engine, "shutdown"):
                 engine.shutdown()
