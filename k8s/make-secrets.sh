@@ -35,4 +35,5 @@ new mlflow-scorer-password "$(rand 24)"
 new mlflow-trainer-username trainer
 new mlflow-trainer-password "$(rand 24)"
 new jwt-secret "$(rand 32)"
+new inference-token "$(rand 32)"
 new admin-password "$(rand 16)"

@@ -114,7 +114,8 @@ def test_secrets_reach_only_the_parts_that_need_them(docs):
     assert mongodb["MONGO_INITDB_ROOT_PASSWORD"] == "mongodb-credentials"
     # Each component its own MongoDB user (detector-mongo: the workflow pods').
     assert set(secret_refs("Deployment", "api").values()) == {
-        "detector-mongo-api", "detector-api", "detector-api-token", "detector-mlflow-scorer"}
+        "detector-mongo-api", "detector-api", "detector-api-token", "detector-mlflow-scorer",
+        "detector-inference"}
     assert set(secret_refs("Deployment", "inference").values()) == {
-        "detector-mongo-inference", "detector-mlflow-scorer"}
+        "detector-mongo-inference", "detector-mlflow-scorer", "detector-inference"}
     assert set(secret_refs("Deployment", "mlflow").values()) == {"mlflow-admin"}

@@ -278,6 +278,7 @@ def test_rbac_grants_what_the_design_needs_and_no_wildcards(docs):
     assert _rules(docs, "detector-api") == {
         ("argoproj.io", "workflows"): {"create", "get", "list", "watch", "patch", "update"},
         ("argoproj.io", "workflowtemplates"): {"get", "list"},
+        ("argoproj.io", "cronworkflows"): {"get"},  # a rescan now: submit-from-resource
         ("", "pods"): {"get", "list", "watch", "delete"},  # retry deletes failed nodes' pods
         ("", "pods/log"): {"get"},
     }
