@@ -35,15 +35,18 @@ def _versions(client: Any, name: str) -> tuple[list[dict[str, Any]], str | None]
 
     from models.registry import ALIAS
 
-    try:
+    try:  # a search leaves the aliases out: they come from the registered model
+        registered = client.get_registered_model(name)
         found = client.search_model_versions(f"name = '{name}'")
     except MlflowException:
         return [], None
-    out, champion = [], None
+    by_version: dict[str, list[str]] = {}
+    for alias, version in (registered.aliases or {}).items():
+        by_version.setdefault(str(version), []).append(str(alias))
+    champion = next((v for v, names in by_version.items() if ALIAS in names), None)
+    out = []
     for mv in sorted(found, key=lambda v: int(v.version), reverse=True)[:MAX_VERSIONS]:
-        aliases = sorted(str(a) for a in (mv.aliases or []))
-        if ALIAS in aliases:
-            champion = str(mv.version)
+        aliases = sorted(by_version.get(str(mv.version), []))
         out.append({"version": str(mv.version), "aliases": aliases,
                     "created_at": mv.creation_timestamp, "description": mv.description or "",
                     "link": mlflow_ui_link(name, str(mv.version))})

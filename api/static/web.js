@@ -194,6 +194,9 @@ async function drawAudio(box, r, context) {
     g.fillStyle = level === "suspicious" ? `rgba(220, 40, 40, ${0.25 + 0.5 * s.score})`
       : `rgba(240, 150, 30, ${0.1 + 0.4 * s.score})`;
     g.fillRect(x0, 0, Math.max(1, x1 - x0), h);
+    g.fillStyle = "#7a4a10";
+    g.fillRect(x0, 0, 1, h);  // where the segment starts
+    if (x1 - x0 > 48) g.fillText(s.score.toFixed(2), x0 + 4, 12);
     shaded += 1;
     if (level === "suspicious") suspicious += 1;
   }
