@@ -1,7 +1,7 @@
 // The web page (index.html): log in, check media, watch the job, read each result with its
 // explanation drawn; the history of one's own results; the admin's users, models and rescans.
 // A file, not inline: the Content-Security-Policy (api/security.py) allows scripts from 'self'
-// only, images from 'self' only (no blob: URLs: pictures are fetched with the token and drawn
+// only, images from 'self' only (no object URLs: pictures are fetched with the token, drawn
 // on canvases) and no inline style (classes only; Chart.js sizes its canvas through the CSSOM).
 "use strict";
 const api = "/api/v1";
