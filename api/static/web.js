@@ -59,7 +59,7 @@ const VERDICT_WORDS = {
 
 function verdictLine(r) {
   const words = VERDICT_WORDS[r.verdict] || r.verdict;
-  if (r.verdict === "not_applicable") return `${words}: ${r.reason}`;
+  if (r.verdict === "not_applicable") return `${words}: no score, the detector was not built for this`;
   const e = r.explanation || {}, score = Number(r.score);
   let line = `${words}: score ${score.toFixed(3)}, a ${pct(score)} chance that it is synthetic`;
   if (r.verdict === "uncertain" && e.threshold != null) {
@@ -249,6 +249,9 @@ function showLoggedIn(name, admin) {
 }
 
 function logout(message) {
+  if (token && !message) {  // revoke the token where the server can (best effort)
+    fetch(api + "/auth/logout", { method: "POST", headers: authHeaders() }).catch(() => {});
+  }
   token = null;
   sessionStorage.removeItem("detector-token");
   $("login").hidden = false;

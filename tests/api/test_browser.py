@@ -102,7 +102,8 @@ def _canvas_inked(driver, element) -> bool:
 def _card(driver, modality: str, root: str = "#summary"):
     from selenium.webdriver.common.by import By
 
-    return driver.find_element(By.CSS_SELECTOR, f"{root} article[data-modality='{modality}']")
+    return driver.find_element(  # the scored one (a refused image has a card too)
+        By.CSS_SELECTOR, f"{root} article[data-modality='{modality}']:not(.verdict-not_applicable)")
 
 
 def test_page_draws_each_explanation_history_and_admin(
@@ -121,12 +122,19 @@ def test_page_draws_each_explanation_history_and_admin(
     wait.until(lambda d: "logged in as erin" in d.find_element(By.ID, "who").text)
     assert find(By.ID, "nav-admin").is_displayed()
 
-    # an image, a sound and a video in one job; the progress shows while it runs
+    # an image, a sound, a video and a flat icon in one job; the progress shows while it runs
     clip = _clip(tmp_path / "clip.mp4")
-    find(By.NAME, "file").send_keys("\n".join(str(p) for p in (DATA / "messi5.jpg", SPEECH, clip)))
+    icon = tmp_path / "icon.png"
+    cv2.imwrite(str(icon), np.full((40, 40, 3), 200, np.uint8))  # too small to score
+    find(By.NAME, "file").send_keys(
+        "\n".join(str(p) for p in (DATA / "messi5.jpg", SPEECH, clip, icon)))
     find(By.CSS_SELECTOR, "#detect button").click()
     wait.until(lambda d: "Job" in d.find_element(By.ID, "progress-text").text)
-    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#summary article")) == 3)
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#summary article")) == 4)
+    refused = find(By.CSS_SELECTOR, "#summary article.verdict-not_applicable")
+    assert "Not applicable" in refused.text and "Why no score: " in refused.text
+    assert "64" in refused.find_element(By.CLASS_NAME, "reason").text  # the reason, in words
+    shots.save(refused, "result-not-applicable")
     heatmap = wait.until(lambda d: d.find_elements(
         By.CSS_SELECTOR, "#summary canvas.heatmap[data-drawn]"))[0]
     waveform = wait.until(lambda d: d.find_elements(
@@ -157,8 +165,8 @@ def test_page_draws_each_explanation_history_and_admin(
     # history: all four, then filtered; a job link opens the job with its results drawn again
     driver.get(server + "/#history")
     rows = "#history-table tbody tr"
-    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, rows)) == 4)
-    assert "4 results" in find(By.ID, "history-page").text
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, rows)) == 5)
+    assert "5 results" in find(By.ID, "history-page").text
     Select(find(By.NAME, "modality")).select_by_visible_text("audio")
     find(By.CSS_SELECTOR, "#history-filters button").click()
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, rows)) == 1)
