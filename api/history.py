@@ -59,8 +59,9 @@ def _date_arg(name: str, end: bool) -> datetime | None:
 @bp.get("")
 def list_history() -> ResponseReturnValue:
     """`{"items", "page", "per_page", "total"}`: the caller's results matching `modality`,
-    `verdict`, `since` and `until` (dates), newest first; each item adds `links.job` and
-    `links.mlflow` (its model version in the MLflow UI, null unless MLFLOW_UI_URL is set)."""
+    `verdict`, `since` and `until` (dates), newest first; each item adds `links.job`,
+    `links.argo_ui` (its job's workflow in the Argo UI, null off Argo or without ARGO_UI_URL)
+    and `links.mlflow` (its model version in the MLflow UI, null unless MLFLOW_UI_URL is set)."""
     page = _int_arg("page", 1, 1, 1_000_000)
     per_page = _int_arg("per_page", 20, 1, MAX_PER_PAGE)
     since, until = _date_arg("since", end=False), _date_arg("until", end=True)
@@ -68,12 +69,16 @@ def list_history() -> ResponseReturnValue:
         db(), current_user()["user_id"], modality=_choice("modality", MODALITIES),
         verdict=_choice("verdict", VERDICTS), since=since, until=until, page=page,
         per_page=per_page)
+    from workflows.argo_engine import argo_ui_link
+
+    jobs = history.jobs_by_id(db(), [doc["job_id"] for doc in items])
     out = []
     for doc in items:
         item = public_result(doc)
         model = item["model"]
         item["links"] = {**(item.get("links") or {}),
                          "job": f"/api/v1/jobs/{doc['job_id']}",
+                         "argo_ui": argo_ui_link(jobs.get(doc["job_id"], {})),
                          "mlflow": mlflow_ui_link(model.get("name"), model.get("version"))}
         out.append(item)
     return jsonify({"items": out, "page": page, "per_page": per_page, "total": total})

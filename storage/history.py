@@ -32,3 +32,10 @@ def find_results(
     total = db.results.count_documents(query)
     cursor = db.results.find(query, NO_ID).sort(_NEWEST).skip((page - 1) * per_page)
     return list(cursor.limit(per_page)), total
+
+
+def jobs_by_id(db: Database, job_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The jobs named (their `job_id` and `engine_ref`), by id: one query for a page of results."""
+    found = db.jobs.find({"job_id": {"$in": sorted(set(job_ids))}},
+                         {"_id": 0, "job_id": 1, "engine_ref": 1})
+    return {doc["job_id"]: doc for doc in found}

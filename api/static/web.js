@@ -388,7 +388,9 @@ async function loadHistory() {
       el("td", { text: VERDICT_WORDS[r.verdict] || r.verdict }),
       el("td", { text: r.score == null ? "–" : Number(r.score).toFixed(3) }),
       model,
-      el("td", {}, el("a", { href: `#job/${encodeURIComponent(r.job_id)}`, text: "job" }))));
+      el("td", {}, el("a", { href: `#job/${encodeURIComponent(r.job_id)}`, text: "job" }),
+        r.links.argo_ui ? " " : null,
+        r.links.argo_ui ? el("a", { href: r.links.argo_ui, text: "Argo", rel: "noreferrer" }) : null)));
   }
   const pages = Math.max(1, Math.ceil(total / perPage));
   $("history-page").textContent = `page ${page} of ${pages} (${total} result${total === 1 ? "" : "s"})`;

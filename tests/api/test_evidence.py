@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from flask.testing import FlaskClient
 
-from storage import results
+from storage import jobs, results
 from storage.db import get_db
 
 
@@ -98,7 +98,7 @@ def test_history_filters_and_pages_own_results(client, auth, upload, samples,
     audio = listed("modality=audio")
     assert audio["total"] == 1 and audio["items"][0]["media_id"] == sound["media_id"]
     assert audio["items"][0]["links"] == {"job": f"/api/v1/jobs/{sound['job_id']}",
-                                          "mlflow": None}
+                                          "argo_ui": None, "mlflow": None}
     assert listed("verdict=authentic")["total"] == 3 and listed("verdict=synthetic")["total"] == 0
     assert listed(f"since={today}&until={today}")["total"] == 3
     assert listed(f"since={today + timedelta(days=1)}")["total"] == 0
@@ -111,8 +111,12 @@ def test_history_filters_and_pages_own_results(client, auth, upload, samples,
     for bad in ("modality=pdf", "verdict=fake", "since=yesterday", "page=0", "per_page=101"):
         assert client.get(f"/api/v1/history?{bad}", headers=alice).status_code == 400, bad
     monkeypatch.setenv("MLFLOW_UI_URL", "https://mlflow.example.com/")
-    assert listed("modality=audio")["items"][0]["links"]["mlflow"] == (
-        "https://mlflow.example.com/#/models/detector-audio/versions/1")
+    monkeypatch.setenv("ARGO_UI_URL", "https://argo.example.com/")
+    jobs.update_job(get_db(), sound["job_id"], engine_ref={
+        "engine": "argo", "namespace": "detector", "name": "detect-ab12", "uid": "u1"})
+    links = listed("modality=audio")["items"][0]["links"]
+    assert links["mlflow"] == "https://mlflow.example.com/#/models/detector-audio/versions/1"
+    assert links["argo_ui"] == "https://argo.example.com/workflows/detector/detect-ab12?uid=u1"
     assert client.get("/api/v1/history").status_code == 401
 
 
