@@ -9,7 +9,7 @@ from pathlib import Path
 from api.security import CSP
 
 STATIC = Path(__file__).resolve().parents[2] / "api" / "static"
-CHART = "vendor/chart.js-4.4.7/chart.umd.min.js"
+CHART = "vendor/chartjs/chart-4.4.7.umd.min.js"
 
 
 def test_page_is_served_under_the_csp_without_inline_code(client) -> None:
@@ -40,5 +40,5 @@ def test_vendored_chart_library_is_pinned_with_its_licence() -> None:
     digest = hashlib.sha256((STATIC / CHART).read_bytes()).hexdigest()
     assert digest in notes and "4.4.7" in notes
     assert (STATIC / CHART).read_text()[:40].count("Chart.js v4.4.7") == 1
-    assert "MIT" in (STATIC / "vendor" / "chart.js-4.4.7" / "LICENSE.md").read_text() + notes
+    assert "MIT" in (STATIC / "vendor" / "chartjs" / "LICENSE.md").read_text() + notes
     assert f'src="/static/web/{CHART}"' in (STATIC / "index.html").read_text()
