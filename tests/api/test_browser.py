@@ -6,6 +6,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
@@ -14,6 +15,7 @@ import pytest
 from waitress.server import create_server
 
 from config import Config
+from storage import results
 from storage.db import get_db
 from storage.users import create_user
 
@@ -112,7 +114,8 @@ def test_page_draws_each_explanation_history_and_admin(
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     driver, shots = browser, Shots(tmp_path)
-    create_user(get_db(), "erin", "erin-password", admin=True)
+    erin = create_user(get_db(), "erin", "erin-password", admin=True)
+    create_user(get_db(), "finn", "finn-password")
     wait = WebDriverWait(driver, WAIT_S)
     find = driver.find_element
     driver.get(server + "/")
@@ -162,11 +165,24 @@ def test_page_draws_each_explanation_history_and_admin(
     assert all(m.get_attribute("class").split()[1].startswith("heat-") for m in marks)
     shots.save(_card(driver, "text"), "result-text")
 
-    # history: all four, then filtered; a job link opens the job with its results drawn again
+    # history: 5 results here and 8 older ones seeded, 10 a page; then filtered; a job link
+    # opens the job with its results drawn again
+    for i in range(8):
+        results.upsert_result(get_db(), {
+            "job_id": f"old-job-{i}", "media_id": f"old-media-{i}", "owner": erin["user_id"],
+            "modality": "text", "filename": f"old-{i}.txt", "sha256": "0" * 64, "score": 0.1,
+            "verdict": "authentic", "model": {"name": "detector-text", "version": "1"},
+            "explanation": {"unit": "sentence", "units": []},
+            "created_at": datetime(2026, 1, 1 + i, tzinfo=UTC)})
     driver.get(server + "/#history")
     rows = "#history-table tbody tr"
-    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, rows)) == 5)
-    assert "5 results" in find(By.ID, "history-page").text
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, rows)) == 10)
+    assert "page 1 of 2 (13 results)" in find(By.ID, "history-page").text
+    find(By.ID, "history-next").click()
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, rows)) == 3)
+    assert "page 2 of 2" in find(By.ID, "history-page").text
+    assert "old-0.txt" in find(By.ID, "history-table").text  # the oldest, last
+    assert not find(By.ID, "history-next").is_enabled()
     Select(find(By.NAME, "modality")).select_by_visible_text("audio")
     find(By.CSS_SELECTOR, "#history-filters button").click()
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, rows)) == 1)
@@ -187,6 +203,18 @@ def test_page_draws_each_explanation_history_and_admin(
     shots.save(find(By.ID, "view-admin"), "admin")
 
     assert str(module_env.media_root) not in driver.page_source
+
+    # log out; another, non-admin user sees no admin link and none of erin's results
+    find(By.ID, "logout").click()
+    wait.until(lambda d: d.find_element(By.ID, "login").is_displayed())
+    find(By.NAME, "user").clear()
+    find(By.NAME, "user").send_keys("finn")
+    find(By.NAME, "password").send_keys("finn-password")
+    find(By.CSS_SELECTOR, "#login button").click()
+    wait.until(lambda d: "logged in as finn" in d.find_element(By.ID, "who").text)
+    assert not find(By.ID, "nav-admin").is_displayed()
+    driver.get(server + "/#history")
+    wait.until(lambda d: "(0 results)" in d.find_element(By.ID, "history-page").text)
     assert "explanations/" not in driver.page_source
     # script errors and CSP refusals; a 404 (favicon, an admin route not here) is network
     errors = [e for e in driver.get_log("browser")
