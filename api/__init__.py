@@ -47,6 +47,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_security_headers(app)  # CSP, nosniff, no referrer; no-store under /api/
     for module in (auth, admin_users, detections, jobs, results, rescans, health, web, openapi):
         app.register_blueprint(module.bp)
+    web.register_page_apis(app)  # what the page reads besides: evidence, history, models
     app.teardown_request(lambda _exc: remove_temp_files())
 
     # MongoDB writes of sync jobs that overlap the scoring call (api.fastpath)

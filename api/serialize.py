@@ -27,7 +27,8 @@ def public_result(doc: dict[str, Any]) -> dict[str, Any]:
         out["ensemble"] = doc["ensemble"]
     if doc.get("verdict") == "not_applicable":  # score is null: say why
         out["reason"], out["reason_code"] = doc.get("reason"), doc.get("reason_code")
-    if (doc.get("explanation") or {}).get("heatmap"):
+    if (doc.get("explanation") or {}).get("heatmap"):  # a path on the media volume: a URL
+        out["explanation"] = {k: v for k, v in doc["explanation"].items() if k != "heatmap"}
         out["links"] = {"heatmap": f"/api/v1/results/{doc['media_id']}/heatmap"}
     return out
 

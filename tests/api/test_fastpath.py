@@ -120,7 +120,9 @@ def test_heatmap_is_drawn_on_first_get(inference_url, engine, auth, upload, samp
     assert answer.status_code == 200, answer.json
     result = answer.json["results"][0]
     link = result["links"]["heatmap"]
-    png = detector_env.media_root / result["explanation"]["heatmap"]
+    assert "heatmap" not in result["explanation"]  # a path on the media volume: only the link
+    stored = get_db().results.find_one({"media_id": result["media_id"]})
+    png = detector_env.media_root / stored["explanation"]["heatmap"]
     assert not png.exists()  # not drawn in the sync path
     first = client.get(link, headers=headers)
     assert first.status_code == 200 and first.data.startswith(b"\x89PNG")
