@@ -6,6 +6,13 @@ paths of the template (/mnt/media, /mnt/scratch) mapped to the local folders fro
 Template env values under a mapped mount (MEDIA_ROOT, SCRATCH_ROOT) are applied with the local
 path, Hera's outputs folder goes to a temporary one; every other variable (literal, valueFrom,
 envFrom: cluster settings) comes from this process's environment, inherited by the workers.
+
+Faults (README "### Faults"): a step's retries are capped at MAX_STEP_RETRIES whatever its
+retryStrategy says; a step still running `activeDeadlineSeconds` after it started has its worker
+process killed (SIGKILL, like a pod past its deadline) and the attempt fails with a deadline
+error, then retries like any failure. A dead worker (killed, out of memory, past its deadline)
+breaks the pool: the steps of other jobs running in it at that moment fail that attempt too and
+are retried in a fresh pool, as pods on a lost node would be.
 """
 
 from __future__ import annotations
@@ -14,11 +21,14 @@ import logging
 import multiprocessing
 import os
 import shutil
+import signal
 import socket
 import tempfile
 import threading
 import time
+import uuid
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +57,14 @@ TORCH_THREADS = 1
 """Math threads per worker: N workers x 1 thread keeps N cores busy without oversubscribing."""
 NODE_WRITE_LINGER_S = 0.25
 """Default of `Config.local_node_write_linger_s` (LOCAL_NODE_WRITE_LINGER_S)."""
+
+
+DEADLINE_POLL_S = 0.2
+"""How often the engine looks whether a step with a deadline has started in a worker."""
+
+
+class StepDeadlineExceeded(Exception):
+    """A step ran past its template's activeDeadlineSeconds; its worker process was killed."""
 
 
 def _now() -> datetime:
@@ -205,6 +223,8 @@ class LocalEngine:
         self._nodes = NodeWriter(self._db, cfg.local_node_write_linger_s)
         self._slots = threading.BoundedSemaphore(
             max(1, self.workers * cfg.local_in_flight_per_worker))
+        self._started_dir = Path(tempfile.mkdtemp(prefix="detector-steps-"))
+        """Where workers say which process runs a step with a deadline (`_worker.run_step`)."""
 
     # ------------------------------------------------------------------ Engine
 
@@ -312,7 +332,8 @@ class LocalEngine:
         """Walk this engine's workflow once with `arguments`, here, until it ends (a CronWorkflow
         runs as one of its Workflows would); the finished run (`.outputs` by node). Raises
         StepFailed or WorkflowError."""
-        run = WorkflowRun(self.manifest, arguments, self._run_script)
+        run = WorkflowRun(self.manifest, arguments, self._run_script,
+                          max_retries=self.cfg.faults.max_step_retries)
         run.run()
         return run
 
@@ -328,6 +349,7 @@ class LocalEngine:
             pool.shutdown(wait=wait, cancel_futures=True)
         if wait:
             self._nodes.close()
+            shutil.rmtree(self._started_dir, ignore_errors=True)
 
     def warm_up(self, wait: bool = True) -> set[int]:
         """Start the workers, import the step modules and let them load their models (each
@@ -355,6 +377,7 @@ class LocalEngine:
                 arguments,
                 self._run_script,
                 on_node=lambda node, **fields: self._nodes.record(job_id, node, **fields),
+                max_retries=self.cfg.faults.max_step_retries,
             )
             with self._lock:
                 self._runs[job_id] = run
@@ -407,7 +430,9 @@ class LocalEngine:
             elif (local := _map_path(value, mounts)) is not None:
                 env[name] = local
         try:
-            self._call(entrypoint, [{"name": k, "value": v} for k, v in inputs.items()], env)
+            deadline = template.get("activeDeadlineSeconds")
+            self._call(entrypoint, [{"name": k, "value": v} for k, v in inputs.items()], env,
+                       float(deadline) if deadline else None)
             outputs = {}
             for param in template.get("outputs", {}).get("parameters", []):
                 path = param.get("valueFrom", {}).get("path")
@@ -423,21 +448,49 @@ class LocalEngine:
         finally:
             shutil.rmtree(outputs_dir, ignore_errors=True)
 
-    def _call(self, entrypoint: str, inputs: list[dict[str, str]], env: dict[str, str]) -> None:
+    def _call(self, entrypoint: str, inputs: list[dict[str, str]], env: dict[str, str],
+              deadline_s: float | None = None) -> None:
         with self._slots:  # a bounded number of steps in the pool; the rest wait here
-            self._submit(entrypoint, inputs, env)
+            self._submit(entrypoint, inputs, env, deadline_s)
 
-    def _submit(self, entrypoint: str, inputs: list[dict[str, str]], env: dict[str, str]) -> None:
+    def _submit(self, entrypoint: str, inputs: list[dict[str, str]], env: dict[str, str],
+                deadline_s: float | None = None) -> None:
+        """Run the step in the pool; past `deadline_s` seconds after it started in a worker,
+        kill that worker and raise StepDeadlineExceeded."""
         pool = self._get_pool()
+        started = self._started_dir / f"{uuid.uuid4().hex}.started" if deadline_s else None
+        killed = False
         try:
-            pool.submit(_worker.run_step, entrypoint, inputs, env).result()
+            future = pool.submit(_worker.run_step, entrypoint, inputs, env,
+                                 str(started) if started else None)
+            if started is None:
+                future.result()
+                return
+            while True:
+                left = _deadline_left(started, deadline_s)
+                if left is not None and left <= 0 and not future.done():
+                    killed = _kill_started(started)
+                    if killed:
+                        future.result()  # BrokenProcessPool: the worker is gone
+                try:
+                    future.result(timeout=DEADLINE_POLL_S if left is None else max(left, 0.01))
+                    return
+                except FutureTimeout:
+                    continue
         except BrokenProcessPool:
             # a worker died (killed, out of memory): a fresh pool for the retry, like a new pod
             with self._lock:
                 if self._pool is pool:
                     self._pool = None
             pool.shutdown(wait=False, cancel_futures=True)
+            if killed:
+                raise StepDeadlineExceeded(
+                    f"deadline exceeded: the step ran longer than activeDeadlineSeconds="
+                    f"{deadline_s:g}; its worker process was killed") from None
             raise
+        finally:
+            if started is not None:
+                started.unlink(missing_ok=True)
 
     def _mounts(self, script: dict) -> dict[str, Path]:
         mounts = {}
@@ -483,6 +536,25 @@ def _map_path(value: str, mounts: dict[str, Path]) -> str | None:
         if value == mount_path or value.startswith(mount_path.rstrip("/") + "/"):
             return str(mounts[mount_path]) + value[len(mount_path.rstrip("/")):]
     return None
+
+
+def _deadline_left(started: Path, deadline_s: float) -> float | None:
+    """Seconds left before the step's deadline; None while it has not started in a worker."""
+    try:
+        _, at = started.read_text().split()
+    except (OSError, ValueError):
+        return None
+    return float(at) + deadline_s - time.time()
+
+
+def _kill_started(started: Path) -> bool:
+    """SIGKILL the worker that runs the step (named in `started`); False when it has ended."""
+    try:
+        pid = int(started.read_text().split()[0])
+        os.kill(pid, signal.SIGKILL)
+    except (OSError, ValueError, IndexError):
+        return False
+    return True
 
 
 def _pid_alive(pid: int) -> bool:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 
 from hera.workflows import DAG, Parameter, Resources, Workflow, WorkflowTemplate
 
-from config import Config
+from config import Config, get_config
 from workflows.hera_config import configure_hera
 from workflows.pod import (
     CLUSTER_NAMES,
@@ -62,7 +62,8 @@ def build_train_workflow(
     from steps.train import evaluate, prepare, promote, register, train
 
     configure_hera(namespace, image)
-    step = step_factory(retries, backoff, names, NAME)
+    step = step_factory(retries, backoff, names, NAME,
+                        deadline_s=get_config().faults.train_step_deadline_s)
     kind, naming = (
         (WorkflowTemplate, {"name": NAME}) if template
         else (Workflow, {"generate_name": f"{NAME}-"})

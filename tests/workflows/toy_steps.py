@@ -16,10 +16,15 @@ def preprocess(
     job_id: str, media_id: str, modality: str, media_path: str
 ) -> Annotated[str, Parameter(name="features_path")]:
     """Upper-case a text file into scratch; 'fail-always' raises, 'fail-once' fails one attempt,
-    'crash-once' kills the worker process once, 'slow' takes a second."""
+    'crash-once' kills the worker process once, 'crash-always' on every attempt, 'slow' takes a
+    second, 'hang' a minute."""
     text = media_file(media_path).read_text()
     if "slow" in text:
         time.sleep(1.0)
+    if "hang" in text:
+        time.sleep(60.0)
+    if "crash-always" in text:
+        os._exit(3)
     if "fail-always" in text:
         raise RuntimeError(f"cannot decode {media_id}")
     marker = job_scratch(job_id) / f"{media_id}.tried"
