@@ -16,7 +16,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from api import create_app
     from cli.serving import exit_on_sigterm, serve_options
-    from cli.stack import embedded_stack, inference_child
+    from cli.stack import embedded_stack, inference_child, recover_jobs
 
     exit_on_sigterm()  # `kill` or a pod stop ends the inference child and the engine too
     with embedded_stack() as cfg, inference_child(cfg) if args.inference else nullcontext():
@@ -24,6 +24,7 @@ def _serve(args: argparse.Namespace) -> int:
         warm_up = getattr(app.extensions["engine"], "warm_up", None)
         if warm_up is not None:  # load the models in the workers now, not on the first job
             warm_up(wait=False)
+        recover_jobs(app.extensions["engine"])  # jobs a killed `detector serve` left behind
         port = args.port or cfg.port
         print(f"detector API on http://{args.host}:{port}/  (Ctrl-C stops)", flush=True)
         try:

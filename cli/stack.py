@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
@@ -143,3 +144,16 @@ def inference_child(cfg: Config) -> Iterator[str | None]:
         except subprocess.TimeoutExpired:
             child.kill()
         log.close()
+
+
+def recover_jobs(engine: Any) -> dict[str, list[str]]:
+    """Requeue or fail the jobs a dead engine process of this host left `queued` or `running`
+    (`LocalEngine.recover`; other engines keep their own state). Prints what it did."""
+    recover = getattr(engine, "recover", None)
+    if recover is None:
+        return {}
+    done = recover()
+    if any(done.values()):
+        print(f"recovered jobs of a stopped engine: {len(done['requeued'])} requeued, "
+              f"{len(done['failed'])} failed", flush=True)
+    return done

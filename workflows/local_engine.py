@@ -253,21 +253,57 @@ class LocalEngine:
         thread.start()
 
     def refresh(self, job_id: str) -> None:
-        """Mark a job failed whose local run is gone (its process stopped before the end)."""
-        from storage.jobs import get_job, update_job
+        """Recover the job if the process that ran it (or was to submit it) is dead: requeue it
+        here, or fail it once it was requeued MAX_JOB_RECOVERIES times (see `recover`)."""
+        from storage.jobs import responsible_pid
 
-        db = self._db()
-        job = get_job(db, job_id)
+        job = self._db().jobs.find_one({"job_id": job_id}, {"_id": 0})
         if job is None or job.get("status") in TERMINAL:
             return
-        ref = job.get("engine_ref") or {}
-        if ref.get("engine") != "local" or ref.get("host") != socket.gethostname():
-            return
-        with self._lock:
-            mine = ref.get("pid") == os.getpid() and job_id in self._threads
-        if not mine and not _pid_alive(int(ref.get("pid", -1))):
-            update_job(db, job_id, status="failed", finished_at=_now(),
-                       error="the local engine stopped before the job finished")
+        pid = responsible_pid(job, socket.gethostname())
+        if pid is not None and pid != os.getpid() and not _pid_alive(pid):
+            self._recover_one(job_id, pid)
+
+    def recover(self) -> dict[str, list[str]]:
+        """Take over the orphans of this host: jobs still `queued` or `running` whose engine
+        process (or, never submitted, the process that created them) is dead.
+
+        Recovery policy: such a job is requeued and runs again from its first step here (its
+        results are upserted, so none doubles; a step that had finished runs again), counted in
+        the job's `recoveries`; a job already requeued MAX_JOB_RECOVERIES times is `failed`
+        with the reason instead, so a job that kills its engine cannot loop. Jobs of a live
+        process, of this process and of Argo are left alone. `detector serve` calls this on
+        start; `refresh` (GET of a job) applies the same policy to one job. Returns the job ids
+        by outcome ("requeued", "failed")."""
+        from storage.jobs import in_flight_jobs, responsible_pid
+
+        host, me = socket.gethostname(), os.getpid()
+        done: dict[str, list[str]] = {"requeued": [], "failed": []}
+        for job in in_flight_jobs(self._db()):
+            pid = responsible_pid(job, host)
+            if pid is None or pid == me or _pid_alive(pid):
+                continue
+            outcome = self._recover_one(job["job_id"], pid)
+            if outcome in done:
+                done[outcome].append(job["job_id"])
+        return done
+
+    def _recover_one(self, job_id: str, dead_pid: int) -> str | None:
+        from storage.jobs import claim_orphan
+        from storage.logs import log_event
+
+        db = self._db()
+        outcome = claim_orphan(db, job_id, dead_pid, self.cfg.faults.max_job_recoveries,
+                               "the engine process stopped before the job finished")
+        if outcome is None:
+            return None
+        log_event(db, "warning", f"job.recovery.{outcome}", job_id=job_id, dead_pid=dead_pid)
+        if outcome == "requeued":
+            try:
+                self.submit(job_id)
+            except LookupError:  # its media are gone: submit failed the job
+                return "failed"
+        return outcome
 
     def wait(self, job_id: str, timeout: float) -> str:
         """The job's status once terminal, or when `timeout` seconds have passed.
