@@ -11,6 +11,7 @@ from api import fastpath, ingest, uploads
 from api.auth import current_user, require_token
 from api.context import db, engine, inference, limits, settings
 from api.errors import ApiError, code_for
+from api.quota import check_jobs_in_flight
 from api.serialize import public_result
 from storage import jobs, logs, results
 
@@ -26,6 +27,7 @@ def create_detection() -> ResponseReturnValue:
     if mode not in (None, *MODES):
         raise ApiError(400, "bad_mode", f"mode must be one of {', '.join(MODES)}")
     owner = current_user()["user_id"]
+    check_jobs_in_flight(db(), owner, settings().faults)  # 429 + Retry-After at the cap
     client = inference()
     # The inference service decodes what it scores and says so when it cannot: an image bound
     # for it is probed from its headers only (`steps.probe`), not decoded here as well.
