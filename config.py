@@ -107,6 +107,9 @@ class Faults:
     max_job_recoveries: int = 1
     """MAX_JOB_RECOVERIES: how often a job whose engine process died is requeued before it is
     failed instead (a job that kills its engine every time must not loop)."""
+    orphan_grace_s: float = 3600.0
+    """ORPHAN_GRACE_S: age after which a media document no job names, or a blob no media
+    document names (an upload cut short by a database outage), is removed on start."""
     inference_restart_backoff_s: float = 1.0
     """INFERENCE_RESTART_BACKOFF_S: first wait before `detector serve` restarts a dead
     inference service; doubled after each quick death."""
@@ -124,6 +127,7 @@ class Faults:
                                                         cls.max_jobs_in_flight_per_user)),
             jobs_retry_after_s=max(1, _env_int("JOBS_RETRY_AFTER_S", cls.jobs_retry_after_s)),
             max_job_recoveries=max(0, _env_int("MAX_JOB_RECOVERIES", cls.max_job_recoveries)),
+            orphan_grace_s=_env_float("ORPHAN_GRACE_S", cls.orphan_grace_s),
             inference_restart_backoff_s=_env_float("INFERENCE_RESTART_BACKOFF_S",
                                                    cls.inference_restart_backoff_s),
             inference_restart_backoff_max_s=_env_float("INFERENCE_RESTART_BACKOFF_MAX_S",

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
+from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import HTTPException
 
 _CODES = {
@@ -62,8 +63,20 @@ def _unexpected(exc: Exception) -> ResponseReturnValue:
     return error_response(500, "internal_error", "internal server error")
 
 
+DATABASE_RETRY_AFTER_S = "5"
+
+
+def _database_down(exc: ConnectionFailure) -> ResponseReturnValue:
+    """MongoDB unreachable: 503 without the driver's text (it names hosts and ports)."""
+    current_app.logger.error("database unavailable: %s", exc)
+    body, status = error_response(503, "unavailable", "the database is unavailable; try again")
+    body.headers["Retry-After"] = DATABASE_RETRY_AFTER_S
+    return body, status
+
+
 def register_errors(app: Flask) -> None:
     """Install the JSON error handlers on `app`."""
     app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(ConnectionFailure, _database_down)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

@@ -10,7 +10,7 @@ import threading
 from typing import Any
 
 import pymongo
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from api.context import db, settings
@@ -56,11 +56,14 @@ def _client(uri: str) -> Any:
 
 
 def _check_mongo() -> str | None:
+    """None when MongoDB answers; else a reason without the driver's text (hosts, ports),
+    which goes to the log only."""
     try:
         with pymongo.timeout(PING_TIMEOUT_S):
             db().command("ping")
     except Exception as exc:
-        return f"mongodb: {exc}"
+        current_app.logger.warning("readyz: mongodb: %s", exc)
+        return "mongodb: unreachable"
     return None
 
 
@@ -70,8 +73,9 @@ def _check_models(checks: dict) -> list[str]:
         try:
             version = _champion_version(modality)
         except Exception as exc:
+            current_app.logger.warning("readyz: mlflow: %s: %s", modality, exc)
             checks[modality] = None
-            reasons.append(f"mlflow: {modality}: {exc}")
+            reasons.append(f"mlflow: {modality}: unreachable")
             continue
         checks[modality] = version
         if version is None:

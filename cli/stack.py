@@ -146,9 +146,18 @@ def inference_child(cfg: Config) -> Iterator[str | None]:
         log.close()
 
 
-def recover_jobs(engine: Any) -> dict[str, list[str]]:
+def recover_jobs(engine: Any, cfg: Config | None = None) -> dict[str, list[str]]:
     """Requeue or fail the jobs a dead engine process of this host left `queued` or `running`
-    (`LocalEngine.recover`; other engines keep their own state). Prints what it did."""
+    (`LocalEngine.recover`; other engines keep their own state), and sweep what uploads cut
+    short left behind (`storage.janitor`). Prints what it did."""
+    from storage.db import get_db
+    from storage.janitor import sweep
+
+    cfg = cfg or get_config()
+    swept = sweep(get_db(), cfg.media_root, cfg.faults.orphan_grace_s)
+    if any(swept.values()):
+        print(f"removed what interrupted uploads left: {swept['media']} media documents, "
+              f"{swept['files']} files", flush=True)
     recover = getattr(engine, "recover", None)
     if recover is None:
         return {}

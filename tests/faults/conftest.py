@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+
+# the toy steps and workflow of tests/workflows (workers spawned by a local engine inherit this)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflows"))
 from fault_helpers import HeldEngine
 from flask import Flask
 
