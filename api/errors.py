@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 from flask import Flask, current_app, jsonify
@@ -22,6 +23,7 @@ _CODES = {
     429: "too_many_requests",
     500: "internal_error",
     503: "unavailable",
+    507: "insufficient_storage",
 }
 
 
@@ -74,9 +76,22 @@ def _database_down(exc: ConnectionFailure) -> ResponseReturnValue:
     return body, status
 
 
+FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _os_error(exc: OSError) -> ResponseReturnValue:
+    """A full volume (ENOSPC, EDQUOT) is a 507; any other OSError an internal error."""
+    if exc.errno not in FULL:
+        return _unexpected(exc)
+    current_app.logger.error("storage full: %s", exc)
+    return error_response(507, "insufficient_storage",
+                          "no space left to store the upload; try again later")
+
+
 def register_errors(app: Flask) -> None:
     """Install the JSON error handlers on `app`."""
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(ConnectionFailure, _database_down)
+    app.register_error_handler(OSError, _os_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

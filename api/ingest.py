@@ -60,13 +60,17 @@ def store_blob(item: Staged, media_root: Path, move: bool = True) -> tuple[str, 
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
     try:
-        if not move:
-            raise OSError("copy requested")
-        os.replace(item.path, part)
-    except OSError:  # another file system, or a copy was asked for
-        shutil.copyfile(item.path, part)
-    part.chmod(0o644)
-    os.replace(part, dest)
+        try:
+            if not move:
+                raise OSError("copy requested")
+            os.replace(item.path, part)
+        except OSError:  # another file system, or a copy was asked for
+            shutil.copyfile(item.path, part)
+        part.chmod(0o644)
+        os.replace(part, dest)
+    except BaseException:  # the volume is full (ENOSPC) or gone: no partial file stays
+        part.unlink(missing_ok=True)
+        raise
     return rel, True
 
 
