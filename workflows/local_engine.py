@@ -13,6 +13,10 @@ process killed (SIGKILL, like a pod past its deadline) and the attempt fails wit
 error, then retries like any failure. A dead worker (killed, out of memory, past its deadline)
 breaks the pool: the steps of other jobs running in it at that moment fail that attempt too and
 are retried in a fresh pool, as pods on a lost node would be.
+
+Recovery (`recover`, on `detector serve` start, and `refresh`): a job left `queued` or
+`running` by a dead process of this host is requeued here, at most MAX_JOB_RECOVERIES times,
+then failed with the reason; none stays `running` forever.
 """
 
 from __future__ import annotations
