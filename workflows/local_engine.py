@@ -67,6 +67,10 @@ DEADLINE_POLL_S = 0.2
 """How often the engine looks whether a step with a deadline has started in a worker."""
 
 
+END_RETRY_MAX_S = 5.0
+"""Longest wait between tries to store a job's end while MongoDB is unreachable."""
+
+
 class StepDeadlineExceeded(Exception):
     """A step ran past its template's activeDeadlineSeconds; its worker process was killed."""
 
@@ -445,14 +449,31 @@ class LocalEngine:
                     self._cancelled.discard(job_id)
                     status, error = "failed", STOPPED
             try:
-                update_job(db, job_id, status=status, error=error, finished_at=_now())
-            except Exception:
-                log.exception("local engine: cannot record the end of job %s", job_id)
+                self._record_end(db, job_id, status, error)
             finally:
                 with self._lock:
                     ended = self._ended.pop(job_id, None)
                 if ended is not None:
                     ended.set()
+
+    def _record_end(self, db: Any, job_id: str, status: str, error: str | None) -> None:
+        """Store the job's end; while MongoDB is unreachable, try again (back-off up to
+        END_RETRY_MAX_S) until it answers or the engine shuts down (then the next start
+        recovers the job): a job whose run ended never stays `running`."""
+        from storage.jobs import update_job
+
+        delay = 0.25
+        while True:
+            try:
+                update_job(db, job_id, status=status, error=error, finished_at=_now())
+                return
+            except Exception:
+                log.exception("local engine: cannot record the end of job %s yet", job_id)
+            with self._lock:
+                if self._closed:
+                    return
+            time.sleep(delay)
+            delay = min(delay * 2, END_RETRY_MAX_S)
 
     def _run_script(self, node: str, template: dict, inputs: dict[str, str]) -> dict[str, str]:
         script = template["script"]

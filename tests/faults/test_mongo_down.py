@@ -95,3 +95,48 @@ def test_mongodb_down_mid_run(own_mongo, tmp_path, monkeypatch):
         assert json.loads(client.get("/readyz").data)["checks"]["mongodb"] is True
     finally:
         engine.shutdown()
+
+
+def test_a_job_running_when_mongodb_stops_ends_once_it_is_back(own_mongo):
+    """The job's end cannot be stored while MongoDB is away: the engine keeps trying, so the
+    job is not left `running` for ever."""
+    import hashlib
+    import time
+
+    from storage.jobs import create_job, get_job
+    from storage.media import insert_media
+    from storage.node_batch import job_status
+    from storage.results import results_for_job
+
+    cfg = get_config()
+    text = "slow: preprocess takes a second"
+    path = cfg.media_root / "uploads" / "slow.txt"
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    media_id = insert_media(get_db(), {
+        "owner": "u1", "sha256": hashlib.sha256(text.encode()).hexdigest(), "modality": "text",
+        "filename": "slow.txt", "size": len(text), "path": "uploads/slow.txt"})
+    job_id = create_job(get_db(), "u1", [media_id], "local", "async")["job_id"]
+    engine = LocalEngine(cfg, workflow=toy_workflow(retries=0), workers=1)
+    try:
+        engine.warm_up()
+        engine.submit(job_id)
+        deadline = time.monotonic() + 10
+        while job_status(get_db(), job_id) != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        own_mongo.stop()  # while preprocess runs: persist cannot write, nor can the job's end
+        time.sleep(8)  # longer than a worker's 5 s server selection: the run ends meanwhile
+        own_mongo.start()
+        deadline = time.monotonic() + 30
+        while job_status(get_db(), job_id) == "running":
+            assert time.monotonic() < deadline, "the job stayed running"
+            time.sleep(0.1)
+        job = get_job(get_db(), job_id)
+        # node states written during the outage were lost: the job says so and failed (the
+        # persist step may have reached MongoDB once it was back: then its result is whole)
+        assert job["status"] == "failed" and job["error"]
+        for result in results_for_job(get_db(), job_id):
+            assert result["media_id"] == media_id and result["score"] is not None
+    finally:
+        engine.shutdown()
