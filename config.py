@@ -141,6 +141,59 @@ FAULT_VARS = ("MAX_STEP_RETRIES", "STEP_DEADLINE_S", "TRAIN_STEP_DEADLINE_S")
 
 
 @dataclass(frozen=True)
+class Webhooks:
+    """Callbacks (`callback_url`): every limit of their delivery, each from the variable named."""
+
+    allow_private: bool = False  # WEBHOOK_ALLOW_PRIVATE: loopback, link-local, private targets
+    timeout_s: float = 5.0  # WEBHOOK_TIMEOUT_S: one POST, connect and read
+    max_attempts: int = 6  # WEBHOOK_MAX_ATTEMPTS: then the callback is `failed`
+    backoff_s: float = 2.0  # WEBHOOK_BACKOFF_S: wait after the first failure, doubled each time
+    backoff_max_s: float = 300.0  # WEBHOOK_BACKOFF_MAX_S: the longest wait between attempts
+    poll_s: float = 1.0  # WEBHOOK_POLL_S: how often the API looks for finished jobs to announce
+    refresh_s: float = 5.0  # WEBHOOK_REFRESH_S: how often unfinished ones are asked of the engine
+    queue_size: int = 256  # WEBHOOK_QUEUE_SIZE: deliveries waiting for the sender thread
+    lease_s: float = 60.0  # WEBHOOK_LEASE_S: a delivery claimed by a process that died is retried
+    max_url_chars: int = 2048  # WEBHOOK_MAX_URL_CHARS
+
+    @classmethod
+    def from_env(cls) -> Webhooks:
+        return cls(
+            allow_private=_env_bool("WEBHOOK_ALLOW_PRIVATE", cls.allow_private),
+            timeout_s=_env_float("WEBHOOK_TIMEOUT_S", cls.timeout_s),
+            max_attempts=max(1, _env_int("WEBHOOK_MAX_ATTEMPTS", cls.max_attempts)),
+            backoff_s=_env_float("WEBHOOK_BACKOFF_S", cls.backoff_s),
+            backoff_max_s=_env_float("WEBHOOK_BACKOFF_MAX_S", cls.backoff_max_s),
+            poll_s=_env_float("WEBHOOK_POLL_S", cls.poll_s),
+            refresh_s=_env_float("WEBHOOK_REFRESH_S", cls.refresh_s),
+            queue_size=max(1, _env_int("WEBHOOK_QUEUE_SIZE", cls.queue_size)),
+            lease_s=_env_float("WEBHOOK_LEASE_S", cls.lease_s),
+            max_url_chars=_env_int("WEBHOOK_MAX_URL_CHARS", cls.max_url_chars),
+        )
+
+
+@dataclass(frozen=True)
+class Scan:
+    """`detector scan`: its batches, waits and HTTP limits, each from the variable named."""
+
+    batch_files: int = 16  # SCAN_BATCH_FILES: files per job (local) or in flight (--api)
+    poll_s: float = 0.5  # SCAN_POLL_S: how often progress is read
+    timeout_s: float = 3600.0  # SCAN_TIMEOUT_S: the longest a scan waits for its jobs
+    http_timeout_s: float = 60.0  # SCAN_HTTP_TIMEOUT_S: one request to --api
+    known_pages: int = 50  # SCAN_KNOWN_PAGES: result pages (100 each) read from --api to skip
+    # files already scored by the champion
+
+    @classmethod
+    def from_env(cls) -> Scan:
+        return cls(
+            batch_files=max(1, _env_int("SCAN_BATCH_FILES", cls.batch_files)),
+            poll_s=_env_float("SCAN_POLL_S", cls.poll_s),
+            timeout_s=_env_float("SCAN_TIMEOUT_S", cls.timeout_s),
+            http_timeout_s=_env_float("SCAN_HTTP_TIMEOUT_S", cls.http_timeout_s),
+            known_pages=max(0, _env_int("SCAN_KNOWN_PAGES", cls.known_pages)),
+        )
+
+
+@dataclass(frozen=True)
 class Config:
     """Endpoints, folders, secrets and limits; `None` for an endpoint means the embedded part."""
 
@@ -184,6 +237,8 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     faults: Faults = field(default_factory=Faults)
     """Retry cap, step deadlines, per-user jobs in flight, job recovery, inference restarts."""
+    webhooks: Webhooks = field(default_factory=Webhooks.from_env)
+    scan: Scan = field(default_factory=Scan.from_env)
 
     @classmethod
     def from_env(cls) -> Config:

@@ -13,6 +13,8 @@ from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth
 
 from api.context import db, settings
 from api.errors import ApiError, error_response
+from api.openapi import documented
+from api.schemas import NewUser, Token, User
 from storage import logs, users
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
@@ -93,6 +95,7 @@ def issue_token(user: dict[str, Any]) -> str:
 
 
 @bp.post("/token")
+@documented({200: Token}, auth="basic")
 @basic_auth.login_required
 def token() -> ResponseReturnValue:
     """`{"access_token", "token_type": "Bearer", "expires_in"}` for valid Basic credentials."""
@@ -103,6 +106,7 @@ def token() -> ResponseReturnValue:
 
 
 @bp.get("/me")
+@documented({200: User})
 @token_auth.login_required
 def me() -> ResponseReturnValue:
     """The caller's user record."""
@@ -110,6 +114,7 @@ def me() -> ResponseReturnValue:
 
 
 @bp.post("/users")
+@documented({201: User}, body=NewUser)
 @token_auth.login_required
 def create_user() -> ResponseReturnValue:
     """Admins create users: JSON `{"name", "password", "admin"?}`."""

@@ -7,11 +7,13 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
-from api import fastpath, ingest, uploads
+from api import fastpath, ingest, uploads, webhooks
 from api.auth import current_user, require_token
 from api.context import db, engine, inference, limits, settings
 from api.errors import ApiError, code_for
+from api.openapi import documented
 from api.quota import check_jobs_in_flight
+from api.schemas import Detection, DetectionQuery, FileDetection, TextDetection
 from api.serialize import public_result
 from storage import jobs, logs, results
 
@@ -21,13 +23,20 @@ MODES = ("sync", "async")
 
 
 @bp.post("")
+@documented({200: Detection, 202: Detection}, query=DetectionQuery, body={
+    "multipart/form-data": FileDetection, "application/json": TextDetection})
 def create_detection() -> ResponseReturnValue:
-    """Take one or more files (multipart `file`) or JSON `{"text"}`; answer 200 or 202."""
+    """Take one or more files (multipart `file`) or JSON `{"text"}`; answer 200 or 202.
+
+    With `callback_url` (a form field, or a JSON field beside `text`) the finished job is also
+    POSTed there, signed (`X-Detector-Signature`), retried with back-off; see the job's
+    `callback` for the attempts."""
     mode = request.args.get("mode")
     if mode not in (None, *MODES):
         raise ApiError(400, "bad_mode", f"mode must be one of {', '.join(MODES)}")
     owner = current_user()["user_id"]
     check_jobs_in_flight(db(), owner, settings().faults)  # 429 + Retry-After at the cap
+    callback_url = webhooks.callback_url()
     client = inference()
     # The inference service decodes what it scores and says so when it cannot: an image bound
     # for it is probed from its headers only (`steps.probe`), not decoded here as well.
@@ -45,6 +54,9 @@ def create_detection() -> ResponseReturnValue:
                           background=writers)
     job_id = stored.job["job_id"]
     status_url = url_for("jobs.get_job", job_id=job_id)
+    if callback_url is not None:
+        stored.wait()  # the job is stored before its callback is set
+        webhooks.attach(job_id, callback_url)
     fallback = None
     if fast:
         try:

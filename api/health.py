@@ -14,6 +14,8 @@ from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from api.context import db, settings
+from api.openapi import documented
+from api.schemas import Health
 
 bp = Blueprint("health", __name__)
 MODALITIES = ("image", "audio", "video", "text")
@@ -27,6 +29,7 @@ _clients_lock = threading.Lock()
 
 
 @bp.get("/healthz")
+@documented({200: Health}, auth=None)
 def healthz() -> ResponseReturnValue:
     """Liveness: no dependencies checked."""
     return jsonify({"status": "ok"})
@@ -84,6 +87,7 @@ def _check_models(checks: dict) -> list[str]:
 
 
 @bp.get("/readyz")
+@documented({200: Health, 503: Health}, auth=None)
 def readyz() -> ResponseReturnValue:
     """Readiness: 200 when MongoDB answers and every modality has a champion, else 503."""
     reasons, champions = [], {}

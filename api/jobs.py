@@ -10,8 +10,10 @@ from flask.typing import ResponseReturnValue
 from api.auth import current_user, require_token
 from api.context import db, engine
 from api.errors import ApiError
+from api.openapi import documented
+from api.schemas import Job
 from api.serialize import public_job
-from storage import jobs, results
+from storage import jobs, results, webhooks
 
 bp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs")
 require_token(bp)
@@ -27,10 +29,13 @@ def _own_job(job_id: str) -> dict[str, Any]:
 
 def _job_response(job_id: str) -> ResponseReturnValue:
     job = jobs.get_job(db(), job_id, owner=current_user()["user_id"])
-    return jsonify(public_job(job, results.results_for_job(db(), job_id)))
+    body = public_job(job, results.results_for_job(db(), job_id))
+    body["callback"] = webhooks.public_callback(job)  # delivery attempts of its callback_url
+    return jsonify(body)
 
 
 @bp.get("/<job_id>")
+@documented({200: Job})
 def get_job(job_id: str) -> ResponseReturnValue:
     """The caller's job; another user's answers 404."""
     _own_job(job_id)
@@ -42,12 +47,14 @@ def get_job(job_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/<job_id>/stop")
+@documented({200: Job})
 def stop_job(job_id: str) -> ResponseReturnValue:
     """Stop a queued or running job (409 otherwise): it ends `failed`, "stopped by user"."""
     return _act(job_id, "stop")
 
 
 @bp.post("/<job_id>/retry")
+@documented({200: Job})
 def retry_job(job_id: str) -> ResponseReturnValue:
     """Run a failed job again (409 otherwise); its failed steps run, its results are kept."""
     return _act(job_id, "retry")

@@ -8,6 +8,8 @@ from flask.typing import ResponseReturnValue
 from api.auth import current_user, require_token
 from api.context import db, settings
 from api.errors import ApiError
+from api.openapi import documented
+from api.schemas import PageQuery, Result, ResultsPage
 from api.serialize import public_result
 from steps.explain import render_heatmap
 from storage import media, results
@@ -29,6 +31,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 
 @bp.get("")
+@documented({200: ResultsPage}, query=PageQuery)
 def list_results() -> ResponseReturnValue:
     """`{"items", "page", "per_page", "total"}` of the caller's results."""
     page = _int_arg("page", 1, 1, 1_000_000)
@@ -39,6 +42,7 @@ def list_results() -> ResponseReturnValue:
 
 
 @bp.get("/<media_id>")
+@documented({200: Result})
 def latest_result(media_id: str) -> ResponseReturnValue:
     """The newest result for one of the caller's media."""
     doc = results.latest_result(db(), media_id, current_user()["user_id"])
@@ -48,6 +52,7 @@ def latest_result(media_id: str) -> ResponseReturnValue:
 
 
 @bp.get("/<media_id>/heatmap")
+@documented({200: "image/png"})
 def heatmap(media_id: str) -> ResponseReturnValue:
     """The heatmap PNG of the newest result of one of the caller's images.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -25,6 +26,7 @@ def _serve(args: argparse.Namespace) -> int:
         if warm_up is not None:  # load the models in the workers now, not on the first job
             warm_up(wait=False)
         recover_jobs(app.extensions["engine"])  # jobs a killed `detector serve` left behind
+        app.extensions["webhooks"].start()  # callbacks left pending by a restart go out
         port = args.port or cfg.port
         print(f"detector API on http://{args.host}:{port}/  (Ctrl-C stops)", flush=True)
         try:
@@ -71,6 +73,19 @@ def _detect(args: argparse.Namespace) -> int:
 
     with embedded_stack():
         return detect_paths([Path(p) for p in args.paths], as_json=args.json, user=args.user)
+
+
+def _scan(args: argparse.Namespace) -> int:
+    from cli.scan import scan
+
+    paths = [Path(p) for p in args.paths]
+    output = Path(args.output) if args.output else None
+    if args.api:  # a remote API: no local stack
+        return scan(paths, args.recursive, args.format, output, api=args.api)
+    from cli.stack import embedded_stack
+
+    with embedded_stack() as cfg:
+        return scan(paths, args.recursive, args.format, output, user=args.user, cfg=cfg)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -168,6 +183,22 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--user", default="cli", help="owner of the media (created if missing)")
     detect.set_defaults(func=_detect)
 
+    from cli.scan import FORMATS
+
+    scan = sub.add_parser(
+        "scan", help="score every supported file under paths; a summary at the end",
+        description="Score every supported file under PATH... through the local engine, or a "
+        "running API with --api (token in DETECTOR_TOKEN). Bytes the current champion scored "
+        "already are not scored again. Exit status 0 whatever the verdicts, 1 on errors.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    scan.add_argument("paths", nargs="+", metavar="PATH", help="files and folders")
+    scan.add_argument("--recursive", "-r", action="store_true", help="descend into folders")
+    scan.add_argument("--format", choices=FORMATS, default="table")
+    scan.add_argument("--output", "-o", metavar="FILE", help="write the rows here (not stdout)")
+    scan.add_argument("--api", metavar="URL", help="a running API, e.g. http://127.0.0.1:8000")
+    scan.add_argument("--user", default="cli", help="owner of the media (local scans)")
+    scan.set_defaults(func=_scan)
+
     train = sub.add_parser("train", help="train the baseline models (seeded, reproducible)")
     train.add_argument("--out", default="models/weights")
     train.add_argument("--seed", type=int, default=0)
@@ -203,15 +234,28 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_parser("list", help="every version, its aliases and tags").set_defaults(
         func=_models_list)
 
+    from cli.examples import add_examples
     from cli.serving import register
 
     register(sub)
+    add_examples(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a failure is one line on stderr (exit status 1), never a traceback."""
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the user sees one line; DETECTOR_DEBUG the rest
+        if os.environ.get("DETECTOR_DEBUG"):
+            raise
+        print(f"error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
