@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from hera.workflows import Workflow
+from pymongo.errors import ConnectionFailure
 
 from config import Config
 from workflows import _worker
@@ -59,6 +60,9 @@ log = logging.getLogger(__name__)
 HERA_OUTPUTS_ENV = "hera__outputs_directory"
 TORCH_THREADS = 1
 """Math threads per worker: N workers x 1 thread keeps N cores busy without oversubscribing."""
+NODE_RETRY_S = 1.0
+"""Wait before node states are written again while MongoDB is unreachable (a flush, i.e. a
+job's end, waits for them: node states are not lost in an outage)."""
 NODE_WRITE_LINGER_S = 0.25
 """Default of `Config.local_node_write_linger_s` (LOCAL_NODE_WRITE_LINGER_S)."""
 
@@ -189,7 +193,17 @@ class NodeWriter:
                 with self._cond:
                     for (n, _), copy in zip(pending, copies, strict=True):
                         n.doc_id, n.rev = copy.doc_id, copy.rev
-            except Exception as exc:  # the database is down: say so on the jobs
+            except ConnectionFailure as exc:  # MongoDB away: keep them, write them once back
+                log.warning("local engine: MongoDB unreachable, %d node states wait: %s",
+                            len(keys), exc)
+                with self._cond:
+                    if self._closed:
+                        for job_id, _ in keys:
+                            self._errors[job_id] = "MongoDB unreachable"
+                    else:
+                        self._dirty |= keys
+                        self._cond.wait(NODE_RETRY_S)
+            except Exception as exc:  # the write itself failed: say so on the jobs
                 log.exception("local engine: cannot write %d node states", len(keys))
                 with self._cond:
                     for job_id, _ in keys:

@@ -133,10 +133,13 @@ def test_a_job_running_when_mongodb_stops_ends_once_it_is_back(own_mongo):
             assert time.monotonic() < deadline, "the job stayed running"
             time.sleep(0.1)
         job = get_job(get_db(), job_id)
-        # node states written during the outage were lost: the job says so and failed (the
-        # persist step may have reached MongoDB once it was back: then its result is whole)
-        assert job["status"] == "failed" and job["error"]
-        for result in results_for_job(get_db(), job_id):
-            assert result["media_id"] == media_id and result["score"] is not None
+        # persist could not reach MongoDB: the job failed at that step, and the node states of
+        # the outage were kept and written once it was back (none left `running`)
+        assert job["status"] == "failed" and "detect-one(0)/persist" in job["error"]
+        nodes = job["nodes"]
+        assert nodes["detect-one(0)/preprocess"]["status"] == "succeeded"
+        assert nodes["detect-one(0)/persist"]["status"] == "failed"
+        assert nodes["onExit/cleanup-scratch"]["status"] == "succeeded"
+        assert results_for_job(get_db(), job_id) == []
     finally:
         engine.shutdown()
