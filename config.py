@@ -141,6 +141,42 @@ FAULT_VARS = ("MAX_STEP_RETRIES", "STEP_DEADLINE_S", "TRAIN_STEP_DEADLINE_S")
 
 
 @dataclass(frozen=True)
+class AuthLimits:
+    """Authentication and abuse limits; every one can be changed with the variable beside it.
+
+    Rate limits are `limits` strings ("10/minute", "100/hour;1000/day"), counted in MongoDB so
+    they hold across api replicas (`api.ratelimit`); "none" switches one off."""
+
+    trusted_proxies: int = 0  # TRUSTED_PROXIES: reverse proxies in front (X-Forwarded-For hops)
+    login_failures_per_name: str = "10/15 minutes"  # LOGIN_FAILURES_PER_NAME
+    login_failures_per_address: str = "50/15 minutes"  # LOGIN_FAILURES_PER_ADDRESS
+    login_hash_concurrency: int = 2  # LOGIN_HASH_CONCURRENCY: password hashes at once, a process
+    login_hash_wait_s: float = 0.5  # LOGIN_HASH_WAIT_S: wait for a hashing slot, then 503
+    uploads_per_user: str = "1200/minute"  # RATE_LIMIT_UPLOADS_PER_USER
+    uploads_per_address: str = "2400/minute"  # RATE_LIMIT_UPLOADS_PER_ADDRESS
+    sync_per_user: str = "1200/minute"  # RATE_LIMIT_SYNC_PER_USER: sync detections
+    sync_per_address: str = "2400/minute"  # RATE_LIMIT_SYNC_PER_ADDRESS
+    max_revoked_tokens: int = 1000  # MAX_REVOKED_TOKENS: logged-out tokens kept a user
+
+    @classmethod
+    def from_env(cls) -> AuthLimits:
+        return cls(
+            trusted_proxies=max(0, _env_int("TRUSTED_PROXIES", cls.trusted_proxies)),
+            login_failures_per_name=_env("LOGIN_FAILURES_PER_NAME", cls.login_failures_per_name),
+            login_failures_per_address=_env("LOGIN_FAILURES_PER_ADDRESS",
+                                            cls.login_failures_per_address),
+            login_hash_concurrency=max(1, _env_int("LOGIN_HASH_CONCURRENCY",
+                                                   cls.login_hash_concurrency)),
+            login_hash_wait_s=_env_float("LOGIN_HASH_WAIT_S", cls.login_hash_wait_s),
+            uploads_per_user=_env("RATE_LIMIT_UPLOADS_PER_USER", cls.uploads_per_user),
+            uploads_per_address=_env("RATE_LIMIT_UPLOADS_PER_ADDRESS", cls.uploads_per_address),
+            sync_per_user=_env("RATE_LIMIT_SYNC_PER_USER", cls.sync_per_user),
+            sync_per_address=_env("RATE_LIMIT_SYNC_PER_ADDRESS", cls.sync_per_address),
+            max_revoked_tokens=max(1, _env_int("MAX_REVOKED_TOKENS", cls.max_revoked_tokens)),
+        )
+
+
+@dataclass(frozen=True)
 class Webhooks:
     """Callbacks (`callback_url`): every limit of their delivery, each from the variable named."""
 
@@ -216,8 +252,10 @@ class Config:
     token_ttl_s: int
     user_cache_ttl_s: float
     """USER_CACHE_TTL_S (default 30): how long the API reuses a token's user record instead of
-    reading it again from MongoDB on every request; a change to a user (admin flag) shows after
-    at most this long. 0 reads it every time."""
+    reading it again from MongoDB on every request. Disabling a user, a password change and a
+    logout take effect at once on the replica that made them (it drops its cached record) and
+    within this long on the others; admin routes always read the record afresh. 0 reads it
+    every time."""
     sync_write_threads: int
     """SYNC_WRITE_THREADS (default 8): threads of the API process that write a sync job's
     MongoDB documents while the inference service scores it (`api.fastpath`)."""
@@ -237,6 +275,7 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     faults: Faults = field(default_factory=Faults)
     """Retry cap, step deadlines, per-user jobs in flight, job recovery, inference restarts."""
+    auth: AuthLimits = field(default_factory=AuthLimits)
     webhooks: Webhooks = field(default_factory=Webhooks.from_env)
     scan: Scan = field(default_factory=Scan.from_env)
 
@@ -270,6 +309,7 @@ class Config:
             faults=Faults.from_env(),
             text_lm_path=text_lm_path(),
             limits=Limits.from_env(),
+            auth=AuthLimits.from_env(),
         )
 
     @property

@@ -1,45 +1,52 @@
-"""Authentication: Basic credentials buy a signed JWT; every other /api/v1 route needs one."""
+"""Authentication: Basic credentials buy a signed JWT; every other /api/v1 route needs one.
+
+Routes under /api/v1/auth: token (login), logout, me, password (own change); the admins'
+user routes are in `api.admin_users`.
+"""
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import jwt
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
-from flask_httpauth import HTTPBasicAuth, HTTPTokenAuth
+from flask_httpauth import HTTPTokenAuth
 
+from api import tokens
+from api.address import client_address, trust_proxies
+from api.auth_schemas import LoggedOut, PasswordChange
 from api.context import db, settings
 from api.errors import ApiError, error_response
+from api.login import check_password, register_login
 from api.openapi import documented
-from api.schemas import NewUser, Token, User
-from storage import logs, users
+from api.ratelimit import password_failure_limits, register_rate_limits
+from api.schemas import Token, User
+from storage import audit, users
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
-basic_auth = HTTPBasicAuth()
 token_auth = HTTPTokenAuth(scheme="Bearer")
-ALGORITHM = "HS256"
+MIN_PASSWORD_CHARS = 8
+BASIC_CHALLENGE = 'Basic realm="Authentication Required"'
 
 
-@basic_auth.verify_password
-def _verify_password(name: str, password: str) -> dict[str, Any] | None:
-    if not name or not password:
-        return None
-    return users.authenticate(db(), name, password)
+def register_protections(app: Flask) -> None:
+    """TRUSTED_PROXIES, the rate limits (`api.ratelimit`) and the hashing slots (`api.login`)."""
+    trust_proxies(app, app.config["DETECTOR"].auth.trusted_proxies)
+    register_rate_limits(app)
+    register_login(app)
 
 
 @token_auth.verify_token
 def _verify_token(token: str) -> dict[str, Any] | None:
-    if not token:
+    claims = tokens.decode(token, settings().jwt_secret) if token else None
+    if claims is None:
         return None
-    try:
-        claims = jwt.decode(token, settings().jwt_secret, algorithms=[ALGORITHM],
-                            options={"require": ["exp", "iat", "sub"]})
-    except jwt.InvalidTokenError:
+    user = _cached_user(claims["sub"])
+    if user is None or not users.token_is_current(user, claims["ver"], claims["jti"]):
         return None
-    return _cached_user(claims["sub"])
+    g.token_claims = claims
+    return user
 
 
 USER_CACHE_MAX = 10_000
@@ -48,7 +55,7 @@ USER_CACHE_MAX = 10_000
 
 def _cached_user(user_id: str) -> dict[str, Any] | None:
     """The user record, reused for USER_CACHE_TTL_S seconds (one MongoDB round trip less on
-    every authenticated request). An unknown user is never cached."""
+    every authenticated request). An unknown user is never cached; `forget_user` drops one."""
     ttl = settings().user_cache_ttl_s
     if ttl <= 0:
         return users.get_user(db(), user_id)
@@ -66,13 +73,14 @@ def _cached_user(user_id: str) -> dict[str, Any] | None:
     return user
 
 
-@basic_auth.error_handler
-def _basic_error(status: int) -> ResponseReturnValue:
-    return error_response(status, "unauthorized", "wrong or missing user name and password")
+def forget_user(user_id: str) -> None:
+    """Drop the cached record after a change that revokes tokens (this replica at once; the
+    others within USER_CACHE_TTL_S)."""
+    current_app.extensions.setdefault("user_cache", {}).pop(user_id, None)
 
 
 @token_auth.error_handler
-def _token_error(status: int) -> ResponseReturnValue:
+def token_refused(status: int) -> ResponseReturnValue:
     return error_response(status, "unauthorized", "missing, expired or invalid bearer token")
 
 
@@ -88,21 +96,43 @@ def current_user() -> dict[str, Any]:
 
 def issue_token(user: dict[str, Any]) -> str:
     """A signed JWT for `user` (sub = user_id), valid for TOKEN_TTL_S seconds."""
-    now = datetime.now(UTC)
-    claims = {"sub": user["user_id"], "name": user["name"], "admin": bool(user.get("admin")),
-              "iat": now, "exp": now + timedelta(seconds=settings().token_ttl_s)}
-    return jwt.encode(claims, settings().jwt_secret, algorithm=ALGORITHM)
+    return tokens.issue(user, settings().jwt_secret, settings().token_ttl_s)
+
+
+def _token_answer(user: dict[str, Any]) -> dict[str, Any]:
+    return {"access_token": issue_token(user), "token_type": "Bearer",
+            "expires_in": settings().token_ttl_s}
 
 
 @bp.post("/token")
 @documented({200: Token}, auth="basic")
-@basic_auth.login_required
+@password_failure_limits
 def token() -> ResponseReturnValue:
-    """`{"access_token", "token_type": "Bearer", "expires_in"}` for valid Basic credentials."""
-    user = basic_auth.current_user()
-    logs.log_event(db(), "info", "auth.token", user_id=user["user_id"])
-    return jsonify({"access_token": issue_token(user), "token_type": "Bearer",
-                    "expires_in": settings().token_ttl_s})
+    """`{"access_token", "token_type": "Bearer", "expires_in"}` for valid Basic credentials;
+    a wrong password, an unknown or a disabled user get the same 401 in the same time."""
+    credentials = request.authorization
+    name, password = "", ""
+    if credentials is not None and credentials.type == "basic":
+        name, password = credentials.username or "", credentials.password or ""
+    user = check_password(name, password)
+    if user is None:
+        body, status = error_response(401, "unauthorized",
+                                      "wrong or missing user name and password")
+        return body, status, {"WWW-Authenticate": BASIC_CHALLENGE}
+    return jsonify(_token_answer(user))
+
+
+@bp.post("/logout")
+@documented({200: LoggedOut})
+@token_auth.login_required
+def logout() -> ResponseReturnValue:
+    """Revoke the presented token (the user's other tokens stay valid)."""
+    claims = g.token_claims
+    users.revoke_token(db(), claims["sub"], claims["jti"], float(claims["exp"]),
+                       keep=settings().auth.max_revoked_tokens)
+    forget_user(claims["sub"])
+    audit.record(db(), "auth.logout", user_id=claims["sub"], address=client_address())
+    return jsonify({"logged_out": True})
 
 
 @bp.get("/me")
@@ -110,29 +140,43 @@ def token() -> ResponseReturnValue:
 @token_auth.login_required
 def me() -> ResponseReturnValue:
     """The caller's user record."""
-    return jsonify(current_user())
+    return jsonify(users.public_user(current_user()))
 
 
-@bp.post("/users")
-@documented({201: User}, body=NewUser)
-@token_auth.login_required
-def create_user() -> ResponseReturnValue:
-    """Admins create users: JSON `{"name", "password", "admin"?}`."""
-    if not current_user().get("admin"):
-        raise ApiError(403, "forbidden", "only an admin can create users")
+def json_object() -> dict[str, Any]:
     body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("name"), str) or not isinstance(
-            body.get("password"), str):
-        raise ApiError(400, "missing_field", 'send JSON {"name": ..., "password": ...}')
-    if len(body["password"]) < 8:
-        raise ApiError(400, "weak_password", "the password needs at least 8 characters")
-    try:
-        user = users.create_user(db(), body["name"], body["password"],
-                                 admin=bool(body.get("admin")))
-    except users.DuplicateUser as exc:
-        raise ApiError(409, "conflict", str(exc)) from exc
-    except ValueError as exc:
-        raise ApiError(400, "bad_request", str(exc)) from exc
-    logs.log_event(db(), "info", "user.created", user_id=user["user_id"],
-                   by=current_user()["user_id"])
-    return jsonify(user), 201
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_json", "send a JSON object")
+    return body
+
+
+def check_password_strength(password: Any, field: str) -> str:
+    if not isinstance(password, str):
+        raise ApiError(400, "missing_field", f'send JSON with the string "{field}"')
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise ApiError(400, "weak_password",
+                       f"the password needs at least {MIN_PASSWORD_CHARS} characters")
+    return password
+
+
+@bp.post("/password")
+@documented({200: Token}, body=PasswordChange)
+@token_auth.login_required
+@password_failure_limits
+def change_password() -> ResponseReturnValue:
+    """Change the caller's password: JSON `{"current_password", "new_password"}`. Every token
+    issued before is revoked; the answer carries a new one."""
+    body = json_object()
+    new_password = check_password_strength(body.get("new_password"), "new_password")
+    current = body.get("current_password")
+    user = current_user()
+    if not isinstance(current, str) or check_password(
+            user["name"], current, "auth.password_change", audit_success=False) is None:
+        raise ApiError(403, "wrong_password", "the current password is wrong")
+    changed = users.set_password(db(), user["user_id"], new_password)
+    forget_user(user["user_id"])
+    if changed is None:
+        return token_refused(401)
+    audit.record(db(), "auth.password_changed", user_id=user["user_id"],
+                 address=client_address())
+    return jsonify(_token_answer(changed))

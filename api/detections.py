@@ -8,14 +8,16 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from api import fastpath, ingest, uploads, webhooks
+from api.address import client_address
 from api.auth import current_user, require_token
 from api.context import db, engine, inference, limits, settings
 from api.errors import ApiError, code_for
 from api.openapi import documented
 from api.quota import check_jobs_in_flight
+from api.ratelimit import upload_limits
 from api.schemas import Detection, DetectionQuery, FileDetection, TextDetection
 from api.serialize import public_result
-from storage import jobs, logs, results
+from storage import audit, jobs, logs, results
 
 bp = Blueprint("detections", __name__, url_prefix="/api/v1/detections")
 require_token(bp)
@@ -25,6 +27,7 @@ MODES = ("sync", "async")
 @bp.post("")
 @documented({200: Detection, 202: Detection}, query=DetectionQuery, body={
     "multipart/form-data": FileDetection, "application/json": TextDetection})
+@upload_limits  # RATE_LIMIT_UPLOADS_* and RATE_LIMIT_SYNC_*, per user and address
 def create_detection() -> ResponseReturnValue:
     """Take one or more files (multipart `file`) or JSON `{"text"}`; answer 200 or 202.
 
@@ -53,6 +56,12 @@ def create_detection() -> ResponseReturnValue:
                           settings().media_root, status="running" if fast else "queued",
                           background=writers)
     job_id = stored.job["job_id"]
+    event = dict(user_id=owner, address=client_address(), job_id=job_id, mode=mode,
+                 media_ids=[d["media_id"] for d in stored.media])
+    if writers is not None:  # off the sync path's critical path, like its other writes
+        writers.submit(audit.record, db(), "detection.created", **event)
+    else:
+        audit.record(db(), "detection.created", **event)
     status_url = url_for("jobs.get_job", job_id=job_id)
     if callback_url is not None:
         stored.wait()  # the job is stored before its callback is set

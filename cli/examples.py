@@ -8,6 +8,8 @@ EXAMPLES = {
     "serve": "detector serve --port 8000",
     "serve-api": "PORT=8000 MONGO_URI=mongodb://mongo:27017 detector serve-api --host 0.0.0.0",
     "users create": "echo 's3cret-password' | detector users create alice --admin",
+    "users disable": "detector users disable alice",
+    "users enable": "detector users enable alice",
     "detect": "detector detect photo.jpg speech.wav --json",
     "scan": "detector scan ~/Downloads --recursive --format csv --output scan.csv",
     "train": "detector train --quick --modality text",

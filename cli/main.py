@@ -63,7 +63,26 @@ def _users_create(args: argparse.Namespace) -> int:
         except DuplicateUser:
             print(f"error: user {args.name!r} exists", file=sys.stderr)
             return 1
+        _audit_cli("user.created", target=user["user_id"], admin=args.admin)
     print(json.dumps({"user_id": user["user_id"], "name": user["name"], "admin": args.admin}))
+    return 0
+
+
+def _users_set_disabled(args: argparse.Namespace) -> int:
+    """`users disable|enable NAME`: disabling revokes every token of the user at once."""
+    from cli.stack import embedded_stack
+    from storage.db import get_db
+    from storage.users import get_user_by_name, update_user
+
+    disabled = args.action == "disable"
+    with embedded_stack(register_models=False):
+        user = get_user_by_name(get_db(), args.name)
+        if user is None:
+            print(f"error: no user {args.name!r}", file=sys.stderr)
+            return 1
+        update_user(get_db(), user["user_id"], disabled=disabled)
+        _audit_cli("user.updated", target=user["user_id"], disabled=disabled)
+    print(json.dumps({"user_id": user["user_id"], "name": user["name"], "disabled": disabled}))
     return 0
 
 
@@ -140,11 +159,23 @@ def _models_promote(args: argparse.Namespace) -> int:
 
     with embedded_stack(register_models=False):
         try:
-            print(json.dumps(promote(args.name, args.version)))
+            promoted = promote(args.name, args.version)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        _audit_cli("model.promoted", **promoted)
+        print(json.dumps(promoted))
     return 0
+
+
+def _audit_cli(action: str, **details: object) -> None:
+    """An audit event for a command run on this machine: the OS user, address "cli"."""
+    import getpass
+
+    from storage import audit
+    from storage.db import get_db
+
+    audit.record(get_db(), action, user_id=f"os:{getpass.getuser()}", address="cli", **details)
 
 
 def _models_list(args: argparse.Namespace) -> int:
@@ -176,6 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--admin", action="store_true")
     create.set_defaults(func=_users_create)
+    for action, words in (("disable", "disable a user (its tokens stop working at once)"),
+                          ("enable", "enable a disabled user (it logs in again)")):
+        toggle = users.add_parser(action, help=words)
+        toggle.add_argument("name")
+        toggle.set_defaults(func=_users_set_disabled)
 
     detect = sub.add_parser("detect", help="score files with the detect workflow")
     detect.add_argument("paths", nargs="+")

@@ -79,6 +79,8 @@ def ensure_indexes(db: Database) -> None:
     db.results.create_index([("owner", ASCENDING), ("created_at", DESCENDING)])
     db.results.create_index([("media_id", ASCENDING)])
     db.logs.create_index([("created_at", ASCENDING)])
+    db.logs.create_index([("audit", ASCENDING), ("created_at", DESCENDING)])
+    db.rate_limits.create_index([("expires", ASCENDING)], expireAfterSeconds=0)
 
 
 def ping(db: Database) -> None:

@@ -11,8 +11,9 @@ import pytest
 from cli.main import main
 from config import Config
 from models.registry import champion_version, ensure_baselines, register_weights
+from storage import audit
 from storage.db import get_db
-from storage.users import authenticate
+from storage.users import authenticate, create_user
 
 SPEECH = Path("/usr/share/pocketsphinx/test/data/cards/001.wav")
 TEXT = ("The ferry was late again, so we sat on the pier and shared a bag of chips. "
@@ -28,6 +29,19 @@ def test_users_create_reads_the_password_from_stdin(detector_env: Config, monkey
     assert main(["users", "create", "erin"]) == 1  # taken
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     assert main(["users", "create", "frank"]) == 2
+    created = audit.events(get_db(), "user.created")
+    assert len(created) == 1 and created[0]["address"] == "cli"
+
+
+def test_users_disable_and_enable(detector_env: Config, capsys):
+    create_user(get_db(), "gina", "gina-password")
+    assert main(["users", "disable", "gina"]) == 0
+    assert json.loads(capsys.readouterr().out)["disabled"] is True
+    assert authenticate(get_db(), "gina", "gina-password") is None
+    assert main(["users", "enable", "gina"]) == 0
+    assert authenticate(get_db(), "gina", "gina-password") is not None
+    assert main(["users", "disable", "nobody"]) == 1
+    assert [e["disabled"] for e in audit.events(get_db(), "user.updated")] == [False, True]
 
 
 def test_detect_prints_one_json_result_per_file(detector_env: Config, tmp_path: Path, capsys):
@@ -89,6 +103,9 @@ def test_models_promote_moves_the_alias(detector_env: Config, capsys):
         "name": "detector-text", "champion": new, "previous": before}
     assert champion_version("text") == new
     assert main(["models", "promote", "detector-text", "999"]) == 2
+    promoted = audit.events(get_db(), "model.promoted")
+    assert len(promoted) == 1 and promoted[0]["champion"] == new
+    assert promoted[0]["address"] == "cli" and promoted[0]["user_id"].startswith("os:")
     assert main(["models", "promote", "detector-text", before]) == 0  # put it back
     assert main(["models", "list"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()[1:]]

@@ -122,7 +122,8 @@ def test_a_job_running_when_mongodb_stops_ends_once_it_is_back(own_mongo):
         engine.warm_up()
         engine.submit(job_id)
         deadline = time.monotonic() + 10
-        while job_status(get_db(), job_id) != "running":
+        while get_job(get_db(), job_id)["nodes"].get(
+                "detect-one(0)/preprocess", {}).get("status") != "running":
             assert time.monotonic() < deadline
             time.sleep(0.02)
         own_mongo.stop()  # while preprocess runs: persist cannot write, nor can the job's end
