@@ -8,26 +8,33 @@
 #   docker build --target training -t deepfake-detector-training:dev .
 # and is submitted with that image (`workflows.train.build_train_workflow(image=...)`).
 
-# --- build: a virtual environment with the CPU build of torch and the project ---
-FROM python:3.11-slim AS build
+# --- build: a virtual environment from requirements.lock, every file checked by its hash ---
+# Base images are pinned to an exact release; `k8s/pin-digests.sh` resolves each to its digest
+# (where a registry is reachable) and rewrites these lines to `python:3.11.7-slim-bookworm@sha256:...`.
+FROM python:3.11.7-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PATH=/opt/venv/bin:$PATH
 RUN python -m venv /opt/venv
-# torch first, from PyTorch's CPU index: the same version from PyPI is the multi-GB CUDA
-# build. `pip install .` then finds torch==2.13.0 satisfied (2.13.0+cpu) and keeps it.
-RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+# Every dependency, pip and setuptools included, from the lock with --require-hashes: a file
+# whose hash is not in the lock is refused. torch is the lock's 2.13.0+cpu, found on PyTorch's
+# CPU index (the same version from PyPI is the multi-GB CUDA build).
+COPY requirements.lock /tmp/requirements.lock
+RUN pip install --require-hashes --extra-index-url https://download.pytorch.org/whl/cpu \
+        -r /tmp/requirements.lock
 WORKDIR /src
 COPY . .
-RUN pip install . \
+# The project alone: no dependency resolution, no build isolation (setuptools is the lock's).
+RUN pip install --no-deps --no-build-isolation . \
+ && pip check \
  && cd /tmp && python -c "import cv2, torch, config, cli.main; print(torch.__version__, cv2.__version__)"
 
 # --- runtime: the environment alone, a non-root user, no compilers ---
-FROM python:3.11-slim AS runtime
+FROM python:3.11.7-slim-bookworm AS runtime
 # tini as PID 1 forwards SIGTERM to the server (Python as PID 1 ignores it) and reaps children.
 # No libgl: OpenCV is opencv-python-headless.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tini \
+ && apt-get install -y --no-install-recommends tini=0.19.0-1+b3 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 detector \
  && useradd --system --uid 10001 --gid 10001 --home-dir /home/detector --create-home \

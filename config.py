@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +51,19 @@ class Limits:
     max_text_chars: int = 200_000  # MAX_TEXT_CHARS
     min_text_chars: int = 20  # MIN_TEXT_CHARS
     sync_timeout_s: float = 120.0  # SYNC_TIMEOUT_S: how long ?mode=sync waits for a job
+    # -- hostile input (issue 11): read from the environment when a Limits is made --------
+    max_form_parts: int = field(default_factory=lambda: _env_int("MAX_FORM_PARTS", 64))
+    """MAX_FORM_PARTS: multipart parts (files and fields) one request may hold."""
+    max_json_depth: int = field(default_factory=lambda: _env_int("MAX_JSON_DEPTH", 32))
+    """MAX_JSON_DEPTH: nesting of arrays and objects a JSON body may have."""
+    probe_max_frames: int = field(default_factory=lambda: _env_int("PROBE_MAX_FRAMES", 36_000))
+    """PROBE_MAX_FRAMES: video frames a full probe may decode to count or check a file."""
+    probe_budget_s: float = field(default_factory=lambda: _env_float("PROBE_BUDGET_S", 60.0))
+    """PROBE_BUDGET_S: wall-clock seconds a full video probe may spend decoding."""
+    request_read_timeout_s: float = field(
+        default_factory=lambda: _env_float("REQUEST_READ_TIMEOUT_S", 60.0))
+    """REQUEST_READ_TIMEOUT_S: longest a client may take to send one request (headers and
+    body); waitress's inactivity timeout (`channel_timeout`) is the same number."""
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -138,6 +152,32 @@ class Faults:
 FAULT_VARS = ("MAX_STEP_RETRIES", "STEP_DEADLINE_S", "TRAIN_STEP_DEADLINE_S")
 """The variables that change rendered workflows (`workflows.render` renders their defaults)."""
 # --- end of faults ---
+
+
+# --- rescans, the scheduler and retention (issue 13) ------------------------------------------
+@dataclass(frozen=True)
+class Rescans:
+    """Rescans, their scheduler and media retention; each set by the variable beside it."""
+
+    schedule_on: bool = True  # RESCAN_SCHEDULE=off: `detector serve` runs no schedule
+    batch_size: int = 50  # RESCAN_BATCH_SIZE: media per rescan-batch node
+    max_media: int = 10_000  # RESCAN_MAX_MEDIA: media one rescan rescores at most
+    tick_s: float = 30.0  # SCHEDULER_TICK_S: how often the scheduler looks at the clock
+    retention_days: float | None = None  # RETENTION_DAYS: unset keeps media forever
+    purge_batch: int = 500  # RETENTION_PURGE_BATCH: media deleted by one purge at most
+
+    @classmethod
+    def from_env(cls) -> Rescans:
+        days = _env("RETENTION_DAYS")
+        return cls(
+            schedule_on=(_env("RESCAN_SCHEDULE") or "").lower() != "off",
+            batch_size=max(1, _env_int("RESCAN_BATCH_SIZE", cls.batch_size)),
+            max_media=max(1, _env_int("RESCAN_MAX_MEDIA", cls.max_media)),
+            tick_s=max(0.1, _env_float("SCHEDULER_TICK_S", cls.tick_s)),
+            retention_days=float(days) if days is not None else None,
+            purge_batch=max(1, _env_int("RETENTION_PURGE_BATCH", cls.purge_batch)),
+        )
+# --- end of rescans ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -248,7 +288,6 @@ class Config:
     rescan_schedule: str | None
     inference_url: str | None
     inference_timeout_s: float
-    jwt_secret: str
     token_ttl_s: int
     user_cache_ttl_s: float
     """USER_CACHE_TTL_S (default 30): how long the API reuses a token's user record instead of
@@ -272,12 +311,31 @@ class Config:
     """TEXT_LM_PATH (default models/weights/text-lm.npz, beside text.pt): the language models of
     human text behind the text detector's fluency features, written by `detector train` and
     loaded once per process wherever text is scored (`models.text_lm.served_lm`)."""
+    rescans: Rescans = field(default_factory=lambda: Rescans())
     limits: Limits = field(default_factory=Limits)
     faults: Faults = field(default_factory=Faults)
     """Retry cap, step deadlines, per-user jobs in flight, job recovery, inference restarts."""
     auth: AuthLimits = field(default_factory=AuthLimits)
     webhooks: Webhooks = field(default_factory=Webhooks.from_env)
     scan: Scan = field(default_factory=Scan.from_env)
+    # -- listeners and local secrets (issue 11) --------------------------------------------
+    metrics_host: str = field(default_factory=lambda: _env("METRICS_HOST", "127.0.0.1"))
+    """METRICS_HOST (default 127.0.0.1): address of the API's own Prometheus listener."""
+    metrics_port: int = field(default_factory=lambda: _env_int("METRICS_PORT", 9100))
+    """METRICS_PORT (default 9100; 0 = a free port): the API's `/metrics`, never on the
+    public listener."""
+
+    @property
+    def jwt_secret(self) -> str:
+        """JWT_SECRET, or a random key kept in var/jwt.key (0600). Read only when asked for: a
+        process that never signs or checks a token (a worker) never loads it."""
+        return _env("JWT_SECRET") or _local_secret(self.var_dir)
+
+    @property
+    def inference_token(self) -> str:
+        """INFERENCE_TOKEN: the shared token the inference service asks of its callers; a random
+        one kept in var/inference.token (0600) when unset."""
+        return _env("INFERENCE_TOKEN") or _local_secret(self.var_dir, "inference.token")
 
     @classmethod
     def from_env(cls) -> Config:
@@ -298,7 +356,6 @@ class Config:
             rescan_schedule=_env("RESCAN_SCHEDULE"),
             inference_url=_env("INFERENCE_URL"),
             inference_timeout_s=_env_float("INFERENCE_TIMEOUT_S", 30.0),
-            jwt_secret=_env("JWT_SECRET") or _local_secret(var_dir),
             token_ttl_s=_env_int("TOKEN_TTL_S", 3600),
             user_cache_ttl_s=_env_float("USER_CACHE_TTL_S", 30.0),
             sync_write_threads=_env_int("SYNC_WRITE_THREADS", 8),
@@ -308,6 +365,7 @@ class Config:
             port=_env_int("PORT", 8000),
             faults=Faults.from_env(),
             text_lm_path=text_lm_path(),
+            rescans=Rescans.from_env(),
             limits=Limits.from_env(),
             auth=AuthLimits.from_env(),
         )
@@ -318,14 +376,34 @@ class Config:
         return Path(_env("MLFLOW_ARTIFACT_ROOT", str(self.var_dir / "mlartifacts"))).resolve()
 
 
-def _local_secret(var_dir: Path) -> str:
-    """A random JWT key kept under var/ so tokens survive restarts on one machine."""
-    path = var_dir / "jwt.key"
+SECRET_VARS = ("JWT_SECRET", "ARGO_TOKEN", "DETECTOR_ADMIN_PASSWORD")
+"""Secrets of the API process that processes decoding untrusted media must not inherit (the
+local engine's workers, the inference service)."""
+
+
+_SECRET_READ_TRIES = 200
+
+
+def _local_secret(var_dir: Path, name: str = "jwt.key") -> str:
+    """A random key kept in var/<name> so it survives restarts on one machine: the folder is
+    made 0700 and the file created 0600 in one call (never readable by others, not even for
+    a moment); a second process racing to create it reads the first one's key."""
+    path = var_dir / name
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(os.urandom(32).hex())
-        path.chmod(0o600)
-    return path.read_text().strip()
+        var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(os.urandom(32).hex())
+    for _ in range(_SECRET_READ_TRIES):  # another process may have created it, not yet written
+        value = path.read_text().strip()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise RuntimeError(f"{name} under DETECTOR_VAR_DIR is empty; remove it to make a new one")
 
 
 def text_lm_path() -> Path:

@@ -14,7 +14,7 @@ from config import get_config
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from `config.get_config()`; `test_config` overrides any key (e.g. ENGINE)."""
-    from api import admin_users, auth, detections, health, jobs, openapi, results, web
+    from api import admin_users, auth, detections, health, jobs, openapi, rescans, results, web
     from api.bodylimit import register_body_limits
     from api.errors import register_errors
     from api.metrics import register_metrics
@@ -45,7 +45,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     register_errors(app)
     register_security_headers(app)  # CSP, nosniff, no referrer; no-store under /api/
-    for module in (auth, admin_users, detections, jobs, results, health, web, openapi):
+    for module in (auth, admin_users, detections, jobs, results, rescans, health, web, openapi):
         app.register_blueprint(module.bp)
     app.teardown_request(lambda _exc: remove_temp_files())
 
@@ -57,7 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from api.webhooks import register_webhooks
 
     register_webhooks(app)  # GET/POST /api/v1/auth/webhook-secret, the callback delivery loop
-    register_metrics(app)  # request counts and latency, job gauges, GET /metrics (no token)
+    register_metrics(app)  # request counts, latency, job gauges (served on METRICS_PORT)
     register_body_limits(app)  # per-route limits from Content-Length, before the token check
     auth.register_protections(app)  # TRUSTED_PROXIES, rate limits, login hashing slots
     _bootstrap_admin(app)

@@ -24,6 +24,7 @@ def _check_body() -> None:
     if app_cap is not None and app_cap < limit:
         limit, name = app_cap, "MAX_CONTENT_LENGTH"
     request.max_content_length = limit  # werkzeug stops a chunked body there too
+    request.max_form_parts = current_app.config["LIMITS"].max_form_parts  # 413 as it parses
     length = request.content_length
     if length is not None and length > limit:
         raise ApiError(413, "too_large", f"the request body is {length} bytes; the limit for "

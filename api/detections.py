@@ -41,16 +41,14 @@ def create_detection() -> ResponseReturnValue:
     check_jobs_in_flight(db(), owner, settings().faults)  # 429 + Retry-After at the cap
     callback_url = webhooks.callback_url()
     client = inference()
-    # The inference service decodes what it scores and says so when it cannot: an image bound
-    # for it is probed from its headers only (`steps.probe`), not decoded here as well.
-    maybe_fast = mode != "async" and client is not None
-    staged = uploads.probe_all(uploads.collect(), limits(), decode_images=not maybe_fast)
+    # The API decodes nothing (it holds the secrets): uploads are probed from their headers
+    # (`api.ingest.stage`); the inference service or the workers decode them and say so when
+    # they cannot (a 4xx from the service, a failed job from the engine).
+    staged = uploads.probe_all(uploads.collect(), limits())
     if mode is None:
         mode = "async" if any(s.info.modality == "video" for s in staged) else "sync"
     fast = mode == "sync" and client is not None and all(
         s.info.modality != "video" for s in staged)
-    if maybe_fast and not fast:  # the engine's decoder would only fail later: check now
-        uploads.check_decodes([(s.path, s.filename, s.info.modality) for s in staged])
     writers = current_app.extensions["sync_writers"] if fast else None
     stored = ingest.store(db(), staged, owner, "inference" if fast else engine().name, mode,
                           settings().media_root, status="running" if fast else "queued",
@@ -73,14 +71,8 @@ def create_detection() -> ResponseReturnValue:
                                              background=writers)
             return _answer(job_id, status_url, job=job, scored=scored)
         except fastpath.FallBack as exc:  # the service is down or not ready: queue the job
-            try:  # the images skipped their decode for the service; the engine needs it
-                root = settings().media_root
-                uploads.check_decodes([(root / d["path"], d["filename"], d["modality"])
-                                       for d in stored.media])
-            except ApiError:
-                ingest.discard(db(), stored, settings().media_root)
-                raise
-            fallback = f"inference service unavailable ({exc}); ran as a workflow job"
+            current_app.logger.warning("sync job %s falls back to the engine: %s", job_id, exc)
+            fallback = "inference service unavailable; ran as a workflow job"
             jobs.update_job(db(), job_id, engine=engine().name)
         except fastpath.Rejected as exc:  # bad input after all: leave nothing behind
             ingest.discard(db(), stored, settings().media_root)
@@ -89,10 +81,11 @@ def create_detection() -> ResponseReturnValue:
     try:
         engine().submit(job_id)
     except Exception as exc:  # the engine is someone else's process: report, do not crash
+        # the job keeps the reason (clients see it redacted: `api.serialize.public_job`)
         jobs.update_job(db(), job_id, status="failed", error=f"submit failed: {exc}")
         logs.log_event(db(), "error", "job.submit_failed", job_id=job_id, error=str(exc))
-        raise ApiError(503, "engine_unavailable", f"the job could not be submitted: {exc}",
-                       job_id=job_id) from exc
+        raise ApiError(503, "engine_unavailable", "the job could not be submitted to the "
+                       "workflow engine; try again later", job_id=job_id) from exc
     if mode == "async":
         return jsonify({"job_id": job_id, "status_url": status_url}), 202, {
             "Location": status_url}

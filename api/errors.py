@@ -1,14 +1,16 @@
-"""JSON errors: `{"error": {"code", "message"}}` for every 4xx/5xx, werkzeug's included."""
+"""JSON errors: `{"error": {"code", "message"}}` for every 4xx/5xx, werkzeug's included; no
+message carries a server path, a URL or a stack trace (`redact`)."""
 
 from __future__ import annotations
 
 import errno
+import re
 from typing import Any
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from pymongo.errors import ConnectionFailure
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 _CODES = {
     400: "bad_request",
@@ -35,14 +37,31 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.extra = status, code, message, extra
 
 
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
+_PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?(?:[/\\][\w.\-~+@]+){2,}[/\\]?")
+_HOST_PORT = re.compile(
+    r"\b(?:\d{1,3}(?:\.\d{1,3}){3}|(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*):\d{2,5}\b", re.IGNORECASE)
+_TRACE = re.compile(r"Traceback \(most recent call last\):.*", re.DOTALL)
+
+
+def redact(text: str) -> str:
+    """`text` without stack traces, URLs, host:port pairs and absolute file paths (each
+    replaced by a placeholder): what a client may see of an internal error's text."""
+    text = _TRACE.sub("<trace>", text)
+    text = _URL.sub("<url>", text)
+    text = _HOST_PORT.sub("<host>", text)
+    return _PATH.sub("<path>", text)
+
+
 def code_for(status: int) -> str:
     """The default error code of an HTTP status."""
     return _CODES.get(status, "error")
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> ResponseReturnValue:
-    """The JSON error body and status."""
-    return jsonify({"error": {"code": code, "message": message}, **extra}), status
+    """The JSON error body and status; the message is `redact`ed (a last line of defence: the
+    code that raises should not put internals in it at all)."""
+    return jsonify({"error": {"code": code, "message": redact(message)}, **extra}), status
 
 
 def _api_error(exc: ApiError) -> ResponseReturnValue:
@@ -53,11 +72,21 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
     if exc.code is None or exc.code < 400:
         return exc
     response = exc.get_response()
+    if isinstance(exc, RequestEntityTooLarge) and request.mimetype == "multipart/form-data":
+        return error_response(413, "too_large", _form_too_large())
     body, status = error_response(exc.code, code_for(exc.code), exc.description or exc.name)
     for name in ("Allow", "WWW-Authenticate", "Retry-After"):
         if name in response.headers:
             body.headers[name] = response.headers[name]
     return body, status
+
+
+def _form_too_large() -> str:
+    """What werkzeug's form parser refused: too many parts, a field too long, or a chunked
+    body past the route's limit (a declared length is refused earlier, `api.bodylimit`)."""
+    return (f"the multipart body has more than {request.max_form_parts} parts (MAX_FORM_PARTS), "
+            f"a form field over {request.max_form_memory_size} bytes, or more than "
+            f"{request.max_content_length} bytes in all")
 
 
 def _unexpected(exc: Exception) -> ResponseReturnValue:

@@ -76,7 +76,8 @@ def score_job(db: Database, stored: Stored, client: InferenceClient, media_root:
             jobs.set_node(db, job_id, f"inference({index})", fresh=True, status="failed",
                           started_at=started, finished_at=utcnow(), attempts=1, error=str(exc))
             done = jobs.update_created_job(db, job, status="failed",
-                                           error=f"{doc['filename']}: {exc}")
+                                           error=f"{doc['filename']}: inference failed "
+                                                 f"({exc.status})")
             return done or job, scored
         stored.wait()  # the job is stored before its results
         node = functools.partial(jobs.set_node, db, job_id, f"inference({index})", fresh=True,

@@ -6,11 +6,12 @@ torch (~240 MiB resident), which the API process otherwise never needs.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
 import pymongo
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from api.context import db, settings
@@ -24,6 +25,7 @@ MODEL_NAME = "detector-{modality}"
 """Registered model name of a modality (as `models.registry.MODEL_NAMES`; a test checks both)."""
 ALIAS = "champion"
 
+log = logging.getLogger(__name__)
 _clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
 
@@ -64,9 +66,9 @@ def _check_mongo() -> str | None:
     try:
         with pymongo.timeout(PING_TIMEOUT_S):
             db().command("ping")
-    except Exception as exc:
-        current_app.logger.warning("readyz: mongodb: %s", exc)
-        return "mongodb: unreachable"
+    except Exception as exc:  # the driver's text names hosts and ports: logged, not answered
+        log.warning("readyz: mongodb: %s", exc)
+        return f"mongodb: not reachable ({type(exc).__name__})"
     return None
 
 
@@ -76,9 +78,9 @@ def _check_models(checks: dict) -> list[str]:
         try:
             version = _champion_version(modality)
         except Exception as exc:
-            current_app.logger.warning("readyz: mlflow: %s: %s", modality, exc)
+            log.warning("readyz: mlflow: %s: %s", modality, exc)
             checks[modality] = None
-            reasons.append(f"mlflow: {modality}: unreachable")
+            reasons.append(f"mlflow: {modality}: registry not reachable ({type(exc).__name__})")
             continue
         checks[modality] = version
         if version is None:

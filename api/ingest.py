@@ -21,6 +21,9 @@ from config import Limits
 from steps.probe import MediaInfo, probe_media
 from storage import jobs, logs, media
 
+PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700
+"""Stored media are readable by the service's user alone (the workers run as the same user)."""
+
 
 @dataclass
 class Staged:
@@ -42,9 +45,12 @@ def sha256_of(path: Path) -> str:
 
 
 def stage(path: Path, filename: str, limits: Limits, decode_images: bool = True) -> Staged:
-    """Probe one file (raises `steps.probe.MediaError`) and hash it; `decode_images=False` for
-    an image the inference service decodes (see `steps.probe.probe_media`)."""
-    info = probe_media(path, filename, limits, decode_images=decode_images)
+    """Probe one file from its headers alone (raises `steps.probe.MediaError`) and hash it.
+
+    Nothing is decoded here, whatever `decode_images` says (kept for callers): this process
+    holds JWT_SECRET and ARGO_TOKEN, so untrusted media are decoded only by the inference
+    service and by the workers' preprocess step (`steps.preprocess`), which hold neither."""
+    info = probe_media(path, filename, limits, decode_images=False, header_only=True)
     return Staged(path, filename, info, path.stat().st_size, sha256_of(path))
 
 
@@ -57,16 +63,18 @@ def store_blob(item: Staged, media_root: Path, move: bool = True) -> tuple[str, 
     dest = media_root / rel
     if dest.exists():
         return rel, False
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
     part = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
     try:
         try:
             if not move:
                 raise OSError("copy requested")
             os.replace(item.path, part)
-        except OSError:  # another file system, or a copy was asked for
-            shutil.copyfile(item.path, part)
-        part.chmod(0o644)
+        except OSError:  # another file system, or a copy was asked for: created 0600 at once
+            fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+            with item.path.open("rb") as src, os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+        part.chmod(PRIVATE_FILE)  # an upload's temp file is 0600 already; a moved file may not be
         os.replace(part, dest)
     except BaseException:  # the volume is full (ENOSPC) or gone: no partial file stays
         part.unlink(missing_ok=True)

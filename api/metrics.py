@@ -1,4 +1,4 @@
-"""Prometheus metrics of the API (`GET /metrics`, no token; keep it inside the cluster).
+"""Prometheus metrics of the API, served on a listener of their own (METRICS_HOST:METRICS_PORT).
 
 Series (a registry per app, so tests and several apps in one process never collide):
 - `detector_api_requests_total{route, method, status}` and
@@ -12,25 +12,26 @@ Series (a registry per app, so tests and several apps in one process never colli
   sync path to the inference service (HTTP, probe, decode, featurise, model); the service's own
   `/metrics` has the model time alone (`detector_inference_model_seconds`).
 
-`/metrics` is answered without authentication. In production only Prometheus inside the
-cluster reaches it: Ingress `api-metrics-deny` (k8s/base/api) answers 403 to outside clients;
-the scraper needs a NetworkPolicy of the cluster's own. It shows route names and counts, no
-user data.
+The public app has no `/metrics` route (a 404 like any unknown path): `start_metrics_server`
+serves the app's registry on METRICS_HOST:METRICS_PORT (127.0.0.1:9100 by default), a small
+HTTP server thread that `detector serve` / `serve-api` start beside waitress. It answers
+without authentication; it shows route names and counts, no user data.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Flask, Response, g, request
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from models.serving.metrics import CONTENT_TYPE, LATENCY_BUCKETS, HttpMetrics
+from models.serving.metrics import LATENCY_BUCKETS, HttpMetrics
 
 PREFIX = "detector_api"
 QUEUE_STATES = ("queued", "running")
@@ -117,7 +118,8 @@ def _route() -> str:
 
 
 def register_metrics(app: Flask, count_jobs: Callable[[], dict[str, int]] | None = None) -> None:
-    """Count every request of `app`, time its sync inference calls, add `GET /metrics`.
+    """Count every request of `app` and time its sync inference calls (`app.extensions
+    ["metrics"]`; served by `start_metrics_server`, not by `app`).
 
     `count_jobs` defaults to `storage.stats.jobs_by_status` on the app's database. Call after
     `app.extensions["inference"]` is set.
@@ -150,10 +152,14 @@ def register_metrics(app: Flask, count_jobs: Callable[[], dict[str, int]] | None
             metrics.observe_request(_route(), request.method, 500, time.perf_counter() - started)
             metrics.in_flight.dec()
 
-    def prometheus() -> Response:
-        return Response(metrics.render(), mimetype=CONTENT_TYPE)
 
-    app.add_url_rule("/metrics", "metrics", prometheus, methods=["GET"])
+def start_metrics_server(app: Flask, host: str, port: int) -> tuple[Any, threading.Thread]:
+    """Serve `app`'s registry at http://host:port/metrics in a daemon thread; (server, thread).
+    `port` 0 takes a free port (`server.server_port`). `server.shutdown()` stops it."""
+    metrics: ApiMetrics = app.extensions["metrics"]
+    server, thread = start_http_server(port, addr=host, registry=metrics.registry)
+    log.info("metrics on http://%s:%d/metrics", host, server.server_port)
+    return server, thread
 
 
 def _db_counter(app: Flask) -> Callable[[], dict[str, int]]:

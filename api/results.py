@@ -1,4 +1,5 @@
-"""GET /api/v1/results (own, newest first, paged), /results/<media_id> and its heatmap PNG."""
+"""GET /api/v1/results (own, newest first, paged), /results/<media_id> (`?history=1`: every
+result, newest first), its heatmap PNG, and DELETE /results/<media_id> (the media and all of it)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from api.auth import current_user, require_token
 from api.context import db, settings
 from api.errors import ApiError
 from api.openapi import documented
-from api.schemas import PageQuery, Result, ResultsPage
+from api.rescan_schemas import ResultOrHistory, ResultQuery
+from api.schemas import PageQuery, ResultsPage
 from api.serialize import public_result
 from steps.explain import render_heatmap
 from storage import media, results
@@ -42,13 +44,57 @@ def list_results() -> ResponseReturnValue:
 
 
 @bp.get("/<media_id>")
-@documented({200: Result})
+@documented({200: ResultOrHistory}, query=ResultQuery)
 def latest_result(media_id: str) -> ResponseReturnValue:
-    """The newest result for one of the caller's media."""
-    doc = results.latest_result(db(), media_id, current_user()["user_id"])
+    """The newest result for one of the caller's media; with `?history=1` every result of it,
+    newest first, each with its model version, the job that made it and `changed_from`."""
+    owner = current_user()["user_id"]
+    if request.args.get("history") in ("1", "true"):
+        history = results.result_history(db(), media_id, owner)
+        if not history:
+            raise ApiError(404, "not_found", f"no result for media {media_id}")
+        return jsonify({"media_id": media_id, "history": history_items(history)})
+    doc = results.latest_result(db(), media_id, owner)
     if doc is None:
         raise ApiError(404, "not_found", f"no result for media {media_id}")
     return jsonify(public_result(doc))
+
+
+def history_items(history: list[dict]) -> list[dict]:
+    """Results as the history shows them: `job` {job_id, mode: upload|rescan} and, when the
+    verdict changed from the one before, `changed_from` (and `previous_model`)."""
+    ids = sorted({r["job_id"] for r in history})
+    modes = {j["job_id"]: j.get("mode") for j in db().jobs.find(
+        {"job_id": {"$in": ids}}, {"_id": 0, "job_id": 1, "mode": 1})}
+    items = []
+    for doc in history:
+        item = public_result(doc)
+        mode = modes.get(doc["job_id"])
+        item["job"] = {"job_id": doc["job_id"], "kind": "rescan" if mode == "rescan" else
+                       "upload", "mode": mode}
+        for key in ("changed_from", "previous_model"):
+            if doc.get(key) is not None:
+                item[key] = doc[key]
+        items.append(item)
+    return items
+
+
+@bp.delete("/<media_id>")
+@documented({204: {}})
+def delete_media(media_id: str) -> ResponseReturnValue:
+    """Delete one of the caller's media: the media document, its results, heatmaps and, when no
+    other media shares them, its bytes. 404 for anyone else's media."""
+    from api.address import client_address
+    from storage import audit
+    from storage.purge import delete_media_fully
+
+    owner = current_user()["user_id"]
+    removed = delete_media_fully(db(), settings().media_root, media_id, owner)
+    if removed is None:
+        raise ApiError(404, "not_found", f"no media {media_id}")
+    audit.record(db(), "media.deleted", user_id=owner, address=client_address(), media_id=media_id,
+              results=removed["results"], bytes_removed=removed["bytes_removed"])
+    return "", 204
 
 
 @bp.get("/<media_id>/heatmap")

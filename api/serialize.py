@@ -35,17 +35,28 @@ def public_result(doc: dict[str, Any]) -> dict[str, Any]:
 def public_job(doc: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, Any]:
     """A job with its results as the API returns it; `links.argo_ui` is its workflow in the
     Argo UI (null off Argo or when ARGO_UI_URL is unset)."""
+    from api.errors import redact
     from workflows.argo_engine import argo_ui_link
 
     out = {k: doc.get(k) for k in JOB_KEYS}
-    out["nodes"] = out["nodes"] or {}
+    out["nodes"] = {name: ({**state, "error": redact(state["error"])}
+                           if isinstance(state, dict) and isinstance(state.get("error"), str)
+                           else state) for name, state in (out["nodes"] or {}).items()}
+    if isinstance(out["error"], str):  # a step's exception text: no server paths or hosts
+        out["error"] = redact(out["error"])
     out["results"] = [public_result(r) for r in results]
     out["links"] = {"argo_ui": argo_ui_link(doc)}
     return out
 
 
 class JSONProvider(DefaultJSONProvider):
-    """Flask's JSON provider with datetimes as ISO 8601 in UTC instead of HTTP dates."""
+    """Flask's JSON provider with datetimes as ISO 8601 in UTC instead of HTTP dates; bodies
+    nested deeper than MAX_JSON_DEPTH or holding lone surrogates do not parse (a 400)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        from api.jsonsafe import loads
+
+        return loads(s, self._app.config["LIMITS"].max_json_depth, **kwargs)
 
     @staticmethod
     def default(o: Any) -> Any:

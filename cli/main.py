@@ -16,22 +16,42 @@ def _serve(args: argparse.Namespace) -> int:
     from waitress import serve
 
     from api import create_app
-    from cli.serving import exit_on_sigterm, serve_options
+    from cli.serving import (
+        deadline_server,
+        exit_on_sigterm,
+        private_files,
+        serve_metrics,
+        serve_options,
+    )
     from cli.stack import embedded_stack, inference_child, recover_jobs
 
     exit_on_sigterm()  # `kill` or a pod stop ends the inference child and the engine too
+    private_files()  # var/: database, registry, media, logs readable by this user alone
+    from workflows.scheduler import rescan_scheduler
+
     with embedded_stack() as cfg, inference_child(cfg) if args.inference else nullcontext():
         app = create_app()
+        scheduler = rescan_scheduler(cfg)  # rescans on their schedule, retention (issue 13)
+        if scheduler is not None:
+            scheduler.start()
         warm_up = getattr(app.extensions["engine"], "warm_up", None)
         if warm_up is not None:  # load the models in the workers now, not on the first job
             warm_up(wait=False)
         recover_jobs(app.extensions["engine"])  # jobs a killed `detector serve` left behind
         app.extensions["webhooks"].start()  # callbacks left pending by a restart go out
         port = args.port or cfg.port
-        print(f"detector API on http://{args.host}:{port}/  (Ctrl-C stops)", flush=True)
+        metrics = serve_metrics(app, cfg.metrics_host, cfg.metrics_port)
+        where = f"{cfg.metrics_host}:{metrics.server_port}" if metrics else "not started"
+        print(f"detector API on http://{args.host}:{port}/, metrics {where}  (Ctrl-C stops)",
+              flush=True)
         try:
-            serve(app, **serve_options(cfg.limits, args.host, port, args.threads, "detector"))
+            serve(app, _server=deadline_server,
+                  **serve_options(cfg.limits, args.host, port, args.threads, "detector"))
         finally:
+            if scheduler is not None:
+                scheduler.stop()
+            if metrics is not None:
+                metrics.shutdown()
             engine = app.extensions.get("engine")
             if engine is not None and hasattr(engine, "shutdown"):
                 engine.shutdown()
@@ -155,27 +175,36 @@ def _train_workflow(args: argparse.Namespace) -> int:
 
 def _models_promote(args: argparse.Namespace) -> int:
     from cli.stack import embedded_stack
-    from models.promotion import promote
+    from models.promotion import modality_of, promote
 
-    with embedded_stack(register_models=False):
+    with embedded_stack(register_models=False) as cfg:
         try:
-            promoted = promote(args.name, args.version)
+            promoted = promote(args.name, args.version, user_id=cli_actor())
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        _audit_cli("model.promoted", **promoted)
-        print(json.dumps(promoted))
+        print(json.dumps(promoted), flush=True)
+        if args.rescan:  # the media of that modality scored by any other version
+            from cli.rescan import run
+            from steps.rescan_select import Filters
+
+            return run(cfg, Filters(modality=modality_of(args.name)), as_json=False)
     return 0
+
+
+def cli_actor() -> str:
+    """Who runs a command on this machine, as the audit trail names them: `os:<login>`."""
+    import getpass
+
+    return f"os:{getpass.getuser()}"
 
 
 def _audit_cli(action: str, **details: object) -> None:
     """An audit event for a command run on this machine: the OS user, address "cli"."""
-    import getpass
-
     from storage import audit
     from storage.db import get_db
 
-    audit.record(get_db(), action, user_id=f"os:{getpass.getuser()}", address="cli", **details)
+    audit.record(get_db(), action, user_id=cli_actor(), address="cli", **details)
 
 
 def _models_list(args: argparse.Namespace) -> int:
@@ -266,14 +295,20 @@ def build_parser() -> argparse.ArgumentParser:
     promote = models.add_parser("promote", help="make VERSION the champion of NAME")
     promote.add_argument("name", help="detector-image|detector-audio|detector-video|detector-text")
     promote.add_argument("version")
+    promote.add_argument("--rescan", action="store_true",
+                         help="then rescan that modality through the configured engine")
     promote.set_defaults(func=_models_promote)
     models.add_parser("list", help="every version, its aliases and tags").set_defaults(
         func=_models_list)
 
+    from cli import media as media_cli
+    from cli import rescan as rescan_cli
     from cli.examples import add_examples
     from cli.serving import register
 
     register(sub)
+    rescan_cli.register(sub)
+    media_cli.register(sub)
     add_examples(parser)
     return parser
 

@@ -21,8 +21,19 @@ new() {
 
 new mongo-root-username root
 new mongo-root-password "$(rand 24)"
-new mongo-app-username detector
-new mongo-app-password "$(rand 24)"
-new mongo-uri "mongodb://$(cat "$dir/mongo-app-username"):$(cat "$dir/mongo-app-password")@mongodb-0.mongodb:27017/?authSource=admin"
+# One MongoDB user per component (roles: k8s/base/mongodb/mongodb-init-configmap.yaml).
+for component in api inference workflow; do
+    new "mongo-$component-username" "detector-$component"
+    new "mongo-$component-password" "$(rand 24)"
+    new "mongo-uri-$component" "mongodb://$(cat "$dir/mongo-$component-username"):$(cat "$dir/mongo-$component-password")@mongodb-0.mongodb:27017/?authSource=admin"
+done
+# MLflow basic auth: its admin (the api's init container), the read-only and the writing user.
+new mlflow-admin-password "$(rand 24)"
+new mlflow-flask-secret-key "$(rand 32)"
+new mlflow-scorer-username scorer
+new mlflow-scorer-password "$(rand 24)"
+new mlflow-trainer-username trainer
+new mlflow-trainer-password "$(rand 24)"
 new jwt-secret "$(rand 32)"
+new inference-token "$(rand 32)"
 new admin-password "$(rand 16)"

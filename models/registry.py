@@ -18,6 +18,8 @@ from torch import nn
 
 from config import get_config
 from models import MODALITIES
+from models.alias_audit import move_alias
+from models.artifact_guard import load_state_dict_checkpoint, vetted_weights
 from models.checkpoint import WEIGHTS_DIR, load_checkpoint, network_from_checkpoint
 
 log = logging.getLogger(__name__)
@@ -208,7 +210,7 @@ def register_weights(
     )
     version = str(mv.version)
     if champion:
-        client.set_registered_model_alias(name, ALIAS, version)
+        move_alias(client, name, ALIAS, version, reason=f"registered ({source})")
     return version
 
 
@@ -274,21 +276,17 @@ def load_version(modality: str, version: str, tracking_uri: str | None = None) -
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=download_uri, dst_path=tmp))
-        weights = local / f"{modality}.pt" if local.is_dir() else local
-        if weights.is_file() and weights.suffix == ".pt":
-            ckpt = load_checkpoint(weights)
-            network = network_from_checkpoint(ckpt)
-            defaults = (ckpt["threshold"], ckpt["uncertain_band"], ckpt["temperature"])
-            calibration = tuple(ckpt.get("media_calibration", (1.0, 0.0)))
-            text_lm = _version_text_lm(local if local.is_dir() else local.parent, tags,
-                                       modality)
-        else:  # a user's model logged with mlflow.pytorch.log_model
-            import mlflow.pytorch
-
-            network = mlflow.pytorch.load_model(str(local), map_location="cpu").eval()
-            defaults = (DEFAULT_THRESHOLD, DEFAULT_BAND, 1.0)
-            calibration = (1.0, 0.0)
-            text_lm = None
+        # Models are data: only the registered state dict (and a text version's language
+        # models), each checked against the digest recorded at registration, and read with
+        # torch.load(weights_only=True). Pickled models (mlflow.pytorch) are refused.
+        weights = vetted_weights(local, modality, tags)
+        ckpt = load_state_dict_checkpoint(weights)
+        if ckpt["modality"] != modality:
+            raise ValueError(f"{name} v{version} holds a {ckpt['modality']} model")
+        network = network_from_checkpoint(ckpt)
+        defaults = (ckpt["threshold"], ckpt["uncertain_band"], ckpt["temperature"])
+        calibration = tuple(ckpt.get("media_calibration", (1.0, 0.0)))
+        text_lm = _version_text_lm(weights.parent, tags, modality)
     loaded = LoadedModel(
         name=name,
         version=str(version),

@@ -1,4 +1,5 @@
-"""Step 3 of detect: write one media's result to MongoDB (idempotent, so retries are safe)."""
+"""Step 3 of detect: write one media's result to MongoDB (one per media and model version, so
+retries are safe), noting the verdict it replaced when that differs (`changed_from`)."""
 
 import json
 from datetime import UTC, datetime
@@ -58,6 +59,22 @@ def build_result(job_id: str, media: dict[str, Any], result: dict[str, Any],
     return doc
 
 
+def note_change(previous: dict[str, Any] | None, doc: dict[str, Any]) -> dict[str, Any]:
+    """`doc` with `changed_from` (the earlier verdict) and `previous_model` when `previous`, the
+    media's newest result so far, came from another model version and had another verdict."""
+    if previous is None or _model_key(previous) == _model_key(doc):
+        return doc  # the first result, or a retry of this one
+    doc = {**doc, "previous_model": previous.get("model")}
+    if previous.get("verdict") != doc.get("verdict"):
+        doc["changed_from"] = previous.get("verdict")
+    return doc
+
+
+def _model_key(doc: dict[str, Any]) -> tuple[str, str]:
+    model = doc.get("model") or {}
+    return str(model.get("name")), str(model.get("version"))
+
+
 @script(constructor="runner")
 def persist(
     job_id: str, media_id: str, result_path: str
@@ -65,12 +82,17 @@ def persist(
     """Upsert the result at `result_path` for (`job_id`, `media_id`) into MongoDB."""
     from storage.db import get_db
     from storage.media import get_media
-    from storage.results import upsert_result
+    from storage.results import latest_result, upsert_result
 
     db = get_db()
     media = get_media(db, media_id)
     if media is None:
         raise LookupError(f"media {media_id} not found")
     result = json.loads(scratch_file(result_path).read_text())
-    upsert_result(db, build_result(job_id, media, result))
+    doc = build_result(job_id, media, result)
+    previous = latest_result(db, media_id)
+    # a new current result unless this model's is current already (a retry keeps it as it was)
+    rescore = previous is None or _model_key(previous) != _model_key(doc)
+    upsert_result(db, note_change(previous, doc), fresh=rescore,
+                  take_over=previous is not None and rescore)
     return media_id

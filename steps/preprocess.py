@@ -57,6 +57,36 @@ def warm_up() -> None:
     warm()  # the applicability check's speech detector (`models.screening`)
 
 
+def check_media(path: Path, modality: str) -> None:
+    """The full probe of a stored media (`steps.probe.probe_media`, everything decoded that it
+    checks); MediaError when it is broken, over a limit or not `modality`."""
+    from config import Limits
+    from steps.probe import MediaError, probe_media
+
+    info = probe_media(path, "media.txt" if modality == "text" else path.name, Limits.from_env())
+    if info.modality != modality:
+        raise MediaError(f"the file holds {info.modality}, not {modality}", 422)
+
+
+def decode_media(path: Path, modality: str) -> Any:
+    """`check_media`, then decode for the featuriser; whatever the decoders raise on a broken
+    file becomes a MediaError (422) without the file's path."""
+    import cv2
+    import soundfile as sf
+
+    from models.features import ImageTooLarge, decode
+    from steps.probe import MediaError
+
+    check_media(path, modality)
+    try:
+        return decode(modality, path)
+    except ImageTooLarge as exc:
+        raise MediaError("the image is over the decoder's pixel limit", 413) from exc
+    except (ValueError, RuntimeError, EOFError, cv2.error, sf.LibsndfileError) as exc:
+        raise MediaError(f"the {modality} file cannot be decoded (corrupt or truncated)",
+                         422) from exc
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
@@ -71,14 +101,18 @@ def preprocess(
 ) -> Annotated[str, Parameter(name="features_path")]:
     """Decode `MEDIA_ROOT/media_path`, featurise, write `<SCRATCH_ROOT>/<job_id>/<media_id>.npz`.
 
+    The upload was probed from its headers only (the API decodes nothing); the full probe runs
+    here first, with its frame and time budgets (PROBE_MAX_FRAMES, PROBE_BUDGET_S): a file that
+    only a decoder finds broken, or over a limit, fails the step with the probe's message.
+
     Media the detector does not apply to are not featurised: their file holds no units and the
     reason (`models.screening`), which the infer step turns into a `not_applicable` result.
     Text is featurised with the language models of the champion that will score it."""
-    from models.features import decode
     from models.screening import screen
     from models.text_lm import version_lm
 
     out = job_scratch(job_id) / f"{safe_id(media_id, 'media_id')}.npz"
+    decoded = decode_media(media_file(media_path), modality)
     lm = None
     if modality == "text":
         from steps.infer import champion
@@ -88,5 +122,5 @@ def preprocess(
         except LookupError:  # no champion yet: the served models (infer will say why)
             lm = None
     with version_lm(lm):
-        features = screen(modality, decode(modality, media_file(media_path)))
+        features = screen(modality, decoded)
     return str(save_features(out, features))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import mmap
 import re
 import struct
+import time
 from pathlib import Path
 from typing import Literal
 
@@ -13,6 +15,7 @@ import soundfile as sf
 from pydantic import BaseModel
 
 from config import OPENCV_CAP_ERROR, Limits
+from steps.container import ContainerError, read_header
 
 Modality = Literal["image", "audio", "video", "text"]
 TEXT_SUFFIXES = (".txt", ".text", ".md", ".csv")
@@ -111,7 +114,7 @@ def _reject_known(head: bytes) -> None:
 
 
 def probe_media(path: Path, filename: str, limits: Limits,
-                decode_images: bool = True) -> MediaInfo:
+                decode_images: bool = True, header_only: bool = False) -> MediaInfo:
     """Sniff, decode and check `path` against `limits`; raise MediaError when it will not do.
 
     Sizes come from headers first (image sides, audio rate, channels and length, video frame
@@ -120,7 +123,12 @@ def probe_media(path: Path, filename: str, limits: Limits,
     `decode_images=False`: a JPEG or PNG whose structure is complete (every segment or chunk
     present, end marker included) and whose header gives its size is not decoded (~10-40 ms
     for a 1024x768 JPEG). For callers that decode the image right after and report a failure
-    as bad input (the inference service, and the API's sync path that hands it the file)."""
+    as bad input (the inference service, and the API's sync path that hands it the file).
+
+    `header_only=True` decodes nothing at all (the API, which holds secrets): images and video
+    from their headers and structure (MP4/MOV boxes, AVI's main header; Matroska/WebM only by
+    size), audio from the header libsndfile reads; the full probe runs in the workers'
+    preprocess step. Files are memory-mapped or read in part, never loaded whole to probe."""
     path = Path(path)
     size = path.stat().st_size
     if size == 0:
@@ -134,32 +142,39 @@ def probe_media(path: Path, filename: str, limits: Limits,
         return _probe_text(path, filename, limits)
     modality, mime = kind
     if modality == "image":
-        return _probe_image(path, mime, limits, decode_images)
+        return _probe_image(path, mime, limits, decode_images and not header_only, header_only)
     if modality == "audio":
-        return _probe_audio(path, mime, limits)
+        return _probe_audio(path, mime, limits, header_only)
+    if header_only:
+        return _video_from_header(path, mime, limits)
     return _probe_video(path, mime, limits)
 
 
 # -- images ---------------------------------------------------------------------------------
 
 
-def _probe_image(path: Path, mime: str, limits: Limits, decode: bool = True) -> MediaInfo:
-    data = path.read_bytes()
-    if _truncated_image(data, mime):
-        raise MediaError(f"the {mime} file is truncated", 422)
-    dims = _header_size(data, mime)
+def _probe_image(path: Path, mime: str, limits: Limits, decode: bool = True,
+                 header_only: bool = False) -> MediaInfo:
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        try:
+            truncated = _truncated_image(data, mime)
+        except struct.error:
+            truncated = True
+        if truncated:
+            raise MediaError(f"the {mime} file is truncated", 422)
+        dims = _header_size(data, mime)
     if dims is None:  # no size, no decode: the decoder would allocate whatever it finds
         raise MediaError(f"the {mime} file's header gives no image size", 422)
     _check_pixels(*dims, limits)
-    if not decode and mime in _HEADER_ONLY:
+    if header_only or (not decode and mime in _HEADER_ONLY):
         return MediaInfo(modality="image", mime=mime, width=dims[0], height=dims[1])
-    image = decode_image_bytes(data, mime, limits)
+    image = decode_image_bytes(path.read_bytes(), mime, limits)
     height, width = image.shape[:2]
     _check_pixels(width, height, limits)
     return MediaInfo(modality="image", mime=mime, width=width, height=height)
 
 
-def decode_image_bytes(data: bytes, mime: str, limits: Limits) -> np.ndarray:
+def decode_image_bytes(data: bytes | mmap.mmap, mime: str, limits: Limits) -> np.ndarray:
     """Decode with OpenCV, whose own cap (OPENCV_IO_MAX_IMAGE_PIXELS, set by `config`) is a
     413 too; MediaError(422) when it will not decode."""
     try:
@@ -187,13 +202,13 @@ def _check_pixels(width: int, height: int, limits: Limits) -> None:
         )
 
 
-def _truncated_image(data: bytes, mime: str) -> bool:
+def _truncated_image(data: bytes | mmap.mmap, mime: str) -> bool:
     if mime == "image/jpeg":
         return not _jpeg_complete(data)
     if mime == "image/png":
         return not _png_complete(data)
     if mime == "image/gif":
-        return not data.rstrip(b"\0").endswith(b";")
+        return not bytes(data[-_GIF_TAIL:]).rstrip(b"\0").endswith(b";")
     if mime == "image/webp":
         return struct.unpack_from("<I", data, 4)[0] + 8 > len(data)
     if mime == "image/bmp":
@@ -201,7 +216,11 @@ def _truncated_image(data: bytes, mime: str) -> bool:
     return False
 
 
-def _jpeg_complete(data: bytes) -> bool:
+_GIF_TAIL = 4096
+"""A GIF's trailer (`;`) is looked for in its last bytes (NUL padding allowed)."""
+
+
+def _jpeg_complete(data: bytes | mmap.mmap) -> bool:
     """Walk the JPEG's segments to its end-of-image marker (data after it is allowed)."""
     pos = 2
     while pos + 2 <= len(data):
@@ -228,7 +247,7 @@ def _jpeg_complete(data: bytes) -> bool:
     return False
 
 
-def _png_complete(data: bytes) -> bool:
+def _png_complete(data: bytes | mmap.mmap) -> bool:
     pos = 8
     while pos + 8 <= len(data):
         length, kind = struct.unpack_from(">I4s", data, pos)
@@ -263,7 +282,7 @@ def _exif_orientation(segment: bytes) -> int:
     return 1
 
 
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+def _jpeg_size(data: bytes | mmap.mmap) -> tuple[int, int] | None:
     """(width, height) from a JPEG's start-of-frame segment (before the first scan), or None
     (no frame header, a height given later by a DNL segment, an odd number of components).
 
@@ -296,7 +315,7 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def _header_size(data: bytes, mime: str) -> tuple[int, int] | None:
+def _header_size(data: bytes | mmap.mmap, mime: str) -> tuple[int, int] | None:
     """(width, height) from the header, to refuse a decompression bomb before decoding it;
     None when the header gives none."""
     try:
@@ -317,7 +336,7 @@ def _header_size(data: bytes, mime: str) -> tuple[int, int] | None:
     return None
 
 
-def _bmp_size(data: bytes) -> tuple[int, int]:
+def _bmp_size(data: bytes | mmap.mmap) -> tuple[int, int]:
     if struct.unpack_from("<I", data, 14)[0] == _BMP_CORE_HEADER:  # OS/2: 16-bit sides
         return struct.unpack_from("<HH", data, 18)
     width, height = struct.unpack_from("<ii", data, 18)
@@ -328,7 +347,7 @@ _BMP_CORE_HEADER = 12
 """Length of an OS/2 BITMAPCOREHEADER, whose sides are 16-bit (the others' are 32-bit)."""
 
 
-def _webp_size(data: bytes) -> tuple[int, int] | None:
+def _webp_size(data: bytes | mmap.mmap) -> tuple[int, int] | None:
     """The canvas of an extended (VP8X) file, else the lossy (VP8) or lossless (VP8L)
     bitstream's frame size: the first chunk after `RIFF....WEBP`."""
     chunk = data[12:16]
@@ -353,7 +372,7 @@ _TIFF_WIDTH, _TIFF_LENGTH = 256, 257
 _TIFF_SHORT, _TIFF_LONG = 3, 4
 
 
-def _tiff_size(data: bytes) -> tuple[int, int] | None:
+def _tiff_size(data: bytes | mmap.mmap) -> tuple[int, int] | None:
     """ImageWidth and ImageLength of the first IFD (the page OpenCV decodes), either byte
     order; None when either is missing."""
     order = "<" if data[:2] == b"II" else ">"
@@ -374,18 +393,23 @@ def _tiff_size(data: bytes) -> tuple[int, int] | None:
 # -- audio ----------------------------------------------------------------------------------
 
 
-def _probe_audio(path: Path, mime: str, limits: Limits) -> MediaInfo:
+def _probe_audio(path: Path, mime: str, limits: Limits, header_only: bool = False) -> MediaInfo:
     try:
         with sf.SoundFile(str(path)) as snd:
             frames, rate, channels = snd.frames, snd.samplerate, snd.channels
-            if frames <= 0 or rate <= 0:
+            if frames <= 0 or rate <= 0 or channels <= 0:
                 raise MediaError(f"the {mime} file holds no audio", 422)
             _check_audio_header(frames, rate, channels, limits)
+            if header_only:
+                raise _HeaderDone
             snd.seek(max(0, frames - 1024))
             if len(snd.read(1024)) == 0:
                 raise MediaError(f"the {mime} file is truncated", 422)
-    except (RuntimeError, sf.LibsndfileError) as exc:
-        raise MediaError(f"the {mime} file cannot be decoded: {exc}", 422) from exc
+    except _HeaderDone:
+        pass
+    except (RuntimeError, sf.LibsndfileError) as exc:  # its text names the file's path
+        raise MediaError(f"the {mime} file cannot be decoded (corrupt, truncated or an "
+                         "unsupported encoding)", 422) from exc
     duration = frames / rate
     if duration > limits.max_audio_seconds:
         raise MediaError(
@@ -400,6 +424,10 @@ def _probe_audio(path: Path, mime: str, limits: Limits) -> MediaInfo:
         modality="audio", mime=mime, duration_s=round(duration, 3), sample_rate=rate,
         channels=channels, frames=frames,
     )
+
+
+class _HeaderDone(Exception):
+    """Leaves the audio probe's `with` block once the header is checked (header_only)."""
 
 
 def _check_audio_header(frames: int, rate: int, channels: int, limits: Limits) -> None:
@@ -418,7 +446,30 @@ def _check_audio_header(frames: int, rate: int, channels: int, limits: Limits) -
 # -- video ----------------------------------------------------------------------------------
 
 
+def _video_from_header(path: Path, mime: str, limits: Limits) -> MediaInfo:
+    """What the container's header declares, checked against the limits; nothing decoded."""
+    try:
+        header = read_header(path, mime)
+    except (ContainerError, ValueError) as exc:
+        raise MediaError(f"the {mime} file's header cannot be read ({exc})", 422) from exc
+    if header is None:  # Matroska/WebM: the size limit only; the worker's probe decodes
+        return MediaInfo(modality="video", mime=mime)
+    _check_frame_pixels(header.width, header.height, limits)
+    if header.frames > limits.max_video_frames:
+        raise MediaError(f"the video declares {header.frames} frames; the limit is "
+                         f"{limits.max_video_frames} (MAX_VIDEO_FRAMES)", 413)
+    if header.duration_s > limits.max_video_seconds:
+        raise MediaError(f"the video declares {header.duration_s:.1f} s; the limit is "
+                         f"{limits.max_video_seconds} s (MAX_VIDEO_SECONDS)", 413)
+    fps = header.frames / header.duration_s if header.frames and header.duration_s else None
+    return MediaInfo(modality="video", mime=mime, width=header.width or None,
+                     height=header.height or None, frames=header.frames or None,
+                     duration_s=round(header.duration_s, 3) or None,
+                     fps=round(fps, 3) if fps and fps <= _MAX_FPS else None)
+
+
 def _probe_video(path: Path, mime: str, limits: Limits) -> MediaInfo:
+    _video_from_header(path, mime, limits)  # a bomb's header is refused before any decode
     cap = cv2.VideoCapture(str(path))
     try:
         if not cap.isOpened():
@@ -437,7 +488,7 @@ def _probe_video(path: Path, mime: str, limits: Limits) -> MediaInfo:
     finally:
         cap.release()
     if frames == 0:  # no usable frame count (some webm/mkv), or the last frame is missing
-        frames = _count_frames(path, min(most, declared) if declared > 0 else most)
+        frames = _count_frames(path, min(most, declared) if declared > 0 else most, limits)
         # mp4/mov/avi headers count frames exactly; matroska's count is estimated
         exact = mime not in ("video/webm", "video/x-matroska")
         if declared > 0 and frames < (1.0 if exact else 0.9) * min(most, declared):
@@ -488,13 +539,21 @@ def _last_frame_reads(cap: cv2.VideoCapture, frames: int) -> bool:
     return cap.grab()
 
 
-def _count_frames(path: Path, most: int) -> int:
-    """Decode up to `most` frames from the start; how many there were."""
+def _count_frames(path: Path, most: int, limits: Limits) -> int:
+    """Decode up to `most` frames from the start; how many there were. A file that needs more
+    than PROBE_MAX_FRAMES frames or PROBE_BUDGET_S seconds to count is refused (413)."""
     cap = cv2.VideoCapture(str(path))
     count = 0
+    deadline = time.monotonic() + limits.probe_budget_s
     try:
         while count < most and cap.grab():
             count += 1
+            if count >= limits.probe_max_frames and count < most:
+                raise MediaError(f"the video cannot be checked within {limits.probe_max_frames}"
+                                 " decoded frames (PROBE_MAX_FRAMES)", 413)
+            if time.monotonic() > deadline:
+                raise MediaError(f"the video cannot be checked within {limits.probe_budget_s} s"
+                                 " (PROBE_BUDGET_S)", 413)
     finally:
         cap.release()
     return count

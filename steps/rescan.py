@@ -1,83 +1,62 @@
-"""Rescan steps: select media scored by an older model than today's champion, open and close the
-rescan job (the detect steps rescore each media in between)."""
+"""Rescan steps: select the media whose newest result is not by today's champion, open (or
+fill) the rescan job, and close it with its summary (the detect steps rescore in between)."""
 
 import json
 import shutil
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from hera.workflows import Parameter, script
 
-from steps.scratch import atomic_write_text, job_scratch, safe_id, scratch_root
+from steps.rescan_select import (  # noqa: F401 - re-exported
+    MAX_MEDIA,
+    NO_FILTERS,
+    Filters,
+    Selection,
+    is_stale,
+    select,
+)
+from steps.scratch import atomic_write_text, job_scratch, media_root, safe_id, scratch_root
 
 # No `from __future__ import annotations` in step modules: Hera reads the live annotations.
 
-RESCAN_OWNER = "system"
-RESCAN_MODE = "rescan"
-MAX_MEDIA = 10_000
-"""Media rescored by one run at most; the rest wait for the next run (oldest results first)."""
-
-CANDIDATE_LIMIT = 200_000
-"""Results read per modality to find the stale media. `storage.results.results_not_by` returns
-every result not by the champion, superseded ones included (a media rescored yesterday still
-has its old result), so the limit is generous; a storage query grouping by media would cut it."""
-
 ITEM_FIELDS = ("media_id", "modality", "media_path")
-NOT_APPLICABLE = "not_applicable"  # `models.scoring.NOT_APPLICABLE` (steps import no models)
 
 
-def is_older(version: Any, champion: str) -> bool:
-    """Whether a result's model `version` is older than the `champion` version.
-
-    Registry versions are integers; a version that is not one (a foreign model) counts as
-    older. A newer version (the champion was rolled back) is not rescanned."""
-    try:
-        return int(str(version)) < int(champion)
-    except ValueError:
-        return str(version) != str(champion)
+MODEL_NAMES = {m: f"detector-{m}" for m in ("image", "audio", "video", "text")}
+"""`models.registry.MODEL_NAMES` (a test checks they agree): that module imports torch, which
+selection does not need."""
 
 
-def stale_media(db: Any, champions: dict[str, tuple[str, str]], max_media: int = MAX_MEDIA
-                ) -> list[dict[str, str]]:
-    """Items {media_id, modality, media_path} whose latest result was made by another model
-    name or an older version than `champions[modality] = (model name, version)`."""
-    from storage.media import get_media
-    from storage.results import latest_result, results_not_by
-
-    items: list[dict[str, str]] = []
-    seen: set[str] = set()
-    for modality, (name, version) in sorted(champions.items()):
-        for old in results_not_by(db, modality, name, version, limit=CANDIDATE_LIMIT):
-            media_id = old["media_id"]
-            if media_id in seen or not old.get("owner"):
-                continue
-            seen.add(media_id)
-            latest = latest_result(db, media_id, old["owner"]) or old
-            model = latest.get("model") or {}
-            if model.get("name") == name and not is_older(model.get("version"), version):
-                continue  # rescored already: its newest result is by the champion
-            if latest.get("verdict") == NOT_APPLICABLE:
-                continue  # refused before any model ran: a new model would refuse it too
-            media = get_media(db, media_id)
-            if media is None:
-                continue  # deleted meanwhile
-            items.append({"media_id": media_id, "modality": modality, "media_path": media["path"]})
-            if len(items) >= max_media:
-                return items
-    return items
+_clients: dict[str, object] = {}
 
 
 def current_champions() -> dict[str, tuple[str, str]]:
-    """{modality: (model name, champion version)} for every modality that has a champion."""
-    from models import MODALITIES
-    from models.registry import MODEL_NAMES, champion_version
+    """{modality: (model name, champion version)} for every modality that has a champion, read
+    from the registry (MLFLOW_TRACKING_URI) without loading any model."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
 
+    from config import get_config
+
+    uri = get_config().mlflow_tracking_uri
+    client = _clients.get(uri)
+    if client is None:  # building a client checks the registry's schema: once per process
+        client = _clients[uri] = MlflowClient(uri, registry_uri=uri)
     found = {}
-    for modality in MODALITIES:
-        version = champion_version(modality)
-        if version is not None:
-            found[modality] = (MODEL_NAMES[modality], version)
+    for modality, name in MODEL_NAMES.items():
+        try:
+            version = client.get_model_version_by_alias(name, "champion").version
+        except MlflowException:
+            continue
+        found[modality] = (name, str(version))
     return found
+
+
+def stale_media(db, champions: dict[str, tuple[str, str]], max_media: int = MAX_MEDIA,
+                filters: Filters = NO_FILTERS) -> list[dict[str, str]]:
+    """Items {media_id, modality, media_path} to rescore (bytes present), oldest result first."""
+    return select(db, champions, media_root(), filters, max_media).items
 
 
 def batches(items: list[dict[str, str]], batch_size: int) -> list[list[dict[str, str]]]:
@@ -99,43 +78,70 @@ def select_stale(
     workflow_name: str = "",
     workflow_namespace: str = "",
     workflow_uid: str = "",
+    job_id: str = "",
+    modality: str = "",
+    since: str = "",
+    media_ids: str = "",
 ) -> Annotated[str, Parameter(name="batches")]:
-    """Open a rescan job (owner `system`, mode `rescan`) for the stale media and return them as
-    a JSON list of batches {job_id, media: [{media_id, modality, media_path}]}; `[]` (and no
-    job) when nothing is stale. The job id is kept on scratch for `finish_rescan`."""
+    """Fill the rescan job `job_id` (or open one, owner `system`, mode `rescan`) with the stale
+    media and return them as a JSON list of batches {job_id, media: [{media_id, modality,
+    media_path}]}. Stale media whose bytes are gone go to the job's `missing`. `[]` and no job
+    when nothing is stale and no job was given. The job id is kept on scratch for
+    `finish_rescan`."""
     from storage.db import get_db
-    from storage.jobs import create_job, update_job
+    from storage.jobs import update_job
+    from storage.rescans import open_rescan
 
     db = get_db()
-    items = stale_media(db, current_champions(), max_media)
-    if not items:
+    filters = Filters.parse(modality, since, media_ids)
+    chosen = select(db, current_champions(), media_root(), filters, max_media)
+    if not job_id and not chosen.items and not chosen.missing:
         return "[]"
-    job = create_job(db, RESCAN_OWNER, [i["media_id"] for i in items], engine=engine,
-                     mode=RESCAN_MODE)
+    if not job_id:
+        job_id = open_rescan(db, engine, filters.as_parameters())["job_id"]
     ref = {"engine": engine, "name": workflow_name, "namespace": workflow_namespace,
            "uid": workflow_uid}
-    update_job(db, job["job_id"], status="running", started_at=datetime.now(UTC),
-               engine_ref=ref)
+    update_job(db, job_id, status="running", started_at=datetime.now(UTC), engine=engine,
+               engine_ref=ref, media_ids=[i["media_id"] for i in chosen.items],
+               missing=chosen.missing, batch_size=batch_size, from_versions=chosen.counts())
     if workflow_uid:
-        atomic_write_text(_pointer(workflow_uid), job["job_id"])
+        atomic_write_text(_pointer(workflow_uid), job_id)
     return json.dumps(
-        [{"job_id": job["job_id"], "media": batch} for batch in batches(items, batch_size)]
+        [{"job_id": job_id, "media": batch} for batch in batches(chosen.items, batch_size)]
     )
 
 
 @script(constructor="runner")
-def finish_rescan(workflow_uid: str, status: str) -> None:
-    """The exit handler: record the run's end (`status` is Argo's Succeeded/Failed/Error) on the
-    job `select_stale` opened, if it opened one, and remove the job's scratch folder."""
+def finish_rescan(workflow_uid: str, status: str, job_id: str = "") -> None:
+    """The exit handler: close the job `select_stale` filled (or `job_id`, when selection never
+    ran) with its summary: `succeeded` when some media were rescored and the others failed on
+    their own (one unreadable file fails only itself; the error says how many), `failed` when
+    selection did not run or every media failed; remove the job's scratch folder."""
     from storage.db import get_db
-    from storage.jobs import update_job
+    from storage.jobs import get_job, update_job
+    from storage.rescans import summary
 
-    pointer = _pointer(workflow_uid)
-    if not pointer.exists():
+    pointer = _pointer(workflow_uid) if workflow_uid else None
+    if pointer is not None and pointer.exists():
+        job_id = pointer.read_text().strip()
+    if not job_id:
         return
-    job_id = pointer.read_text().strip()
-    ok = status == "Succeeded"
-    update_job(get_db(), job_id, status="succeeded" if ok else "failed",
-               error=None if ok else f"rescan workflow {status}", finished_at=datetime.now(UTC))
+    db = get_db()
+    job = get_job(db, job_id)
+    if job is None:
+        return
+    counts = summary(db, job, finished=True)
+    selected_ran = pointer is not None and pointer.exists()
+    failed, rescored = counts["failed"], counts["rescored"]
+    ok = selected_ran and (rescored > 0 or not failed) and (status == "Succeeded" or failed)
+    error = None
+    if not ok:
+        error = (f"all {failed} media failed" if selected_ran and failed
+                 else f"rescan workflow {status}")
+    elif failed:
+        error = f"{counts['failed']} of {len(job.get('media_ids') or [])} media failed"
+    update_job(db, job_id, status="succeeded" if ok else "failed", error=error,
+               summary=counts, finished_at=datetime.now(UTC))
     shutil.rmtree(job_scratch(job_id), ignore_errors=True)
-    pointer.unlink(missing_ok=True)
+    if pointer is not None:
+        pointer.unlink(missing_ok=True)

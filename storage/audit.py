@@ -13,7 +13,8 @@ ACTIONS = (
     "auth.login", "auth.login_failed", "auth.login_throttled", "auth.logout",
     "auth.password_changed", "auth.password_change_failed",
     "user.created", "user.updated",
-    "detection.created", "media.deleted", "result.deleted", "model.promoted", "admin.action",
+    "detection.created", "media.deleted", "result.deleted", "model.promoted", "rescan.started",
+    "admin.action",
 )
 """The actions recorded so far; others may be added (a name is `area.verb`)."""
 

@@ -76,6 +76,9 @@ def ensure_indexes(db: Database) -> None:
     # nx-27017 does not use the compound index above for `job_id` alone (results_for_job, on every
     # sync answer): measured 15 ms at 1k results, growing with the collection; 2 ms with this.
     db.results.create_index([("job_id", ASCENDING)])
+    # one result per media and model version: a retried persist or a second rescan adds none
+    db.results.create_index([("media_id", ASCENDING), ("model.name", ASCENDING),
+                             ("model.version", ASCENDING)], unique=True)
     db.results.create_index([("owner", ASCENDING), ("created_at", DESCENDING)])
     db.results.create_index([("media_id", ASCENDING)])
     db.logs.create_index([("created_at", ASCENDING)])

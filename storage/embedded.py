@@ -1,7 +1,12 @@
-"""Start and stop the embedded MongoDB (nx-27017) as a child process on loopback."""
+"""Start and stop the embedded MongoDB (nx-27017) as a child process on loopback.
+
+nx-27017 has no authentication (no SCRAM, no `saslStart`): anyone who can reach its port can
+read and write. It is bound to 127.0.0.1 only, and its files are private to this user (folder
+0700, files 0600); on a shared machine any local process of any user can still connect."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -48,7 +53,8 @@ class EmbeddedMongo:
 
     def start(self) -> str:
         """Start the server and return its URI once it answers `ping`."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)  # one made by an older version was 0755
         self.port = self.port or _free_port()
         log = self.data_dir / "nx-27017.log"
         cmd = _server_command() + [
@@ -58,9 +64,13 @@ class EmbeddedMongo:
             "--log-file", str(log),
             "--pid-file", str(self.data_dir / "nx-27017.pid"),
         ]
-        self._proc = subprocess.Popen(
-            cmd, stdout=subprocess.DEVNULL, stderr=open(self.data_dir / "stderr.log", "ab")
-        )
+        stderr = os.open(self.data_dir / "stderr.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                         0o600)
+        try:  # the server's database, journal and log files are created 0600 (umask 077)
+            self._proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr,
+                                          umask=0o077)
+        finally:
+            os.close(stderr)
         deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:

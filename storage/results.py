@@ -1,7 +1,10 @@
-"""Results: one per (job, media), upserted so a retried persist step never duplicates."""
+"""Results: one per (media, model name, model version), so a media keeps its history and a
+retried persist never duplicates; the newest is the media's current result."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from pymongo.database import Database
@@ -11,31 +14,51 @@ from storage._common import NO_ID, modify, utcnow
 # Copied from the media document when the persist step does not pass them.
 _FROM_MEDIA = ("owner", "sha256", "modality", "filename")
 _NEWEST = [("created_at", -1), ("media_id", 1)]
+_LATEST_FIELDS = {"_id": 0, "media_id": 1, "model": 1, "verdict": 1, "created_at": 1}
 
 
-def upsert_result(db: Database, doc: dict[str, Any], fresh: bool = False) -> dict[str, Any]:
-    """Insert or replace the result for (`job_id`, `media_id`) and return it.
+def result_key(doc: dict[str, Any]) -> dict[str, Any]:
+    """The unique key of a result: media and the model (name, version) that made it; a `doc`
+    naming no model changes the result its job made for the media."""
+    model = doc.get("model") or {}
+    if not model:
+        return {"job_id": doc.get("job_id"), "media_id": doc.get("media_id")}
+    return {"media_id": doc.get("media_id"), "model.name": model.get("name"),
+            "model.version": None if model.get("version") is None else str(model["version"])}
 
-    `doc` carries `score`, `verdict`, `model` {name, version}, `explanation` (a `not_applicable`
-    verdict has a null `score` and adds `reason`, `reason_code`); `owner`, `sha256`,
-    `modality` and `filename` default to the media document's. `created_at` is kept from the
-    first write unless `doc` gives one. `fresh`: the job has no result for the media yet (the
-    insert is tried without a read first; still correct when it has one).
+
+def upsert_result(db: Database, doc: dict[str, Any], fresh: bool = False,
+                  take_over: bool = False) -> dict[str, Any]:
+    """Insert or replace the result of (`media_id`, `model.name`, `model.version`); return it.
+
+    `doc` carries `job_id`, `score`, `verdict`, `model` {name, version}, `explanation` (a
+    `not_applicable` verdict has a null `score` and adds `reason`, `reason_code`); `owner`,
+    `sha256`, `modality` and `filename` default to the media document's. `created_at` and
+    `job_id` are kept from the first write (a retried batch or a second rescan changes
+    neither) unless `doc` gives a `created_at`. `fresh`: the media has no result by this model
+    yet (the insert is tried without a read first; still correct when it has one).
+    `take_over`: this job makes the result current again (a champion rolled back to a version
+    that scored the media before): `job_id` and `created_at` become this write's.
     """
     job_id, media_id = doc.get("job_id"), doc.get("media_id")
     if not job_id or not media_id:
         raise ValueError("a result needs job_id and media_id")
+    key = result_key(doc)
     fields = {k: v for k, v in doc.items() if k not in ("_id", "job_id", "media_id")}
+    if isinstance(fields.get("model"), dict) and fields["model"].get("version") is not None:
+        fields["model"] = {**fields["model"], "version": str(fields["model"]["version"])}
     missing = [k for k in _FROM_MEDIA if k not in fields]
     if missing:
         media = db.media.find_one({"media_id": media_id}, NO_ID) or {}
         fields.update({k: media[k] for k in missing if k in media})
     now = utcnow()
     fields["updated_at"] = now
-    key = {"job_id": job_id, "media_id": media_id}
+    if take_over:
+        fields["job_id"] = job_id
+        fields.setdefault("created_at", now)
     return modify(
-        db.results, key, lambda doc: doc.update(fields), new=lambda: {**key, "created_at": now},
-        fresh=fresh,
+        db.results, key, lambda stored: stored.update(fields),
+        new=lambda: {"job_id": job_id, "media_id": media_id, "created_at": now}, fresh=fresh,
     )
 
 
@@ -59,19 +82,50 @@ def list_results(
     return list(cursor.limit(per_page)), total
 
 
-def latest_result(db: Database, media_id: str, owner: str) -> dict[str, Any] | None:
-    """The newest result for the owner's media, or None."""
-    docs = db.results.find({"media_id": media_id, "owner": owner}, NO_ID).sort(_NEWEST).limit(1)
+def latest_result(db: Database, media_id: str, owner: str | None = None
+                  ) -> dict[str, Any] | None:
+    """The newest result for the media (with `owner`: only the owner's), or None."""
+    query: dict[str, Any] = {"media_id": media_id}
+    if owner is not None:
+        query["owner"] = owner
+    docs = db.results.find(query, NO_ID).sort(_NEWEST).limit(1)
     return next(iter(docs), None)
 
 
-def results_not_by(
-    db: Database, modality: str, model_name: str, version: str, limit: int = 1000
-) -> list[dict[str, Any]]:
-    """Results of `modality` made by another model or version than (`model_name`, `version`):
-    what a rescan rescores. Oldest first."""
-    query = {
-        "modality": modality,
-        "$or": [{"model.name": {"$ne": model_name}}, {"model.version": {"$ne": str(version)}}],
-    }
-    return list(db.results.find(query, NO_ID).sort("created_at", 1).limit(limit))
+def result_history(db: Database, media_id: str, owner: str) -> list[dict[str, Any]]:
+    """Every result of the owner's media, newest first (the first is the current one)."""
+    return list(db.results.find({"media_id": media_id, "owner": owner}, NO_ID).sort(_NEWEST))
+
+
+def latest_by_media(db: Database, modality: str, media_ids: Iterable[str] | None = None
+                    ) -> dict[str, dict[str, Any]]:
+    """{media_id: its newest result (media_id, model, verdict, created_at)} for `modality`,
+    from one query (optionally only `media_ids`)."""
+    query: dict[str, Any] = {"modality": modality}
+    if media_ids is not None:
+        query["media_id"] = {"$in": list(media_ids)}
+    latest: dict[str, dict[str, Any]] = {}
+    for doc in db.results.find(query, _LATEST_FIELDS):
+        seen = latest.get(doc["media_id"])
+        if seen is None or _when(doc) > _when(seen):
+            latest[doc["media_id"]] = doc
+    return latest
+
+
+def _when(doc: dict[str, Any]) -> datetime | str:
+    return doc.get("created_at") or ""
+
+
+def count_for_job(db: Database, job_id: str, changed: bool = False) -> int:
+    """Results a job made (with `changed`: only those whose verdict changed)."""
+    query: dict[str, Any] = {"job_id": job_id}
+    if changed:
+        query["changed_from"] = {"$exists": True}
+    return db.results.count_documents(query)
+
+
+def delete_for_media(db: Database, media_id: str) -> list[dict[str, Any]]:
+    """Delete every result of a media; the deleted documents (to remove their heatmaps)."""
+    docs = list(db.results.find({"media_id": media_id}, NO_ID))
+    db.results.delete_many({"media_id": media_id})
+    return docs

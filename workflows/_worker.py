@@ -22,6 +22,10 @@ def init_worker(env: dict[str, str], threads: int) -> None:
     global _threads
     _threads = threads
     os.environ.update(env)
+    from config import SECRET_VARS
+
+    for name in SECRET_VARS:  # steps decode untrusted media: they get none of the API's secrets
+        os.environ.pop(name, None)
     for name in _THREAD_VARS:
         os.environ[name] = str(threads)
 

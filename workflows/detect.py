@@ -37,6 +37,8 @@ from workflows.pod import (  # noqa: F401 - re-exported: the detect workflow's c
     step_factory,
     workflow_settings,
 )
+from workflows.registry_identity import SCORER_SECRET, with_registry_identity
+from workflows.token_policy import executor_token_only
 
 TEMPLATE_NAME = "detect"
 
@@ -113,7 +115,8 @@ def build_detect_workflow(
     """
     configure_hera(namespace, image)
     steps = steps or default_steps()
-    step = step_factory(retries, backoff, names, TEMPLATE_NAME)
+    step = with_registry_identity(
+        step_factory(retries, backoff, names, TEMPLATE_NAME), SCORER_SECRET)
     kind, naming = (
         (WorkflowTemplate, {"name": TEMPLATE_NAME}) if template
         else (Workflow, {"generate_name": f"{TEMPLATE_NAME}-"})
@@ -127,6 +130,7 @@ def build_detect_workflow(
             names=names, parallelism=parallelism,
             labels={WORKFLOW_LABEL: TEMPLATE_NAME},
         ),
+        **executor_token_only(names.service_account),
     ) as w:
         one = detect_one_dag(step, steps)
         cleanup = step(steps.cleanup)

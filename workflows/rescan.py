@@ -1,20 +1,24 @@
 """The rescan CronWorkflow: select stale media -> fan out over batches -> detect each media.
 
-Every RESCAN_SCHEDULE (default daily 03:00 UTC) Argo starts one Workflow: `select-stale` opens a
-rescan job (owner `system`, mode `rescan`) for the media whose latest result was made by an
-older model than today's champion and returns them in batches; each batch fans out over its
-media running the detect workflow's `detect-one` DAG (preprocess -> infer -> persist, results
-under the rescan job's id); the exit handler `finish-rescan` records the end on the job and
-removes its scratch folder. `concurrencyPolicy: Forbid`: a run still going skips the next one.
-`run_rescan_now(cfg)` runs the same definition once on this machine (the local engine's walker).
+Every RESCAN_SCHEDULE (default daily 03:00 UTC) Argo starts one Workflow (on one machine the
+scheduler of `detector serve` does, `workflows.scheduler`): `select-stale` fills a rescan job
+(the one named by parameter `job_id`, else a new one, owner `system`, mode `rescan`) with the
+media whose newest result was made by another model version than today's champion (filters:
+parameters `modality`, `since`, `media_ids`) and returns them in batches; each batch fans out
+over its media running the detect workflow's `detect-one` DAG (preprocess -> infer -> persist,
+results under the rescan job's id; `continueOn: failed`, so one media's failure is its own);
+the exit handler `finish-rescan` writes the job's summary and removes its scratch folder.
+`concurrencyPolicy: Forbid`: a run still going skips the next one. `run_rescan_now(cfg)` runs
+the same definition once on this machine (the local engine's walker).
 """
-
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from hera.workflows import DAG, CronWorkflow, Parameter
+from hera.workflows.models import ContinueOn
 
 from config import Config, get_config
 from workflows.detect import ITEM_FIELDS, DetectSteps, default_steps, detect_one_dag
@@ -28,6 +32,11 @@ from workflows.pod import (
     step_factory,
     workflow_settings,
 )
+from workflows.registry_identity import SCORER_SECRET, with_registry_identity
+from workflows.token_policy import executor_token_only
+
+if TYPE_CHECKING:
+    from workflows.local_engine import LocalEngine
 
 NAME = "rescan"
 DEFAULT_SCHEDULE = "0 3 * * *"
@@ -38,11 +47,19 @@ STARTING_DEADLINE_S = 3600
 BATCH_SIZE = 50
 """Media per batch: one `rescan-batch` node each, so the UI stays readable for big rescans."""
 MAX_MEDIA = 10_000
+MEDIA_NODE = re.compile(r"rescan-batch\(\d+\)/detect-one\(\d+\)/")
+"""A node of one media's detect steps: its failure is that media's alone."""
+RUN_PARAMETERS = ("job_id", "modality", "since", "media_ids")
+"""Set per run ("" = unset): a rescan job opened beforehand (the API's, the CLI's), and the
+filters (`steps.rescan_select.Filters`: one modality, uploaded since an ISO date, a JSON list of
+media ids). The schedule runs with none of them."""
 
 
 def rescan_schedule() -> str:
-    """RESCAN_SCHEDULE or DEFAULT_SCHEDULE."""
-    return get_config().rescan_schedule or DEFAULT_SCHEDULE
+    """RESCAN_SCHEDULE or DEFAULT_SCHEDULE (also when it is `off`: the CronWorkflow is then
+    rendered suspended)."""
+    value = get_config().rescan_schedule
+    return DEFAULT_SCHEDULE if not value or value.lower() == "off" else value
 
 
 def build_rescan_workflow(
@@ -63,13 +80,14 @@ def build_rescan_workflow(
     from steps.rescan import finish_rescan, select_stale
 
     configure_hera(namespace, image)
-    step = step_factory(retries, backoff, names, NAME)
+    step = with_registry_identity(step_factory(retries, backoff, names, NAME), SCORER_SECRET)
     with CronWorkflow(
         name=NAME,
         namespace=namespace,
         schedules=[schedule or rescan_schedule()],
         timezone=TIMEZONE,
         concurrency_policy="Forbid",
+        suspend=True if not get_config().rescans.schedule_on else None,
         starting_deadline_seconds=STARTING_DEADLINE_S,
         successful_jobs_history_limit=3,
         failed_jobs_history_limit=3,
@@ -78,11 +96,13 @@ def build_rescan_workflow(
             Parameter(name="batch_size", value=str(batch_size)),
             Parameter(name="max_media", value=str(max_media)),
             Parameter(name="engine", value="argo"),
+            *[Parameter(name=name, value="") for name in RUN_PARAMETERS],
         ],
         **workflow_settings(
             names=names, parallelism=parallelism,
             labels={WORKFLOW_LABEL: NAME, "detector/modality": "mixed"},
         ),
+        **executor_token_only(names.service_account),
     ) as w:
         one = detect_one_dag(step, steps or default_steps())
         select, finish = step(select_stale), step(finish_rescan)
@@ -90,6 +110,7 @@ def build_rescan_workflow(
                                               Parameter(name="media")]) as batch:
             one(
                 name="detect-one",
+                continue_on=ContinueOn(failed=True),  # one unreadable file fails only itself
                 with_param="{{inputs.parameters.media}}",
                 arguments={
                     "job_id": "{{inputs.parameters.job_id}}",
@@ -106,6 +127,7 @@ def build_rescan_workflow(
                     "workflow_name": "{{workflow.name}}",
                     "workflow_namespace": "{{workflow.namespace}}",
                     "workflow_uid": "{{workflow.uid}}",
+                    **{n: f"{{{{workflow.parameters.{n}}}}}" for n in RUN_PARAMETERS},
                 },
             )
             fan_out = batch(
@@ -116,7 +138,8 @@ def build_rescan_workflow(
             chosen >> fan_out
         with DAG(name="exit-handler"):
             finish(name="finish-rescan",
-                   arguments={"workflow_uid": "{{workflow.uid}}", "status": "{{workflow.status}}"})
+                   arguments={"workflow_uid": "{{workflow.uid}}", "status": "{{workflow.status}}",
+                              "job_id": "{{workflow.parameters.job_id}}"})
         w.on_exit = "exit-handler"
     return w
 
@@ -127,17 +150,44 @@ def run_rescan_now(
     max_media: int = MAX_MEDIA,
     workers: int | None = None,
     build: Callable[..., CronWorkflow] = build_rescan_workflow,
-) -> str | None:
-    """Run the rescan once on this machine and wait for it; the rescan job's id, or None when
-    nothing was stale. Raises `workflows.dag_walk.StepFailed` when a step fails for good."""
+    parameters: dict[str, str] | None = None,
+    engine: LocalEngine | None = None,
+) -> str:
+    """Run the rescan once on this machine, wait for it, and return its job's id.
+
+    `parameters` (RUN_PARAMETERS) may name a job opened beforehand; else one is opened here.
+    `engine`: a local engine built with this workflow whose warm workers to use (kept running);
+    by default one is started and stopped for this run. A
+    media whose steps fail fails only itself (recorded on the job's nodes with its error); a
+    failure of selection raises `workflows.dag_walk.StepFailed` (the job is closed `failed`)."""
+    from storage.db import get_db
+    from storage.jobs import set_node
+    from storage.rescans import open_rescan
+    from workflows.dag_walk import StepFailed, WorkflowRun
+
+    given = {k: v for k, v in (parameters or {}).items() if v}
+    if not given.get("job_id"):
+        filters = {k: given.get(k, "") for k in RUN_PARAMETERS if k != "job_id"}
+        given["job_id"] = open_rescan(get_db(), "local", filters)["job_id"]
+    job_id = given["job_id"]
+
+    def on_node(node: str, **fields: object) -> None:
+        if fields.get("status") == "failed":  # a media's failure, kept with its error
+            set_node(get_db(), job_id, node, **fields)
+
     from workflows.local_engine import LocalEngine
 
-    engine = LocalEngine(cfg, workflow=build(), workers=workers)
+    own = engine is None
+    if engine is None:
+        engine = LocalEngine(cfg, workflow=build(), workers=workers)
+    arguments = {"batch_size": str(batch_size), "max_media": str(max_media), "engine": "local",
+                 **given}
     try:
-        run = engine.run_workflow(
-            {"batch_size": str(batch_size), "max_media": str(max_media), "engine": "local"}
-        )
+        WorkflowRun(engine.manifest, arguments, engine._run_script, on_node=on_node).run()
+    except StepFailed as exc:
+        if not MEDIA_NODE.search(exc.node):
+            raise
     finally:
-        engine.shutdown()
-    chosen = json.loads(run.outputs.get("select-stale", {}).get("batches", "[]"))
-    return chosen[0]["job_id"] if chosen else None
+        if own:
+            engine.shutdown()
+    return job_id

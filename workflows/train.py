@@ -33,6 +33,8 @@ from workflows.pod import (
     step_factory,
     workflow_settings,
 )
+from workflows.registry_identity import TRAINER_SECRET, with_registry_identity
+from workflows.token_policy import executor_token_only
 
 NAME = "train"
 ENTRYPOINT = "train-all"
@@ -62,8 +64,9 @@ def build_train_workflow(
     from steps.train import evaluate, prepare, promote, register, train
 
     configure_hera(namespace, image)
-    step = step_factory(retries, backoff, names, NAME,
-                        deadline_s=get_config().faults.train_step_deadline_s)
+    step = with_registry_identity(
+        step_factory(retries, backoff, names, NAME,
+                     deadline_s=get_config().faults.train_step_deadline_s), TRAINER_SECRET)
     kind, naming = (
         (WorkflowTemplate, {"name": NAME}) if template
         else (Workflow, {"generate_name": f"{NAME}-"})
@@ -81,6 +84,7 @@ def build_train_workflow(
             names=names, parallelism=parallelism,
             labels={WORKFLOW_LABEL: NAME, "detector/modality": "mixed"},
         ),
+        **executor_token_only(names.service_account),
     ) as w:
         prepare_t, train_t, evaluate_t = step(prepare), step(train), step(evaluate)
         register_t, promote_t = step(register), step(promote)

@@ -1,7 +1,11 @@
-"""The inference service's Flask app: /v1/score, /v1/score/text, /healthz, /readyz, /metrics."""
+"""The inference service's Flask app: /v1/score, /v1/score/text, /healthz, /readyz, /metrics.
+
+The scoring routes (/v1/...) ask for the shared token (INFERENCE_TOKEN, `Authorization: Bearer`):
+the service decodes untrusted media, so only the API, which holds the token, may hand it any."""
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import tempfile
@@ -64,6 +68,7 @@ def create_app(
     settings: ServingSettings | None = None,
     limits: Limits | None = None,
     start: bool = True,
+    token: str | None = None,
 ) -> Flask:
     """The service app; `start` begins loading (and reloading) the champions in the background.
 
@@ -73,6 +78,7 @@ def create_app(
     settings = settings or ServingSettings.from_env()
     cfg = get_config()
     limits = limits or cfg.limits
+    expected = f"Bearer {token or cfg.inference_token}".encode()
     metrics = ServiceMetrics()
     if champions is None:
         champions = ChampionSet(cfg.mlflow_tracking_uri, settings.reload_s, settings.retry_s)
@@ -90,9 +96,13 @@ def create_app(
                                    "metrics": metrics, "scorer": scorer, "settings": settings}
 
     @app.before_request
-    def _begin() -> None:
+    def _begin() -> ResponseReturnValue | None:
         g.started = time.perf_counter()
         metrics.in_flight.inc()
+        given = request.headers.get("Authorization", "").encode()
+        if request.path.startswith("/v1/") and not hmac.compare_digest(given, expected):
+            return _error(401, "unauthorized", "a valid INFERENCE_TOKEN is required")
+        return None
 
     @app.after_request
     def _count(response: Response) -> Response:

@@ -31,15 +31,21 @@ class InferenceClient:
     connect and the read of each call.
     """
 
-    def __init__(self, url: str, timeout_s: float = 10.0) -> None:
+    def __init__(self, url: str, timeout_s: float = 10.0, token: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.timeout_s = timeout_s
+        self._token = token
         self._local = threading.local()
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
+            if self._token is None:  # INFERENCE_TOKEN, or the one kept under var/
+                from config import get_config
+
+                self._token = get_config().inference_token
             session = self._local.session = requests.Session()
+            session.headers["Authorization"] = f"Bearer {self._token}"
         return session
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -54,6 +60,9 @@ class InferenceClient:
             body = {"error": {"code": "bad_response", "message": response.text[:500]}}
         if response.status_code >= 500:
             raise InferenceUnavailable(f"{method} {path}: {response.status_code}: {body}")
+        if response.status_code in (401, 403):  # not the caller's input: a configuration fault
+            raise InferenceUnavailable(f"{method} {path}: the service refused this caller's "
+                                       "token (INFERENCE_TOKEN differs)")
         if response.status_code >= 400:
             raise InferenceRejected(response.status_code, body)
         if not isinstance(body, dict):

@@ -3,6 +3,7 @@ run the champion (through the batcher), and time each stage."""
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,8 @@ TEXT_FILENAME = "text.txt"
 ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
                413: "too_large", 415: "unsupported_type", 422: "invalid_media",
                500: "internal_error", 503: "unavailable"}
+
+log = logging.getLogger(__name__)
 
 
 class ServingError(Exception):
@@ -85,9 +88,12 @@ class Scorer:
             else:
                 decoded = decode(info.modality, path)
         except ImageTooLarge as exc:  # the header understated the size: OpenCV's cap held
-            raise ServingError(413, f"{filename}: {exc}") from exc
+            raise ServingError(413, f"{filename}: the image is over the decoder's limit of "
+                               f"{self.limits.max_image_pixels} pixels") from exc
         except (ValueError, RuntimeError) as exc:  # probed fine, yet will not decode
-            raise ServingError(422, f"{filename}: cannot decode: {exc}") from exc
+            log.info("%s: cannot decode: %s", filename, exc)  # the text names the temp path
+            raise ServingError(422, f"{filename}: the {info.modality} cannot be decoded "
+                               "(corrupt or truncated)") from exc
         return self._finish(info.modality, loaded, decoded, start, probed)
 
     def score_text(self, text: str, tmp_dir: Path | None = None) -> dict:

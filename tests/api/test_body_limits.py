@@ -95,7 +95,8 @@ def test_serve_options_cap_the_body() -> None:
     limits = replace(Limits(), max_upload_bytes=5000, multipart_overhead_bytes=100)
     options = serve_options(limits, "127.0.0.1", 8000, 4, "detector")
     assert options == {"host": "127.0.0.1", "port": 8000, "threads": 4, "ident": "detector",
-                       "max_request_body_size": 5101}
+                       "max_request_body_size": 5101, "channel_timeout": 60,
+                       "cleanup_interval": 15}
 
 
 @pytest.fixture

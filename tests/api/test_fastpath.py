@@ -165,23 +165,36 @@ def test_service_rejecting_the_input_leaves_nothing(engine, auth, upload, sample
     _nothing_stored(detector_env)
 
 
+@pytest.fixture
+def no_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if this process decodes an image or opens a video decoder: the API holds
+    the secrets and only reads headers (the workers and the inference service decode)."""
+    import cv2
+
+    def refuse(*args, **kwargs):
+        pytest.fail("the API process decoded media")
+
+    for name in ("imdecode", "imread", "VideoCapture"):
+        monkeypatch.setattr(cv2, name, refuse)
+    monkeypatch.setattr("soundfile.SoundFile.read", refuse)
+
+
 @pytest.mark.parametrize("mode", ["async", "sync-with-video"])
-def test_images_for_the_engine_are_decoded_when_probed(mode, engine, auth, upload, samples,
-                                                       detector_env: Config):
-    """Only images the inference service will decode skip the decode in the API's probe."""
+def test_media_for_the_engine_are_not_decoded_by_the_api(mode, engine, auth, upload, samples,
+                                                         no_decoding):
+    """Every upload is probed from its headers: a JPEG only a decoder refuses is taken, and its
+    job fails in the worker's preprocess step (`steps.preprocess.check_media`)."""
     stand_in = StandInClient(lambda *a: pytest.fail("the service must not be called"))
     app = create_app({"TESTING": True, "ENGINE": engine, "INFERENCE": stand_in})
     client = app.test_client()
-    items = [(_undecodable_jpeg(samples["jpg"]), "bad.jpg")]
+    items = [(_undecodable_jpeg(samples["jpg"]), "bad.jpg"), (samples["wav"], "a.wav")]
     url = "/api/v1/detections?mode=async"
     if mode == "sync-with-video":
         items.append((samples["mp4"], "clip.mp4"))
         url = "/api/v1/detections?mode=sync"
     answer = client.post(url, headers=auth.headers(), data=upload(*items))
-    assert answer.status_code == 422, answer.json
-    assert "bad.jpg" in answer.json["error"]["message"]
-    assert engine.pending == [] and stand_in.calls == []
-    _nothing_stored(detector_env)
+    assert answer.status_code in (200, 202), answer.json
+    assert stand_in.calls == []
 
 
 def test_job_insert_failing_in_the_background_undoes_the_upload(
@@ -209,18 +222,17 @@ def test_job_insert_failing_in_the_background_undoes_the_upload(
     _nothing_stored(detector_env)
 
 
-def test_fallback_decodes_the_images_it_skipped(engine, auth, upload, samples,
-                                                detector_env: Config):
-    """With the service down the job goes to the engine: an image probed from its headers only
-    is decoded first, and one that does not decode is refused with nothing left behind."""
+def test_fallback_hands_the_decoding_to_the_engine(engine, auth, upload, samples,
+                                                   no_decoding):
+    """With the service down the job goes to the engine as it is: the API does not decode the
+    image the service would have (the worker's preprocess step does, and fails the job)."""
     app = create_app({"TESTING": True, "ENGINE": engine,
                       "INFERENCE": InferenceClient(_closed_port_url(), timeout_s=2)})
     client = app.test_client()
     answer = client.post("/api/v1/detections?mode=sync", headers=auth.headers(),
                          data=upload((_undecodable_jpeg(samples["jpg"]), "bad.jpg")))
-    assert answer.status_code == 422, answer.json
-    assert engine.pending == []
-    _nothing_stored(detector_env)
+    assert answer.status_code == 200, answer.json
+    assert answer.json["fallback"] and answer.json["engine"] == engine.name
 
 
 def test_media_the_detectors_do_not_apply_to(inference_url, engine, auth, upload, samples):

@@ -1,36 +1,54 @@
-"""GET /metrics: request counts by route and status, job gauges from MongoDB, sync timing."""
+"""The API's metrics: request counts by route and status, job gauges from MongoDB, sync timing;
+served on their own listener (METRICS_PORT), never by the public app."""
 
 from __future__ import annotations
 
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from api import create_app
-from api.metrics import ApiMetrics, TimedInference
+from api.metrics import ApiMetrics, TimedInference, start_metrics_server
 from storage import jobs
 from storage.db import get_db
 
 
-def _samples(client: FlaskClient) -> dict[tuple[str, tuple], float]:
-    answer = client.get("/metrics")
-    assert answer.status_code == 200
-    assert answer.mimetype == "text/plain"
+def _parse(text: str) -> dict[tuple[str, tuple], float]:
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(answer.get_data(as_text=True))
+        for family in text_string_to_metric_families(text)
         for s in family.samples
     }
+
+
+def _samples(client: FlaskClient) -> dict[tuple[str, tuple], float]:
+    return _parse(client.application.extensions["metrics"].render().decode())
 
 
 def _value(samples: dict, name: str, **labels: str) -> float | None:
     return samples.get((name, tuple(sorted(labels.items()))))
 
 
-def test_metrics_need_no_token(client: FlaskClient) -> None:
-    answer = client.get("/metrics")
-    assert answer.status_code == 200
-    assert b"detector_api_requests_total" in answer.data or b"process_" in answer.data
+def test_the_public_app_has_no_metrics_route(client: FlaskClient, auth) -> None:
+    assert client.get("/metrics").status_code == 404
+    assert client.get("/metrics", headers=auth.headers()).status_code == 404
+
+
+def test_the_metrics_listener_serves_the_counters_without_a_token(client: FlaskClient) -> None:
+    server, thread = start_metrics_server(client.application, "127.0.0.1", 0)
+    try:
+        assert server.server_address[0] == "127.0.0.1"
+        assert client.get("/healthz").status_code == 200
+        answer = requests.get(f"http://127.0.0.1:{server.server_port}/metrics", timeout=5)
+        assert answer.status_code == 200
+        samples = _parse(answer.text)
+        assert _value(samples, "detector_api_requests_total", route="/healthz", method="GET",
+                      status="200") == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
 
 def test_requests_are_counted_by_url_rule_and_status(client: FlaskClient, auth) -> None:
@@ -49,7 +67,7 @@ def test_requests_are_counted_by_url_rule_and_status(client: FlaskClient, auth) 
     assert _value(samples, total, route="unmatched", method="GET", status="404") == 1
     assert _value(samples, "detector_api_request_seconds_count", route=route, status="404") == 2
     assert not any("a" * 32 in str(key) for key in samples)  # raw paths never become labels
-    assert _value(samples, "detector_api_in_flight_requests") == 1  # the scrape itself
+    assert _value(samples, "detector_api_in_flight_requests") == 0
 
 
 def test_job_gauges_follow_the_database(client: FlaskClient) -> None:

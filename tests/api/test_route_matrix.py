@@ -22,7 +22,6 @@ from storage.db import get_db
 PUBLIC_ENDPOINTS = {
     "auth.token",  # Basic credentials buy the token
     "health.healthz", "health.readyz",  # probes
-    "metrics",  # Prometheus scrape (no user data, tests/api/test_metrics.py)
     "static", "web.index", "web.static",  # the upload page and its files
     "openapi.openapi_json", "openapi.docs_page", "openapi.static",  # the API's own document
 }

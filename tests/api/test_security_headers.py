@@ -21,7 +21,7 @@ ROUTES = [
     ("get", "/static/web/web.js", False, 200),
     ("get", "/static/web/web.css", False, 200),
     ("get", "/healthz", False, 200),
-    ("get", "/metrics", False, 200),
+    ("get", "/metrics", False, 404),  # served on METRICS_PORT, not here
     ("post", "/api/v1/auth/token", False, 401),
     ("get", "/api/v1/auth/me", True, 200),
     ("post", "/api/v1/detections", True, 200),

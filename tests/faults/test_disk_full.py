@@ -34,7 +34,7 @@ def test_media_volume_full_while_the_blob_is_written(make_app, monkeypatch):
     cfg = get_config()
     client = make_app().test_client()
     alice = bearer(client, "alice")
-    real_replace, real_copy = os.replace, shutil.copyfile
+    real_replace, real_copy = os.replace, shutil.copyfileobj
 
     def other_fs(src, dst, *args, **kwargs):
         if str(src).startswith(str(cfg.var_dir / "tmp")):
@@ -42,15 +42,15 @@ def test_media_volume_full_while_the_blob_is_written(make_app, monkeypatch):
         return real_replace(src, dst, *args, **kwargs)
 
     def copy_until_full(src, dst, *args, **kwargs):
-        with open(src, "rb") as fin, open(dst, "wb") as fout:
-            fout.write(fin.read(16))  # some bytes landed, then the volume is full
+        dst.write(src.read(16))  # some bytes landed, then the volume is full
+        dst.flush()
         _full()
 
     monkeypatch.setattr(os, "replace", other_fs)
-    monkeypatch.setattr(shutil, "copyfile", copy_until_full)
+    monkeypatch.setattr(shutil, "copyfileobj", copy_until_full)
     response = client.post("/api/v1/detections?mode=async", headers=alice,
                            data={"file": [(io.BytesIO(TEXT.encode()), "note.txt")]})
-    monkeypatch.setattr(shutil, "copyfile", real_copy)
+    monkeypatch.setattr(shutil, "copyfileobj", real_copy)
     monkeypatch.setattr(os, "replace", real_replace)
     assert response.status_code == 507
     assert response.json == {"error": {"code": "insufficient_storage", "message":
@@ -95,15 +95,15 @@ def test_other_os_errors_stay_internal_errors(make_app, monkeypatch):
     cfg = get_config()
     client = make_app().test_client()
     alice = bearer(client, "alice")
-    real_replace, real_copy = os.replace, shutil.copyfile
+    real_replace, real_copy = os.replace, shutil.copyfileobj
 
     def denied(*_args: object, **_kwargs: object) -> None:
         raise PermissionError(errno.EACCES, "denied")
 
-    monkeypatch.setattr(shutil, "copyfile", denied)
+    monkeypatch.setattr(shutil, "copyfileobj", denied)
     monkeypatch.setattr(os, "replace", denied)
     response = client.post("/api/v1/detections?mode=async", headers=alice, json={"text": TEXT})
-    monkeypatch.setattr(shutil, "copyfile", real_copy)
+    monkeypatch.setattr(shutil, "copyfileobj", real_copy)
     monkeypatch.setattr(os, "replace", real_replace)
     assert response.status_code == 500 and "denied" not in response.get_data(as_text=True)
     assert response.json["error"]["code"] == "internal_error"

@@ -71,13 +71,13 @@ def test_one_image_runs_every_part(docs, overlay):
     assert len(ours) == 1
     image = ours.pop()
     if overlay == "dev":
-        assert image == f"{APP_IMAGE}:dev"
+        assert image == f"{APP_IMAGE}:0.1.0-dev"
     else:
         # Pinned: a version tag or a digest, never a moving tag.
         name, _, tag = image.rpartition(":")
         assert "@sha256:" in image or (name and tag[0].isdigit()), image
     assert all(":" in i and not i.endswith(":latest") for i in images), images
-    assert any(i.startswith("mongo:7") for i in images)
+    assert "mongo:7.0.14" in images
     # The workflow pods the api submits run that same image (DETECTOR_IMAGE in the ConfigMap).
     config = named(docs, "ConfigMap", "detector-config")
     assert config["data"]["DETECTOR_IMAGE"] == image
@@ -130,12 +130,16 @@ def test_configmap_endpoints_point_at_services(docs):
 def test_mongo_uri_names_the_statefulset_pod(k8s_copy):
     from pymongo.uri_parser import parse_uri
 
-    uri = (k8s_copy / "secrets" / "mongo-uri").read_text()
-    parsed = parse_uri(uri)
-    assert parsed["nodelist"] == [("mongodb-0.mongodb", 27017)]
-    assert parsed["username"] == (k8s_copy / "secrets" / "mongo-app-username").read_text()
-    assert parsed["password"] == (k8s_copy / "secrets" / "mongo-app-password").read_text()
-    assert parsed["options"]["authSource"] == "admin"
+    users = set()
+    for component in ("api", "inference", "workflow"):
+        parsed = parse_uri((k8s_copy / "secrets" / f"mongo-uri-{component}").read_text())
+        assert parsed["nodelist"] == [("mongodb-0.mongodb", 27017)]
+        secrets = k8s_copy / "secrets"
+        assert parsed["username"] == (secrets / f"mongo-{component}-username").read_text()
+        assert parsed["password"] == (secrets / f"mongo-{component}-password").read_text()
+        assert parsed["options"]["authSource"] == "admin"
+        users.add(parsed["username"])
+    assert len(users) == 3
 
 
 def test_references_resolve(docs):

@@ -32,7 +32,7 @@ def test_rendered_secrets_hold_only_the_ignored_files_values(docs, k8s_copy: Pat
     files = _generator_files()
     secrets = of_kind(docs, "Secret")
     assert {s["metadata"]["name"] for s in secrets} == {n for n, _ in files} | {
-        "detector-api-token"}
+        "detector-api-token", "detector-workflow.service-account-token"}
     for secret in secrets:
         name = secret["metadata"]["name"]
         assert "stringData" not in secret, name
@@ -81,7 +81,8 @@ def test_make_secrets_keeps_existing_files_private(tmp_path: Path):
     assert {p.name: p.read_text() for p in tmp_path.iterdir()} == first
     assert first["jwt-secret"] == "kept-as-is"
     assert re.fullmatch(r"[0-9a-f]{48}", first["mongo-root-password"])
-    assert first["mongo-root-password"] != first["mongo-app-password"]
+    passwords = {first[f"mongo-{c}-password"] for c in ("root", "api", "inference", "workflow")}
+    assert len(passwords) == 4
     for path in tmp_path.iterdir():
         if path.name != "jwt-secret":  # written by this test, not by the script
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
@@ -111,7 +112,10 @@ def test_secrets_reach_only_the_parts_that_need_them(docs):
     mongodb = secret_refs("StatefulSet", "mongodb")
     assert mongodb["MONGO_INITDB_ROOT_USERNAME"] == "mongodb-credentials"
     assert mongodb["MONGO_INITDB_ROOT_PASSWORD"] == "mongodb-credentials"
+    # Each component its own MongoDB user (detector-mongo: the workflow pods').
     assert set(secret_refs("Deployment", "api").values()) == {
-        "detector-mongo", "detector-api", "detector-api-token"}
-    assert set(secret_refs("Deployment", "inference").values()) == {"detector-mongo"}
-    assert secret_refs("Deployment", "mlflow") == {}
+        "detector-mongo-api", "detector-api", "detector-api-token", "detector-mlflow-scorer",
+        "detector-inference"}
+    assert set(secret_refs("Deployment", "inference").values()) == {
+        "detector-mongo-inference", "detector-mlflow-scorer", "detector-inference"}
+    assert set(secret_refs("Deployment", "mlflow").values()) == {"mlflow-admin"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any
 
@@ -52,9 +53,9 @@ def test_read_only_root_has_a_writable_tmp(docs):
 
 def test_service_accounts_mount_no_token_unless_needed(docs):
     accounts = {a["metadata"]["name"]: a for a in of_kind(docs, "ServiceAccount")}
-    # Only Argo's executor in workflow pods calls the Kubernetes API.
+    # No pod gets a token by default; Argo's executor gets its own explicitly (test_k8s_argo).
     for name, account in accounts.items():
-        assert account["automountServiceAccountToken"] is (name == "detector-workflow"), name
+        assert account["automountServiceAccountToken"] is False, name
     for where, pod in pod_specs(docs):
         assert pod["spec"]["automountServiceAccountToken"] is False, where
 
@@ -115,7 +116,12 @@ def _matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
 
 def _peer_allows(peer: dict[str, Any], other: dict[str, Any]) -> bool:
     if "ipBlock" in peer:
-        return peer["ipBlock"]["cidr"] == "0.0.0.0/0" and other.get("external", False)
+        if "ip" not in other:
+            return False
+        address = ipaddress.ip_address(other["ip"])
+        block = peer["ipBlock"]
+        return address in ipaddress.ip_network(block["cidr"]) and not any(
+            address in ipaddress.ip_network(e) for e in block.get("except", []))
     if "namespaceSelector" in peer:
         if not _matches(peer["namespaceSelector"],
                         {"kubernetes.io/metadata.name": other["namespace"]}):
@@ -146,8 +152,10 @@ def _allowed(policies, pod: dict[str, Any], direction: str, other: dict[str, Any
 
 
 def _pod(name: str, namespace: str = "deepfake-detector", **labels: str) -> dict[str, Any]:
-    return {"namespace": namespace, "labels": {"app.kubernetes.io/name": name, **labels},
-            "external": namespace == "internet"}
+    found = {"namespace": namespace, "labels": {"app.kubernetes.io/name": name, **labels}}
+    if namespace == "internet":
+        found["ip"] = "203.0.113.7"  # any address outside the cluster (TEST-NET-3)
+    return found
 
 
 PODS = {
@@ -160,6 +168,7 @@ PODS = {
     "argo-server": {"namespace": "argo", "labels": {"app": "argo-server"}, "external": False},
     "dns": {"namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}, "external": False},
     "internet": _pod("anyone", namespace="internet"),
+    "monitoring": {"namespace": "monitoring", "labels": {"app": "prometheus"}},
 }
 ALLOWED = {
     ("ingress", "api", 8000),
@@ -169,7 +178,10 @@ ALLOWED = {
     ("inference", "mlflow", 5000), ("inference", "mongodb", 27017),
 }
 PORTS = {"api": 8000, "inference": 8001, "mongodb": 27017, "mlflow": 5000, "argo-server": 2746,
-         "dns": 53, "ingress": 443, "internet": 443, "workflow": 8080}
+         "dns": 53, "ingress": 443, "internet": 443, "workflow": 8080, "monitoring": 9090}
+API_METRICS_PORT = 9100
+# Only the pods that look names up may ask the cluster DNS (MongoDB and MLflow resolve nothing).
+DNS_CLIENTS = {"api", "inference", "workflow"}
 
 
 def _flow(policies, source: str, target: str, port: int) -> bool:
@@ -188,7 +200,7 @@ def test_default_deny_ingress_and_egress(docs):
     stranger = _pod("stranger")
     assert not _allowed(policies, stranger, "ingress", PODS["api"], 80)
     assert not _allowed(policies, stranger, "egress", PODS["internet"], 443)
-    assert _allowed(policies, stranger, "egress", PODS["dns"], 53)
+    assert not _allowed(policies, stranger, "egress", PODS["dns"], 53)
 
 
 def test_only_the_designed_flows_are_open(docs, overlay):
@@ -198,9 +210,8 @@ def test_only_the_designed_flows_are_open(docs, overlay):
             ours = {PODS[source]["namespace"], PODS[target]["namespace"]}
             if source == target or "deepfake-detector" not in ours:
                 continue
-            if (source, target) == ("workflow", "internet"):
-                continue  # the Kubernetes API: see the next test
-            expected = (source, target, PORTS[target]) in ALLOWED or target == "dns"
+            expected = (source, target, PORTS[target]) in ALLOWED or (
+                target == "dns" and source in DNS_CLIENTS)
             if overlay == "dev" and (source, target) == ("internet", "api"):
                 expected = True  # the dev LoadBalancer (component api-loadbalancer)
             assert _flow(policies, source, target, PORTS[target]) is expected, (source, target)
@@ -208,13 +219,43 @@ def test_only_the_designed_flows_are_open(docs, overlay):
     assert not _flow(policies, "api", "mongodb", 5000)
 
 
-def test_workflow_pods_reach_only_the_kubernetes_api_outside(docs):
+def _ip_blocks(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    return [peer["ipBlock"] for rule in policy["spec"].get("egress", [])
+            for peer in rule.get("to", []) if "ipBlock" in peer]
+
+
+def test_no_egress_is_open_to_the_internet(docs):
+    """Workflow pods reach the API server's own addresses, never 0.0.0.0/0 (nor any pod)."""
     policies = of_kind(docs, "NetworkPolicy")
+    for policy in policies:
+        for block in _ip_blocks(policy):
+            network = ipaddress.ip_network(block["cidr"])
+            assert network.prefixlen >= 12 and not network.is_global, (
+                policy["metadata"]["name"], block)
+    workflow = named(docs, "NetworkPolicy", "workflow")
+    assert _ip_blocks(workflow), "workflow pods must reach the Kubernetes API server"
     wf = PODS["workflow"]
-    for port in (443, 6443):
-        assert _allowed(policies, wf, "egress", PODS["internet"], port)
-    assert not _allowed(policies, wf, "egress", PODS["internet"], 80)
+    for port in (443, 6443, 80):
+        assert not _allowed(policies, wf, "egress", PODS["internet"], port)
+    for block in _ip_blocks(workflow):
+        api_server = {"namespace": "elsewhere", "labels": {},
+                      "ip": str(ipaddress.ip_network(block["cidr"])[0])}
+        assert _allowed(policies, wf, "egress", api_server, 443)
+        assert not _allowed(policies, wf, "egress", api_server, 80)
     assert not _allowed(policies, wf, "egress", PODS["inference"], 8001)
+
+
+def test_api_metrics_only_from_the_monitoring_namespace(docs):
+    """/metrics has its own port, open to Prometheus in `monitoring` and nobody else, in every
+    overlay (the dev LoadBalancer included)."""
+    policies = of_kind(docs, "NetworkPolicy")
+    (api,) = [c for c in containers(named(docs, "Deployment", "api")["spec"]["template"])
+              if c["name"] == "api"]
+    assert {"name": "metrics", "containerPort": API_METRICS_PORT} in api["ports"]
+    assert _flow(policies, "monitoring", "api", API_METRICS_PORT)
+    for source in PODS:
+        if source not in ("monitoring", "api"):
+            assert not _flow(policies, source, "api", API_METRICS_PORT), source
 
 
 # --- RBAC ---------------------------------------------------------------------------------------
@@ -233,13 +274,20 @@ def test_rbac_grants_what_the_design_needs_and_no_wildcards(docs):
         for rule in role["rules"]:
             for field in ("apiGroups", "resources", "verbs"):
                 assert "*" not in rule[field], role["metadata"]["name"]
-    api = _rules(docs, "detector-api")
-    assert {"create", "get", "list", "watch", "patch"} <= api[("argoproj.io", "workflows")]
-    assert api[("argoproj.io", "workflowtemplates")] == {"get", "list"}
-    assert "delete" not in api[("argoproj.io", "workflows")]
-    workflow = _rules(docs, "detector-workflow")
-    assert workflow[("argoproj.io", "workflowtaskresults")] == {"create", "patch"}
-    assert workflow[("", "pods")] == {"get", "patch"}
+    # Exactly what each component needs: any added grant fails here.
+    assert _rules(docs, "detector-api") == {
+        ("argoproj.io", "workflows"): {"create", "get", "list", "watch", "patch", "update"},
+        ("argoproj.io", "workflowtemplates"): {"get", "list"},
+        ("argoproj.io", "cronworkflows"): {"get"},  # a rescan now: submit-from-resource
+        ("", "pods"): {"get", "list", "watch", "delete"},  # retry deletes failed nodes' pods
+        ("", "pods/log"): {"get"},
+    }
+    # Argo's emissary executor reports outputs; nothing on pods, secrets or anything else.
+    assert _rules(docs, "detector-workflow") == {
+        ("argoproj.io", "workflowtaskresults"): {"create", "patch"}}
+    assert {r["metadata"]["name"] for r in of_kind(docs, "Role")} == {
+        "detector-api", "detector-workflow"}
+    assert not of_kind(docs, "ClusterRole") and not of_kind(docs, "ClusterRoleBinding")
     for binding in of_kind(docs, "RoleBinding"):
         name = binding["metadata"]["name"]
         assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",

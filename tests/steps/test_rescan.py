@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import steps.rescan as rescan
-from config import Config
+from config import Config, get_config
 from storage.db import get_db
 from storage.jobs import get_job
 from storage.media import insert_media
@@ -17,9 +17,16 @@ from storage.results import upsert_result
 CHAMPIONS = {"image": ("detector-image", "3"), "text": ("detector-text", "1")}
 
 
-def _media(modality: str = "image", owner: str = "u1") -> str:
-    return insert_media(get_db(), {"owner": owner, "sha256": "cd" * 32, "modality": modality,
-                                   "filename": "x", "size": 1, "path": f"cd/{modality}"})
+def _media(modality: str = "image", owner: str = "u1", created_at: datetime | None = None
+           ) -> str:
+    path = get_config().media_root / "cd" / modality
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x")
+    doc = {"owner": owner, "sha256": "cd" * 32, "modality": modality, "filename": "x",
+           "size": 1, "path": f"cd/{modality}"}
+    if created_at is not None:
+        doc["created_at"] = created_at
+    return insert_media(get_db(), doc)
 
 
 def _result(media_id: str, job: str, name: str, version: str, minutes: int = 0) -> None:
@@ -30,12 +37,15 @@ def _result(media_id: str, job: str, name: str, version: str, minutes: int = 0) 
     })
 
 
-@pytest.mark.parametrize("version,champion,older", [
-    ("1", "3", True), ("3", "3", False), ("4", "3", False), ("10", "9", False),
-    ("abc", "3", True), ("3", "abc", True),
+@pytest.mark.parametrize("model,stale", [
+    ({"name": "detector-image", "version": "1"}, True),   # older
+    ({"name": "detector-image", "version": "3"}, False),  # the champion's
+    ({"name": "detector-image", "version": "4"}, True),   # newer: the champion was rolled back
+    ({"name": "someone-else", "version": "3"}, True),     # another model
+    (None, True),
 ])
-def test_is_older(version, champion, older):
-    assert rescan.is_older(version, champion) is older
+def test_any_other_version_is_stale(model, stale):
+    assert rescan.is_stale(model, ("detector-image", "3")) is stale
 
 
 def test_batches():
@@ -56,13 +66,13 @@ def test_stale_media_is_judged_by_the_latest_result(detector_env: Config):
     _result(current, "j1", "detector-image", "3")
     foreign = _media("text")  # another model's result counts as stale
     _result(foreign, "j1", "someone-else", "1")
-    rolled_back = _media()  # newer than the champion (a rollback): kept
+    rolled_back = _media()  # newer than the champion (a rollback): stale too
     _result(rolled_back, "j1", "detector-image", "4")
     audio = _media("audio")  # no champion for audio: never selected
     _result(audio, "j1", "detector-audio", "0")
 
     items = rescan.stale_media(get_db(), CHAMPIONS)
-    assert sorted(i["media_id"] for i in items) == sorted([old, foreign])
+    assert sorted(i["media_id"] for i in items) == sorted([old, foreign, rolled_back])
     assert {"media_id": old, "modality": "image", "media_path": "cd/image"} in items
     assert len(rescan.stale_media(get_db(), CHAMPIONS, max_media=1)) == 1
 
@@ -92,7 +102,7 @@ def test_select_stale_opens_a_system_job_and_finish_closes_it(detector_env: Conf
     (detector_env.scratch_root / job_id).mkdir(parents=True)
     rescan.finish_rescan("uid-1", "Failed")
     job = get_job(get_db(), job_id)
-    assert job["status"] == "failed" and job["error"] == "rescan workflow Failed"
+    assert job["status"] == "failed" and job["error"] == "all 3 media failed"
     assert not (detector_env.scratch_root / job_id).exists()
 
 
@@ -106,3 +116,83 @@ def test_not_applicable_media_are_not_rescanned(detector_env: Config):
     scored = _media()
     _result(scored, "j1", "detector-image", "2")
     assert [i["media_id"] for i in rescan.stale_media(get_db(), CHAMPIONS)] == [scored]
+
+
+def test_filters_narrow_the_selection(detector_env: Config):
+    early = datetime(2026, 1, 1, tzinfo=UTC)
+    old_image = _media(created_at=early)
+    new_image = _media()
+    text = _media("text")
+    for media_id in (old_image, new_image):
+        _result(media_id, "j1", "detector-image", "1")
+    _result(text, "j1", "detector-text", "0")
+    db = get_db()
+
+    def chosen(**kw) -> list[str]:
+        found = rescan.select(db, CHAMPIONS, detector_env.media_root, rescan.Filters(**kw))
+        return sorted(i["media_id"] for i in found.items)
+
+    assert chosen() == sorted([old_image, new_image, text])
+    assert chosen(modality="text") == [text]
+    assert chosen(since=datetime(2026, 2, 1, tzinfo=UTC)) == sorted([new_image, text])
+    assert chosen(media_ids=(old_image, "unknown")) == [old_image]
+    params = rescan.Filters.parse("image", "2026-02-01", '["a"]')
+    assert params.as_parameters() == {"modality": "image", "since": "2026-02-01T00:00:00+00:00",
+                                      "media_ids": '["a"]'}
+    with pytest.raises(ValueError):
+        rescan.Filters.parse(media_ids='{"a": 1}')
+
+
+def test_media_whose_bytes_are_gone_are_listed_as_missing(detector_env: Config, monkeypatch):
+    monkeypatch.setattr(rescan, "current_champions", lambda: CHAMPIONS)
+    present = _media()
+    gone = insert_media(get_db(), {"owner": "u1", "sha256": "ee" * 32, "modality": "image",
+                                   "filename": "y", "size": 1, "path": "ee/deleted"})
+    for media_id in (present, gone):
+        _result(media_id, "j1", "detector-image", "2")
+    chosen = json.loads(rescan.select_stale(batch_size=10, workflow_uid="uid-m"))
+    assert [i["media_id"] for b in chosen for i in b["media"]] == [present]
+    job = get_job(get_db(), chosen[0]["job_id"])
+    assert job["missing"] == [gone] and job["from_versions"] == {"image": {"2": 2}}
+    rescan.finish_rescan("uid-m", "Succeeded")
+    job = get_job(get_db(), job["job_id"])
+    summary = job["summary"]
+    assert (summary["selected"], summary["missing"], summary["missing_ids"]) == (2, 1, [gone])
+    assert summary["failed"] == 1 and summary["rescored"] == 0  # present was never rescored
+    assert job["status"] == "failed"
+
+
+def test_a_given_job_is_filled_and_closed_even_when_nothing_is_stale(detector_env: Config,
+                                                                     monkeypatch):
+    from storage.rescans import open_rescan
+
+    monkeypatch.setattr(rescan, "current_champions", lambda: CHAMPIONS)
+    job_id = open_rescan(get_db(), "local", {}, started_by="admin")["job_id"]
+    assert rescan.select_stale(batch_size=5, workflow_uid="uid-e", job_id=job_id) == "[]"
+    rescan.finish_rescan("uid-e", "Succeeded", job_id=job_id)
+    job = get_job(get_db(), job_id)
+    assert job["status"] == "succeeded" and job["started_by"] == "admin"
+    assert {k: job["summary"][k] for k in ("selected", "rescored", "failed", "missing")} == {
+        "selected": 0, "rescored": 0, "failed": 0, "missing": 0}
+
+
+def test_a_failed_media_is_recorded_with_its_error(detector_env: Config, monkeypatch):
+    from storage.jobs import set_node
+
+    monkeypatch.setattr(rescan, "current_champions", lambda: CHAMPIONS)
+    ok, bad = _media(), _media()
+    for media_id in (ok, bad):
+        _result(media_id, "j1", "detector-image", "2")
+    chosen = json.loads(rescan.select_stale(batch_size=1, workflow_uid="uid-f"))
+    job_id = chosen[0]["job_id"]
+    order = [b["media"][0]["media_id"] for b in chosen]
+    _result(ok, job_id, "detector-image", "3", minutes=1)  # what persist would write
+    set_node(get_db(), job_id, f"rescan-batch({order.index(bad)})/detect-one(0)/preprocess",
+             status="failed", error="cannot decode")
+    rescan.finish_rescan("uid-f", "Succeeded")
+    job = get_job(get_db(), job_id)
+    assert job["status"] == "succeeded" and job["error"] == "1 of 2 media failed"
+    assert job["summary"]["failures"] == [{"media_id": bad,
+                                           "error": "preprocess: cannot decode"}]
+    assert (job["summary"]["rescored"], job["summary"]["failed"]) == (1, 1)
+

@@ -74,12 +74,15 @@ def test_latest_result_per_owner(db: Database) -> None:
     assert results.latest_result(db, "m", "bob") is None
 
 
-def test_results_not_by_current_model(db: Database) -> None:
-    results.upsert_result(db, _result("j", "old", owner="a"))
-    new = _result("j", "new", owner="a", model={"name": "detector-image", "version": "2"})
-    results.upsert_result(db, new)
-    stale = results.results_not_by(db, "image", "detector-image", "2")
-    assert [r["media_id"] for r in stale] == ["old"]
+def test_latest_by_media_picks_each_media_newest_result(db: Database) -> None:
+    results.upsert_result(db, _result("j1", "a", owner="u", created_at=T0))
+    results.upsert_result(db, _result("j2", "a", owner="u", created_at=T0 + timedelta(hours=1),
+                                      model={"name": "detector-image", "version": "2"}))
+    results.upsert_result(db, _result("j1", "b", owner="u", created_at=T0))
+    latest = results.latest_by_media(db, "image")
+    assert {m: r["model"]["version"] for m, r in latest.items()} == {"a": "2", "b": "1"}
+    assert set(results.latest_by_media(db, "image", ["b"])) == {"b"}
+    assert results.latest_by_media(db, "text") == {}
 
 
 def test_log_event(db: Database) -> None:

@@ -33,6 +33,7 @@ class FakeArgoServer(BaseAdapter):
         self.logs: dict[str, list[dict]] = {}  # workflow name -> log entries
         self.statuses: dict[str, list[dict]] = {}  # name -> statuses served in turn (last sticks)
         self.fail_next: tuple[int, str] | None = None
+        self.crons: dict[tuple[str, str], dict] = {}  # (namespace, name) -> CronWorkflow
         self._routes = sorted(
             ((_pattern(p), p) for p in swagger["paths"]), key=lambda r: r[1].count("{")
         )
@@ -97,6 +98,8 @@ class FakeArgoServer(BaseAdapter):
                         creationTimestamp=_now())
             self.workflows[(namespace, meta["name"])] = wf
             return self._reply(request, 200, wf, op)
+        if (method, template) == ("post", "/api/v1/workflows/{namespace}/submit"):
+            return self._submit(request, values[0], body, op)
         if (method, template) == ("get", "/api/v1/workflows/{namespace}/{name}"):
             wf = self.workflows.get(tuple(values))
             if wf is None:
@@ -139,6 +142,31 @@ class FakeArgoServer(BaseAdapter):
             lines = [json.dumps({"result": e}) for e in self.logs.get(values[1], [])]
             return self._reply_text(request, 200, "\n".join(lines) + "\n")
         return self._reply(request, 501, {"code": 12, "message": "not in the fake"})
+
+    def _submit(self, request, namespace: str, body: dict, op: dict) -> requests.Response:
+        """Submit-from-resource: a Workflow from a CronWorkflow's workflowSpec, its parameters
+        overridden by `submitOptions.parameters` (name=value) as the real server does."""
+        kind = body.get("resourceKind", "").lower()
+        cron = self.crons.get((namespace, body.get("resourceName", "")))
+        if kind not in ("cronwf", "cronworkflow", "cronworkflows") or cron is None:
+            return self._reply(request, 404, {"code": 5, "message": "not found"})
+        spec = json.loads(json.dumps(cron["spec"]["workflowSpec"]))
+        options = body.get("submitOptions") or {}
+        values = dict(p.split("=", 1) for p in options.get("parameters") or [])
+        params = spec.get("arguments", {}).get("parameters", [])
+        unknown = set(values) - {p["name"] for p in params}
+        if unknown:
+            return self._reply(request, 400, {"code": 3, "message": f"unknown {unknown}"})
+        for p in params:
+            p["value"] = values.get(p["name"], p.get("value"))
+        labels = dict(x.split("=", 1) for x in (options.get("labels") or "").split(",") if x)
+        name = f"{cron['metadata']['name']}-{secrets.token_hex(3)[:5]}"
+        wf = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+              "metadata": {"name": name, "namespace": namespace, "uid": str(uuid.uuid4()),
+                           "creationTimestamp": _now(), "labels": labels},
+              "spec": spec}
+        self.workflows[(namespace, name)] = wf
+        return self._reply(request, 200, wf, op)
 
     def _phase(self, name: str) -> str | None:
         queue = self.statuses.get(name) or [{}]

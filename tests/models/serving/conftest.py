@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from serving_helpers import serve_in_thread, stop_server, write_jpeg, write_wav
+from serving_helpers import authed_client, serve_in_thread, stop_server, write_jpeg, write_wav
 
 from config import Config
 from models.registry import ensure_baselines
@@ -36,7 +36,7 @@ def app(champions: ChampionSet) -> Iterator[Flask]:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+    return authed_client(app)
 
 
 @pytest.fixture

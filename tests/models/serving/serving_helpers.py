@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from flask import Flask
+from flask.testing import FlaskClient
 
 SPEECH = Path("/usr/share/pocketsphinx/test/data")
 TEXT = (
@@ -53,6 +54,15 @@ def write_wav(path: Path, seconds: float = 2.0, rate: int = 16_000) -> Path:
     assert len(samples) >= seconds * rate
     sf.write(str(path), samples[: int(seconds * rate)], rate, subtype="PCM_16")
     return path
+
+
+def authed_client(app: Flask) -> FlaskClient:
+    """A test client that sends the service's token (INFERENCE_TOKEN) on every request."""
+    from config import get_config
+
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {get_config().inference_token}"
+    return client
 
 
 def serve_in_thread(app: Flask) -> tuple[str, object]:

@@ -37,6 +37,7 @@ def test_inference_server_serves_the_app(detector_env: Config,
 
     monkeypatch.setattr("waitress.serve", fake_serve)
     monkeypatch.setattr(serving, "exit_on_sigterm", lambda: None)  # keep pytest's handlers
+    monkeypatch.setattr(serving, "private_files", lambda: None)  # keep pytest's umask
     threads = []
     monkeypatch.setattr("models.serving.app.configure_threads", threads.append)
     monkeypatch.setenv("INFERENCE_RELOAD_S", "3600")

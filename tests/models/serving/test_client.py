@@ -61,3 +61,9 @@ def test_client_raises_unavailable_on_5xx(detector_env: Config) -> None:
     finally:
         stop_server(server)
         shutdown(cold)
+
+
+def test_a_wrong_token_is_unavailable_not_bad_input(live_url: str) -> None:
+    client = InferenceClient(live_url, timeout_s=30, token="not-the-token")
+    with pytest.raises(InferenceUnavailable, match="INFERENCE_TOKEN"):
+        client.score_text("Some words written here to be scored by the service.")

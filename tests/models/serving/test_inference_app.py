@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
-from serving_helpers import TEXT, write_mp4
+from serving_helpers import TEXT, authed_client, write_mp4
 
 from models.serving.app import create_app
 from models.serving.champions import ChampionSet
@@ -96,7 +96,7 @@ def test_bad_text_is_a_json_4xx(client: FlaskClient, payload: str, status: int,
 def test_upload_over_the_limit_is_413(champions: ChampionSet, jpeg: Path,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAX_UPLOAD_BYTES", "1000")
-    client = create_app(champions, ServingSettings(batch_max=1), start=False).test_client()
+    client = authed_client(create_app(champions, ServingSettings(batch_max=1), start=False))
     response = client.post("/v1/score?filename=photo.jpg", data=jpeg.read_bytes())
     assert response.status_code == 413 and response.json["error"]["code"] == "too_large"
 
@@ -108,7 +108,7 @@ def test_probes(client: FlaskClient, champions: ChampionSet, detector_env) -> No
     assert ready.json["models"]["image"]["version"] == champions.get("image").version
 
     empty = ChampionSet(detector_env.mlflow_tracking_uri)  # nothing loaded yet
-    cold = create_app(empty, ServingSettings(), start=False).test_client()
+    cold = authed_client(create_app(empty, ServingSettings(), start=False))
     assert cold.get("/healthz").status_code == 200
     not_ready = cold.get("/readyz")
     assert not_ready.status_code == 503
@@ -174,3 +174,17 @@ def test_media_the_detector_does_not_apply_to_get_a_reason_not_a_score(
     audio_model = {"modality": "audio", "model": loaded.name, "version": str(loaded.version)}
     assert ("detector_inference_model_seconds_count", frozenset(audio_model.items())) \
         not in samples  # no model ran
+
+
+def test_scoring_needs_the_shared_token(app, detector_env) -> None:
+    bare = app.test_client()
+    for headers in ({}, {"Authorization": "Bearer wrong"},
+                    {"Authorization": f"Bearer {detector_env.inference_token}x"}):
+        answer = bare.post("/v1/score/text", json={"text": TEXT}, headers=headers)
+        assert answer.status_code == 401 and answer.json["error"]["code"] == "unauthorized"
+        assert bare.post("/v1/score?filename=a.txt", data=TEXT.encode(),
+                         headers=headers).status_code == 401
+    assert bare.get("/healthz").status_code == 200  # probes and metrics stay open
+    ok = bare.post("/v1/score/text", json={"text": TEXT},
+                   headers={"Authorization": f"Bearer {detector_env.inference_token}"})
+    assert ok.status_code == 200

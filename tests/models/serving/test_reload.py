@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from serving_helpers import TEXT
+from serving_helpers import TEXT, authed_client
 
 from config import Config
 from models import registry
@@ -28,7 +28,7 @@ def test_moved_alias_is_picked_up_without_restart(detector_env: Config) -> None:
     registry.ensure_baselines()
     champions = ChampionSet(detector_env.mlflow_tracking_uri, reload_s=0.2)
     app = create_app(champions, ServingSettings(batch_max=1), start=True)  # loads in background
-    client = app.test_client()
+    client = authed_client(app)
     mlflow = registry._client()
     before = registry.champion_version("text")
     try:
