@@ -95,6 +95,64 @@ class Limits:
         `Content-Length` before reading the body (`cli.serving.serve_options`)."""
         return self.max_upload_bytes + self.multipart_overhead_bytes
 
+# --- faults: retries, deadlines, per-user concurrency, recovery, restarts (README "### Faults") ---
+DEFAULT_MAX_STEP_RETRIES = 3
+DEFAULT_STEP_DEADLINE_S = 900
+DEFAULT_TRAIN_STEP_DEADLINE_S = 6 * 3600
+
+
+@dataclass(frozen=True)
+class Faults:
+    """What bounds a failing or greedy job; each one set by the environment variable beside it."""
+
+    max_step_retries: int = DEFAULT_MAX_STEP_RETRIES
+    """MAX_STEP_RETRIES: the most retries of one step (attempts = 1 + this); a workflow's
+    retryStrategy limit is clipped to it and the local engine never retries more."""
+    step_deadline_s: int = DEFAULT_STEP_DEADLINE_S
+    """STEP_DEADLINE_S: `activeDeadlineSeconds` of every detect/rescan step; past it Argo kills
+    the pod and the local engine kills the worker process (the attempt fails, then retries)."""
+    train_step_deadline_s: int = DEFAULT_TRAIN_STEP_DEADLINE_S
+    """TRAIN_STEP_DEADLINE_S: the same for the steps of the training workflow."""
+    max_jobs_in_flight_per_user: int = 4
+    """MAX_JOBS_IN_FLIGHT_PER_USER: queued or running jobs one user may have; one more request
+    is a 429 with Retry-After. 0 turns the check off."""
+    jobs_retry_after_s: int = 5
+    """JOBS_RETRY_AFTER_S: the Retry-After of that 429."""
+    max_job_recoveries: int = 1
+    """MAX_JOB_RECOVERIES: how often a job whose engine process died is requeued before it is
+    failed instead (a job that kills its engine every time must not loop)."""
+    orphan_grace_s: float = 3600.0
+    """ORPHAN_GRACE_S: age after which a media document no job names, or a blob no media
+    document names (an upload cut short by a database outage), is removed on start."""
+    inference_restart_backoff_s: float = 1.0
+    """INFERENCE_RESTART_BACKOFF_S: first wait before `detector serve` restarts a dead
+    inference service; doubled after each quick death."""
+    inference_restart_backoff_max_s: float = 60.0
+    """INFERENCE_RESTART_BACKOFF_MAX_S: the longest such wait."""
+
+    @classmethod
+    def from_env(cls) -> Faults:
+        return cls(
+            max_step_retries=max(0, _env_int("MAX_STEP_RETRIES", cls.max_step_retries)),
+            step_deadline_s=max(1, _env_int("STEP_DEADLINE_S", cls.step_deadline_s)),
+            train_step_deadline_s=max(1, _env_int("TRAIN_STEP_DEADLINE_S",
+                                                  cls.train_step_deadline_s)),
+            max_jobs_in_flight_per_user=max(0, _env_int("MAX_JOBS_IN_FLIGHT_PER_USER",
+                                                        cls.max_jobs_in_flight_per_user)),
+            jobs_retry_after_s=max(1, _env_int("JOBS_RETRY_AFTER_S", cls.jobs_retry_after_s)),
+            max_job_recoveries=max(0, _env_int("MAX_JOB_RECOVERIES", cls.max_job_recoveries)),
+            orphan_grace_s=_env_float("ORPHAN_GRACE_S", cls.orphan_grace_s),
+            inference_restart_backoff_s=_env_float("INFERENCE_RESTART_BACKOFF_S",
+                                                   cls.inference_restart_backoff_s),
+            inference_restart_backoff_max_s=_env_float("INFERENCE_RESTART_BACKOFF_MAX_S",
+                                                       cls.inference_restart_backoff_max_s),
+        )
+
+
+FAULT_VARS = ("MAX_STEP_RETRIES", "STEP_DEADLINE_S", "TRAIN_STEP_DEADLINE_S")
+"""The variables that change rendered workflows (`workflows.render` renders their defaults)."""
+# --- end of faults ---
+
 
 # --- rescans, the scheduler and retention (issue 13) ------------------------------------------
 @dataclass(frozen=True)
@@ -255,6 +313,8 @@ class Config:
     loaded once per process wherever text is scored (`models.text_lm.served_lm`)."""
     rescans: Rescans = field(default_factory=lambda: Rescans())
     limits: Limits = field(default_factory=Limits)
+    faults: Faults = field(default_factory=Faults)
+    """Retry cap, step deadlines, per-user jobs in flight, job recovery, inference restarts."""
     auth: AuthLimits = field(default_factory=AuthLimits)
     webhooks: Webhooks = field(default_factory=Webhooks.from_env)
     scan: Scan = field(default_factory=Scan.from_env)
@@ -303,6 +363,7 @@ class Config:
             local_node_write_linger_s=_env_float("LOCAL_NODE_WRITE_LINGER_S", 0.25),
             local_in_flight_per_worker=max(1, _env_int("LOCAL_IN_FLIGHT_PER_WORKER", 2)),
             port=_env_int("PORT", 8000),
+            faults=Faults.from_env(),
             text_lm_path=text_lm_path(),
             rescans=Rescans.from_env(),
             limits=Limits.from_env(),

@@ -13,6 +13,7 @@ from api.auth import current_user, require_token
 from api.context import db, engine, inference, limits, settings
 from api.errors import ApiError, code_for
 from api.openapi import documented
+from api.quota import check_jobs_in_flight
 from api.ratelimit import upload_limits
 from api.schemas import Detection, DetectionQuery, FileDetection, TextDetection
 from api.serialize import public_result
@@ -37,6 +38,7 @@ def create_detection() -> ResponseReturnValue:
     if mode not in (None, *MODES):
         raise ApiError(400, "bad_mode", f"mode must be one of {', '.join(MODES)}")
     owner = current_user()["user_id"]
+    check_jobs_in_flight(db(), owner, settings().faults)  # 429 + Retry-After at the cap
     callback_url = webhooks.callback_url()
     client = inference()
     # The API decodes nothing (it holds the secrets): uploads are probed from their headers

@@ -3,11 +3,13 @@ message carries a server path, a URL or a stack trace (`redact`)."""
 
 from __future__ import annotations
 
+import errno
 import re
 from typing import Any
 
 from flask import Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
+from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 _CODES = {
@@ -23,6 +25,7 @@ _CODES = {
     429: "too_many_requests",
     500: "internal_error",
     503: "unavailable",
+    507: "insufficient_storage",
 }
 
 
@@ -91,8 +94,33 @@ def _unexpected(exc: Exception) -> ResponseReturnValue:
     return error_response(500, "internal_error", "internal server error")
 
 
+DATABASE_RETRY_AFTER_S = "5"
+
+
+def _database_down(exc: ConnectionFailure) -> ResponseReturnValue:
+    """MongoDB unreachable: 503 without the driver's text (it names hosts and ports)."""
+    current_app.logger.error("database unavailable: %s", exc)
+    body, status = error_response(503, "unavailable", "the database is unavailable; try again")
+    body.headers["Retry-After"] = DATABASE_RETRY_AFTER_S
+    return body, status
+
+
+FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _os_error(exc: OSError) -> ResponseReturnValue:
+    """A full volume (ENOSPC, EDQUOT) is a 507; any other OSError an internal error."""
+    if exc.errno not in FULL:
+        return _unexpected(exc)
+    current_app.logger.error("storage full: %s", exc)
+    return error_response(507, "insufficient_storage",
+                          "no space left to store the upload; try again later")
+
+
 def register_errors(app: Flask) -> None:
     """Install the JSON error handlers on `app`."""
     app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(ConnectionFailure, _database_down)
+    app.register_error_handler(OSError, _os_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

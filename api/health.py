@@ -61,6 +61,8 @@ def _client(uri: str) -> Any:
 
 
 def _check_mongo() -> str | None:
+    """None when MongoDB answers; else a reason without the driver's text (hosts, ports),
+    which goes to the log only."""
     try:
         with pymongo.timeout(PING_TIMEOUT_S):
             db().command("ping")

@@ -66,15 +66,19 @@ def store_blob(item: Staged, media_root: Path, move: bool = True) -> tuple[str, 
     dest.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
     part = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
     try:
-        if not move:
-            raise OSError("copy requested")
-        os.replace(item.path, part)
-    except OSError:  # another file system, or a copy was asked for: created 0600 at once
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
-        with item.path.open("rb") as src, os.fdopen(fd, "wb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
-    part.chmod(PRIVATE_FILE)  # an upload's temp file is 0600 already; a moved file may not be
-    os.replace(part, dest)
+        try:
+            if not move:
+                raise OSError("copy requested")
+            os.replace(item.path, part)
+        except OSError:  # another file system, or a copy was asked for: created 0600 at once
+            fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+            with item.path.open("rb") as src, os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+        part.chmod(PRIVATE_FILE)  # an upload's temp file is 0600 already; a moved file may not be
+        os.replace(part, dest)
+    except BaseException:  # the volume is full (ENOSPC) or gone: no partial file stays
+        part.unlink(missing_ok=True)
+        raise
     return rel, True
 
 

@@ -23,7 +23,7 @@ def _serve(args: argparse.Namespace) -> int:
         serve_metrics,
         serve_options,
     )
-    from cli.stack import embedded_stack, inference_child
+    from cli.stack import embedded_stack, inference_child, recover_jobs
 
     exit_on_sigterm()  # `kill` or a pod stop ends the inference child and the engine too
     private_files()  # var/: database, registry, media, logs readable by this user alone
@@ -37,6 +37,7 @@ def _serve(args: argparse.Namespace) -> int:
         warm_up = getattr(app.extensions["engine"], "warm_up", None)
         if warm_up is not None:  # load the models in the workers now, not on the first job
             warm_up(wait=False)
+        recover_jobs(app.extensions["engine"])  # jobs a killed `detector serve` left behind
         app.extensions["webhooks"].start()  # callbacks left pending by a restart go out
         port = args.port or cfg.port
         metrics = serve_metrics(app, cfg.metrics_host, cfg.metrics_port)

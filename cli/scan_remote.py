@@ -105,9 +105,7 @@ def scan_remote(files: list[Path], base: str, cfg: Scan) -> list[Row]:
             if sha in sent:
                 pending[sent[sha]].append(path)
                 continue
-            with path.open("rb") as fh:
-                response = api.call("POST", "/api/v1/detections", params={"mode": "async"},
-                                    files={"file": (path.name, fh)})
+            response = _submit(api, path, pending, rows, bar)
             if response.status_code in (200, 202):
                 sent[sha] = response.json()["job_id"]
                 pending[sent[sha]] = [path]
@@ -120,6 +118,28 @@ def scan_remote(files: list[Path], base: str, cfg: Scan) -> list[Row]:
         while pending:
             rows += _finish_some(api, pending, bar)
     return rows
+
+
+def _submit(api: Api, path: Path, pending: dict[str, list[Path]], rows: list[Row],
+            bar: tqdm) -> requests.Response:
+    """POST one file as an async job. At the API's per-user cap of jobs in flight (429), let a
+    pending job finish first (its rows go to `rows`), or wait its Retry-After, then try again,
+    for at most the scan's timeout."""
+    deadline = time.monotonic() + api.cfg.timeout_s
+    while True:
+        with path.open("rb") as fh:
+            response = api.call("POST", "/api/v1/detections", params={"mode": "async"},
+                                files={"file": (path.name, fh)})
+        if response.status_code != 429 or time.monotonic() >= deadline:
+            return response
+        if pending:
+            rows += _finish_some(api, pending, bar)
+        else:
+            try:
+                wait_s = float(response.headers.get("Retry-After", "1"))
+            except ValueError:
+                wait_s = 1.0
+            time.sleep(min(max(wait_s, 0.1), max(0.0, deadline - time.monotonic())))
 
 
 def _finish_some(api: Api, pending: dict[str, list[Path]], bar: tqdm) -> list[Row]:

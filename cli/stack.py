@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
@@ -112,34 +113,56 @@ def register_baselines(cfg: Config, in_process: bool | None = None) -> dict[str,
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def inference_command(port: int) -> list[str]:
+    """The command line of the inference service child on `port`."""
+    return [sys.executable, "-m", "cli.main", "inference-server", "--port", str(port)]
+
+
 @contextmanager
 def inference_child(cfg: Config) -> Iterator[str | None]:
-    """Start `detector inference-server` as a child process when INFERENCE_URL is unset.
+    """Start `detector inference-server` as a supervised child process when INFERENCE_URL is
+    unset; when it dies (killed, out of memory) it is started again on the same port, after
+    INFERENCE_RESTART_BACKOFF_S doubling up to INFERENCE_RESTART_BACKOFF_MAX_S (`Supervisor`).
 
     Yields the service's URL (also put in the environment as INFERENCE_URL, so the API's sync
-    path uses it). The API does not wait for it: until the service has loaded its models, sync
-    requests fall back to workflow jobs. The child is stopped on exit.
+    path uses it). The API does not wait for it: until the service has loaded its models, and
+    while it is down, sync requests fall back to workflow jobs. The child is stopped on exit.
     """
     if cfg.inference_url:
         yield cfg.inference_url
         return
+    from cli.supervisor import Supervisor
     from storage.embedded import _free_port
 
     port = _free_port()
     cfg.var_dir.mkdir(parents=True, exist_ok=True)  # absent when every service is external
-    log = (cfg.var_dir / "inference.log").open("ab")
-    child = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "inference-server", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
-    )
+    child = Supervisor(inference_command(port), cfg.var_dir / "inference.log", os.environ.copy(),
+                       cfg.faults.inference_restart_backoff_s,
+                       cfg.faults.inference_restart_backoff_max_s).start()
     os.environ["INFERENCE_URL"] = f"http://127.0.0.1:{port}"
     try:
         yield os.environ["INFERENCE_URL"]
     finally:
         os.environ.pop("INFERENCE_URL", None)
-        child.terminate()
-        try:
-            child.wait(15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-        log.close()
+        child.stop()
+
+def recover_jobs(engine: Any, cfg: Config | None = None) -> dict[str, list[str]]:
+    """Requeue or fail the jobs a dead engine process of this host left `queued` or `running`
+    (`LocalEngine.recover`; other engines keep their own state), and sweep what uploads cut
+    short left behind (`storage.janitor`). Prints what it did."""
+    from storage.db import get_db
+    from storage.janitor import sweep
+
+    cfg = cfg or get_config()
+    swept = sweep(get_db(), cfg.media_root, cfg.faults.orphan_grace_s)
+    if any(swept.values()):
+        print(f"removed what interrupted uploads left: {swept['media']} media documents, "
+              f"{swept['files']} files", flush=True)
+    recover = getattr(engine, "recover", None)
+    if recover is None:
+        return {}
+    done = recover()
+    if any(done.values()):
+        print(f"recovered jobs of a stopped engine: {len(done['requeued'])} requeued, "
+              f"{len(done['failed'])} failed", flush=True)
+    return done

@@ -3,10 +3,18 @@
 Node states live in their own collection, one document per (job, node), and are attached as
 `nodes` when a job is read: a job's many parallel nodes then never contend for one document
 (with every node in the job document, a 200-media job failed on write conflicts).
+
+Every job records the process that created it (`created_by`: host and pid); an engine that
+takes it records itself in `engine_ref`. A job still `queued` or `running` whose responsible
+process (the engine's, else the creator's) is dead on this host is an *orphan*: the local
+engine claims it (`claim_orphan`) and requeues it, at most MAX_JOB_RECOVERIES times, then fails
+it with the reason (README "### Faults").
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import Any
 
 from pymongo.database import Database
@@ -14,6 +22,9 @@ from pymongo.database import Database
 from storage._common import NO_ID, insert, modify, new_id, utcnow
 
 STATUSES = ("queued", "running", "succeeded", "failed")
+IN_FLIGHT = ("queued", "running")
+RECOVERABLE_ENGINES = ("local", "inference")
+"""Engines whose jobs live in one process of this host (Argo keeps its own state)."""
 NODE_FIELDS = ("status", "started_at", "finished_at", "attempts", "error")
 
 
@@ -42,6 +53,7 @@ def job_document(
         "status": status,
         "error": None,
         "nodes": {},
+        "created_by": this_process(),
         "created_at": now,
         "updated_at": now,
     }
@@ -105,3 +117,58 @@ def set_node(db: Database, job_id: str, node: str, fresh: bool = False,
     stored = modify(db.job_nodes, {"job_id": job_id, "node": node}, change,
                     new=lambda: {"job_id": job_id, "node": node, "state": {}}, fresh=fresh)
     return stored["state"]
+
+
+def this_process() -> dict[str, Any]:
+    """This process as a job records it: host name and pid."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def count_in_flight(db: Database, owner: str) -> int:
+    """How many of `owner`'s jobs are queued or running."""
+    return db.jobs.count_documents({"owner": owner, "status": {"$in": list(IN_FLIGHT)}})
+
+
+def responsible_pid(job: dict[str, Any], host: str) -> int | None:
+    """The pid of the process on `host` that runs (or was to submit) the job; None when the
+    job is not in the hands of a process of this host."""
+    if job.get("engine") not in RECOVERABLE_ENGINES:
+        return None
+    for ref in (job.get("engine_ref"), job.get("created_by")):
+        if ref:
+            return int(ref["pid"]) if ref.get("host") == host and "pid" in ref else None
+    return None
+
+
+def in_flight_jobs(db: Database) -> list[dict[str, Any]]:
+    """Every queued or running job (without nodes): what recovery looks at on start."""
+    return list(db.jobs.find({"status": {"$in": list(IN_FLIGHT)}}, NO_ID))
+
+
+def claim_orphan(db: Database, job_id: str, dead_pid: int, max_recoveries: int,
+                 reason: str) -> str | None:
+    """Take over a job whose responsible process `dead_pid` died: `"requeued"` (status queued,
+    `recoveries` + 1, engine local) or, once it was requeued `max_recoveries` times,
+    `"failed"` with `reason`. None when the job changed meanwhile (another process claimed
+    it, it ended): one guarded replace, so only one claimer wins."""
+    doc = db.jobs.find_one({"job_id": job_id})
+    if doc is None or doc.get("status") not in IN_FLIGHT:
+        return None
+    if responsible_pid(doc, socket.gethostname()) != dead_pid:
+        return None
+    rev = doc.pop("_rev", 0)
+    doc_id = doc.pop("_id")
+    recoveries = int(doc.get("recoveries", 0))
+    now = utcnow()
+    if recoveries >= max_recoveries:
+        outcome = "failed"
+        doc.update(status="failed", finished_at=now,
+                   error=f"{reason} (requeued {recoveries} times already; retry it)")
+    else:
+        outcome = "requeued"
+        doc.update(status="queued", engine="local", error=None, recoveries=recoveries + 1,
+                   engine_ref=None, created_by=this_process())
+    doc.update(updated_at=now, _rev=rev + 1)
+    if db.jobs.replace_one({"_id": doc_id, "_rev": rev}, doc).matched_count != 1:
+        return None
+    return outcome

@@ -2,6 +2,7 @@
 
 import os
 import sys
+import time
 import traceback
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -44,10 +45,17 @@ def warm(modules: list[str], hold_s: float = 0.2) -> int:
     return os.getpid()
 
 
-def run_step(entrypoint: str, inputs: list[dict[str, str]], env: dict[str, str]) -> None:
-    """Run `module:function` exactly as the container does (Hera's runner), with `env` set."""
+def run_step(entrypoint: str, inputs: list[dict[str, str]], env: dict[str, str],
+             started_file: str | None = None) -> None:
+    """Run `module:function` exactly as the container does (Hera's runner), with `env` set.
+
+    `started_file`: written with "<pid> <time.time()>" when the step starts here and removed
+    when it ends, so the engine knows which process to kill when the step's deadline passes."""
     from hera.workflows._runner.util import _runner
 
+    if started_file:
+        with open(started_file, "w") as fh:
+            fh.write(f"{os.getpid()} {time.time()}")
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
@@ -57,6 +65,11 @@ def run_step(entrypoint: str, inputs: list[dict[str, str]], env: dict[str, str])
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         raise StepError(detail) from None
     finally:
+        if started_file:
+            try:
+                os.unlink(started_file)
+            except OSError:
+                pass
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -4,7 +4,9 @@ Only what running a script needs is delegated (`run_script`); the engine decides
 Supported: DAG and script templates, `dependencies` and `depends` (conjunctions of task names,
 optionally `.Succeeded`), `{{inputs.parameters.x}}`, `{{workflow.parameters.x}}`,
 `{{tasks.X.outputs.parameters.y}}`, `{{item}}` / `{{item.field}}`, `withParam` / `withItems`,
-`retryStrategy` (limit, backoff duration/factor/cap/maxDuration), `onExit` with
+`retryStrategy` (limit, clipped to the run's `max_retries`; backoff duration/factor/cap/
+maxDuration), `activeDeadlineSeconds` (passed to `run_script` in the template: the engine
+enforces it), `onExit` with
 `{{workflow.status}}`, `{{workflow.name|namespace|uid}}`, `parallelism` (the workflow's: script
 nodes running at once, as Argo counts pods; a DAG template's: its tasks running at once), and a
 CronWorkflow's or WorkflowTemplate's spec run once. Anything else raises WorkflowError instead of
@@ -153,8 +155,11 @@ class WorkflowRun:
         run_script: RunScript,
         on_node: OnNode | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_retries: int | None = None,
     ) -> None:
         self.spec = workflow_spec(manifest)
+        self.max_retries = max_retries
+        """The most retries of any step whatever its retryStrategy says (None: as it says)."""
         self.templates = {t["name"]: t for t in self.spec["templates"]}
         declared = {
             p["name"]: p.get("value") for p in self.spec.get("arguments", {}).get("parameters", [])
@@ -324,6 +329,8 @@ class WorkflowRun:
     def _script(self, t: dict, inputs: dict[str, str], node: str) -> dict[str, str]:
         retry = t.get("retryStrategy") or {}
         limit = int(retry.get("limit", 0) or 0)
+        if self.max_retries is not None:
+            limit = min(limit, self.max_retries)
         backoff = retry.get("backoff") or {}
         delay = parse_duration(backoff.get("duration"))
         factor = float(backoff.get("factor", 1) or 1)

@@ -6,6 +6,17 @@ paths of the template (/mnt/media, /mnt/scratch) mapped to the local folders fro
 Template env values under a mapped mount (MEDIA_ROOT, SCRATCH_ROOT) are applied with the local
 path, Hera's outputs folder goes to a temporary one; every other variable (literal, valueFrom,
 envFrom: cluster settings) comes from this process's environment, inherited by the workers.
+
+Faults (README "### Faults"): a step's retries are capped at MAX_STEP_RETRIES whatever its
+retryStrategy says; a step still running `activeDeadlineSeconds` after it started has its worker
+process killed (SIGKILL, like a pod past its deadline) and the attempt fails with a deadline
+error, then retries like any failure. A dead worker (killed, out of memory, past its deadline)
+breaks the pool: the steps of other jobs running in it at that moment fail that attempt too and
+are retried in a fresh pool, as pods on a lost node would be.
+
+Recovery (`recover`, on `detector serve` start, and `refresh`): a job left `queued` or
+`running` by a dead process of this host is requeued here, at most MAX_JOB_RECOVERIES times,
+then failed with the reason; none stays `running` forever.
 """
 
 from __future__ import annotations
@@ -14,17 +25,21 @@ import logging
 import multiprocessing
 import os
 import shutil
+import signal
 import socket
 import tempfile
 import threading
 import time
+import uuid
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from hera.workflows import Workflow
+from pymongo.errors import ConnectionFailure
 
 from config import Config
 from workflows import _worker
@@ -45,8 +60,23 @@ log = logging.getLogger(__name__)
 HERA_OUTPUTS_ENV = "hera__outputs_directory"
 TORCH_THREADS = 1
 """Math threads per worker: N workers x 1 thread keeps N cores busy without oversubscribing."""
+NODE_RETRY_S = 1.0
+"""Wait before node states are written again while MongoDB is unreachable (a flush, i.e. a
+job's end, waits for them: node states are not lost in an outage)."""
 NODE_WRITE_LINGER_S = 0.25
 """Default of `Config.local_node_write_linger_s` (LOCAL_NODE_WRITE_LINGER_S)."""
+
+
+DEADLINE_POLL_S = 0.2
+"""How often the engine looks whether a step with a deadline has started in a worker."""
+
+
+END_RETRY_MAX_S = 5.0
+"""Longest wait between tries to store a job's end while MongoDB is unreachable."""
+
+
+class StepDeadlineExceeded(Exception):
+    """A step ran past its template's activeDeadlineSeconds; its worker process was killed."""
 
 
 def _now() -> datetime:
@@ -163,7 +193,17 @@ class NodeWriter:
                 with self._cond:
                     for (n, _), copy in zip(pending, copies, strict=True):
                         n.doc_id, n.rev = copy.doc_id, copy.rev
-            except Exception as exc:  # the database is down: say so on the jobs
+            except ConnectionFailure as exc:  # MongoDB away: keep them, write them once back
+                log.warning("local engine: MongoDB unreachable, %d node states wait: %s",
+                            len(keys), exc)
+                with self._cond:
+                    if self._closed:
+                        for job_id, _ in keys:
+                            self._errors[job_id] = "MongoDB unreachable"
+                    else:
+                        self._dirty |= keys
+                        self._cond.wait(NODE_RETRY_S)
+            except Exception as exc:  # the write itself failed: say so on the jobs
                 log.exception("local engine: cannot write %d node states", len(keys))
                 with self._cond:
                     for job_id, _ in keys:
@@ -205,6 +245,8 @@ class LocalEngine:
         self._nodes = NodeWriter(self._db, cfg.local_node_write_linger_s)
         self._slots = threading.BoundedSemaphore(
             max(1, self.workers * cfg.local_in_flight_per_worker))
+        self._started_dir = Path(tempfile.mkdtemp(prefix="detector-steps-"))
+        """Where workers say which process runs a step with a deadline (`_worker.run_step`)."""
 
     # ------------------------------------------------------------------ Engine
 
@@ -233,21 +275,57 @@ class LocalEngine:
         thread.start()
 
     def refresh(self, job_id: str) -> None:
-        """Mark a job failed whose local run is gone (its process stopped before the end)."""
-        from storage.jobs import get_job, update_job
+        """Recover the job if the process that ran it (or was to submit it) is dead: requeue it
+        here, or fail it once it was requeued MAX_JOB_RECOVERIES times (see `recover`)."""
+        from storage.jobs import responsible_pid
 
-        db = self._db()
-        job = get_job(db, job_id)
+        job = self._db().jobs.find_one({"job_id": job_id}, {"_id": 0})
         if job is None or job.get("status") in TERMINAL:
             return
-        ref = job.get("engine_ref") or {}
-        if ref.get("engine") != "local" or ref.get("host") != socket.gethostname():
-            return
-        with self._lock:
-            mine = ref.get("pid") == os.getpid() and job_id in self._threads
-        if not mine and not _pid_alive(int(ref.get("pid", -1))):
-            update_job(db, job_id, status="failed", finished_at=_now(),
-                       error="the local engine stopped before the job finished")
+        pid = responsible_pid(job, socket.gethostname())
+        if pid is not None and pid != os.getpid() and not _pid_alive(pid):
+            self._recover_one(job_id, pid)
+
+    def recover(self) -> dict[str, list[str]]:
+        """Take over the orphans of this host: jobs still `queued` or `running` whose engine
+        process (or, never submitted, the process that created them) is dead.
+
+        Recovery policy: such a job is requeued and runs again from its first step here (its
+        results are upserted, so none doubles; a step that had finished runs again), counted in
+        the job's `recoveries`; a job already requeued MAX_JOB_RECOVERIES times is `failed`
+        with the reason instead, so a job that kills its engine cannot loop. Jobs of a live
+        process, of this process and of Argo are left alone. `detector serve` calls this on
+        start; `refresh` (GET of a job) applies the same policy to one job. Returns the job ids
+        by outcome ("requeued", "failed")."""
+        from storage.jobs import in_flight_jobs, responsible_pid
+
+        host, me = socket.gethostname(), os.getpid()
+        done: dict[str, list[str]] = {"requeued": [], "failed": []}
+        for job in in_flight_jobs(self._db()):
+            pid = responsible_pid(job, host)
+            if pid is None or pid == me or _pid_alive(pid):
+                continue
+            outcome = self._recover_one(job["job_id"], pid)
+            if outcome in done:
+                done[outcome].append(job["job_id"])
+        return done
+
+    def _recover_one(self, job_id: str, dead_pid: int) -> str | None:
+        from storage.jobs import claim_orphan
+        from storage.logs import log_event
+
+        db = self._db()
+        outcome = claim_orphan(db, job_id, dead_pid, self.cfg.faults.max_job_recoveries,
+                               "the engine process stopped before the job finished")
+        if outcome is None:
+            return None
+        log_event(db, "warning", f"job.recovery.{outcome}", job_id=job_id, dead_pid=dead_pid)
+        if outcome == "requeued":
+            try:
+                self.submit(job_id)
+            except LookupError:  # its media are gone: submit failed the job
+                return "failed"
+        return outcome
 
     def wait(self, job_id: str, timeout: float) -> str:
         """The job's status once terminal, or when `timeout` seconds have passed.
@@ -312,7 +390,8 @@ class LocalEngine:
         """Walk this engine's workflow once with `arguments`, here, until it ends (a CronWorkflow
         runs as one of its Workflows would); the finished run (`.outputs` by node). Raises
         StepFailed or WorkflowError."""
-        run = WorkflowRun(self.manifest, arguments, self._run_script)
+        run = WorkflowRun(self.manifest, arguments, self._run_script,
+                          max_retries=self.cfg.faults.max_step_retries)
         run.run()
         return run
 
@@ -328,6 +407,7 @@ class LocalEngine:
             pool.shutdown(wait=wait, cancel_futures=True)
         if wait:
             self._nodes.close()
+            shutil.rmtree(self._started_dir, ignore_errors=True)
 
     def warm_up(self, wait: bool = True) -> set[int]:
         """Start the workers, import the step modules and let them load their models (each
@@ -355,6 +435,7 @@ class LocalEngine:
                 arguments,
                 self._run_script,
                 on_node=lambda node, **fields: self._nodes.record(job_id, node, **fields),
+                max_retries=self.cfg.faults.max_step_retries,
             )
             with self._lock:
                 self._runs[job_id] = run
@@ -382,14 +463,31 @@ class LocalEngine:
                     self._cancelled.discard(job_id)
                     status, error = "failed", STOPPED
             try:
-                update_job(db, job_id, status=status, error=error, finished_at=_now())
-            except Exception:
-                log.exception("local engine: cannot record the end of job %s", job_id)
+                self._record_end(db, job_id, status, error)
             finally:
                 with self._lock:
                     ended = self._ended.pop(job_id, None)
                 if ended is not None:
                     ended.set()
+
+    def _record_end(self, db: Any, job_id: str, status: str, error: str | None) -> None:
+        """Store the job's end; while MongoDB is unreachable, try again (back-off up to
+        END_RETRY_MAX_S) until it answers or the engine shuts down (then the next start
+        recovers the job): a job whose run ended never stays `running`."""
+        from storage.jobs import update_job
+
+        delay = 0.25
+        while True:
+            try:
+                update_job(db, job_id, status=status, error=error, finished_at=_now())
+                return
+            except Exception:
+                log.exception("local engine: cannot record the end of job %s yet", job_id)
+            with self._lock:
+                if self._closed:
+                    return
+            time.sleep(delay)
+            delay = min(delay * 2, END_RETRY_MAX_S)
 
     def _run_script(self, node: str, template: dict, inputs: dict[str, str]) -> dict[str, str]:
         script = template["script"]
@@ -407,7 +505,9 @@ class LocalEngine:
             elif (local := _map_path(value, mounts)) is not None:
                 env[name] = local
         try:
-            self._call(entrypoint, [{"name": k, "value": v} for k, v in inputs.items()], env)
+            deadline = template.get("activeDeadlineSeconds")
+            self._call(entrypoint, [{"name": k, "value": v} for k, v in inputs.items()], env,
+                       float(deadline) if deadline else None)
             outputs = {}
             for param in template.get("outputs", {}).get("parameters", []):
                 path = param.get("valueFrom", {}).get("path")
@@ -423,21 +523,49 @@ class LocalEngine:
         finally:
             shutil.rmtree(outputs_dir, ignore_errors=True)
 
-    def _call(self, entrypoint: str, inputs: list[dict[str, str]], env: dict[str, str]) -> None:
+    def _call(self, entrypoint: str, inputs: list[dict[str, str]], env: dict[str, str],
+              deadline_s: float | None = None) -> None:
         with self._slots:  # a bounded number of steps in the pool; the rest wait here
-            self._submit(entrypoint, inputs, env)
+            self._submit(entrypoint, inputs, env, deadline_s)
 
-    def _submit(self, entrypoint: str, inputs: list[dict[str, str]], env: dict[str, str]) -> None:
+    def _submit(self, entrypoint: str, inputs: list[dict[str, str]], env: dict[str, str],
+                deadline_s: float | None = None) -> None:
+        """Run the step in the pool; past `deadline_s` seconds after it started in a worker,
+        kill that worker and raise StepDeadlineExceeded."""
         pool = self._get_pool()
+        started = self._started_dir / f"{uuid.uuid4().hex}.started" if deadline_s else None
+        killed = False
         try:
-            pool.submit(_worker.run_step, entrypoint, inputs, env).result()
+            future = pool.submit(_worker.run_step, entrypoint, inputs, env,
+                                 str(started) if started else None)
+            if started is None:
+                future.result()
+                return
+            while True:
+                left = _deadline_left(started, deadline_s)
+                if left is not None and left <= 0 and not future.done():
+                    killed = _kill_started(started)
+                    if killed:
+                        future.result()  # BrokenProcessPool: the worker is gone
+                try:
+                    future.result(timeout=DEADLINE_POLL_S if left is None else max(left, 0.01))
+                    return
+                except FutureTimeout:
+                    continue
         except BrokenProcessPool:
             # a worker died (killed, out of memory): a fresh pool for the retry, like a new pod
             with self._lock:
                 if self._pool is pool:
                     self._pool = None
             pool.shutdown(wait=False, cancel_futures=True)
+            if killed:
+                raise StepDeadlineExceeded(
+                    f"deadline exceeded: the step ran longer than activeDeadlineSeconds="
+                    f"{deadline_s:g}; its worker process was killed") from None
             raise
+        finally:
+            if started is not None:
+                started.unlink(missing_ok=True)
 
     def _mounts(self, script: dict) -> dict[str, Path]:
         mounts = {}
@@ -483,6 +611,25 @@ def _map_path(value: str, mounts: dict[str, Path]) -> str | None:
         if value == mount_path or value.startswith(mount_path.rstrip("/") + "/"):
             return str(mounts[mount_path]) + value[len(mount_path.rstrip("/")):]
     return None
+
+
+def _deadline_left(started: Path, deadline_s: float) -> float | None:
+    """Seconds left before the step's deadline; None while it has not started in a worker."""
+    try:
+        _, at = started.read_text().split()
+    except (OSError, ValueError):
+        return None
+    return float(at) + deadline_s - time.time()
+
+
+def _kill_started(started: Path) -> bool:
+    """SIGKILL the worker that runs the step (named in `started`); False when it has ended."""
+    try:
+        pid = int(started.read_text().split()[0])
+        os.kill(pid, signal.SIGKILL)
+    except (OSError, ValueError, IndexError):
+        return False
+    return True
 
 
 def _pid_alive(pid: int) -> bool:

@@ -16,6 +16,8 @@ from hera.workflows import (
     models,
 )
 
+from config import get_config
+
 MEDIA_MOUNT = "/mnt/media"
 SCRATCH_MOUNT = "/mnt/scratch"
 TMP_MOUNT = "/tmp"
@@ -111,12 +113,13 @@ def pod_security_context() -> models.PodSecurityContext:
 
 
 def retry_strategy(limit: int = STEP_RETRIES, backoff: str = STEP_BACKOFF) -> RetryStrategy:
-    """Retry on any failure (errors included: evicted pods), exponential backoff.
+    """Retry on any failure (errors included: evicted pods), exponential backoff; `limit` is
+    clipped to MAX_STEP_RETRIES (`config.Faults.max_step_retries`).
 
     `limit` and `factor` are IntOrString: rendered as strings, the form Argo's schema names.
     """
     return RetryStrategy(
-        limit=str(limit),
+        limit=str(min(limit, get_config().faults.max_step_retries)),
         retry_policy="Always",
         backoff=models.Backoff(
             duration=backoff, factor=models.IntOrString("2"), max_duration=STEP_BACKOFF_MAX
@@ -189,11 +192,16 @@ def step_metrics(workflow: str, step: str) -> Metrics:
 
 
 def step_factory(
-    retries: int, backoff: str, names: ClusterNames, workflow: str
+    retries: int, backoff: str, names: ClusterNames, workflow: str,
+    deadline_s: int | None = None,
 ) -> Callable[[Callable], Script]:
-    """`step(fn)`: the Script template of a `@script` function with the shared pod settings
-    and the step metrics labelled with `workflow` (the definition's name)."""
+    """`step(fn)`: the Script template of a `@script` function with the shared pod settings,
+    the step metrics labelled with `workflow` (the definition's name) and `activeDeadlineSeconds`
+    = `deadline_s` (default STEP_DEADLINE_S, `config.Faults.step_deadline_s`)."""
+    if deadline_s is None:
+        deadline_s = get_config().faults.step_deadline_s
     common = dict(
+        active_deadline_seconds=str(deadline_s),  # IntOrString, as Argo's schema names it
         env=env(),
         env_from=env_from(names.config_map, names.mongo_secret),
         volume_mounts=volume_mounts(),

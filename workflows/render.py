@@ -10,12 +10,14 @@ RESCAN_SCHEDULE, when set, changes the rescan schedule.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
+from config import FAULT_VARS
 from workflows.hera_config import DEFAULT_IMAGE
 
 OUT_DIR = Path(__file__).resolve().parents[1] / "k8s" / "argo"
@@ -70,8 +72,13 @@ def _kustomizeconfig() -> dict:
 
 
 def render() -> dict[str, str]:
-    """File name -> text of every file of k8s/argo/."""
-    docs = {name: build() for name, build in MANIFESTS.items()}
+    """File name -> text of every file of k8s/argo/ (retry cap and step deadlines at their
+    defaults, whatever `config.FAULT_VARS` say in this environment)."""
+    saved = {name: os.environ.pop(name) for name in FAULT_VARS if name in os.environ}
+    try:
+        docs = {name: build() for name, build in MANIFESTS.items()}
+    finally:
+        os.environ.update(saved)
     docs["kustomization.yaml"] = _kustomization()
     docs["kustomizeconfig.yaml"] = _kustomizeconfig()
     return {name: HEADER + yaml.safe_dump(doc, sort_keys=False) for name, doc in docs.items()}

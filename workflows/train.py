@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 
 from hera.workflows import DAG, Parameter, Resources, Workflow, WorkflowTemplate
 
-from config import Config
+from config import Config, get_config
 from workflows.hera_config import configure_hera
 from workflows.pod import (
     CLUSTER_NAMES,
@@ -64,7 +64,9 @@ def build_train_workflow(
     from steps.train import evaluate, prepare, promote, register, train
 
     configure_hera(namespace, image)
-    step = with_registry_identity(step_factory(retries, backoff, names, NAME), TRAINER_SECRET)
+    step = with_registry_identity(
+        step_factory(retries, backoff, names, NAME,
+                     deadline_s=get_config().faults.train_step_deadline_s), TRAINER_SECRET)
     kind, naming = (
         (WorkflowTemplate, {"name": NAME}) if template
         else (Workflow, {"generate_name": f"{NAME}-"})

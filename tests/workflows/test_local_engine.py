@@ -124,7 +124,8 @@ def test_refresh_fails_a_job_whose_process_is_gone(engine, module_env):
 
     job_id = _job(module_env, "orphan")
     ref = {"engine": "local", "host": socket.gethostname(), "pid": 2**22 + 12345}
-    update_job(get_db(), job_id, status="running", engine_ref=ref)
+    # already requeued once (MAX_JOB_RECOVERIES=1): failed now (test_faults_recovery: requeue)
+    update_job(get_db(), job_id, status="running", engine_ref=ref, recoveries=1)
     engine.refresh(job_id)
     job = get_job(get_db(), job_id)
     assert job["status"] == "failed" and "stopped" in job["error"]

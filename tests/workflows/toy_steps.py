@@ -16,13 +16,21 @@ def preprocess(
     job_id: str, media_id: str, modality: str, media_path: str
 ) -> Annotated[str, Parameter(name="features_path")]:
     """Upper-case a text file into scratch; 'fail-always' raises, 'fail-once' fails one attempt,
-    'crash-once' kills the worker process once, 'slow' takes a second."""
+    'crash-once' kills the worker process once, 'crash-always' on every attempt, 'slow' takes a
+    second, 'hang' a minute, 'hang-once' a minute on the first attempt only."""
     text = media_file(media_path).read_text()
     if "slow" in text:
         time.sleep(1.0)
+    if "hang" in text and "hang-once" not in text:
+        time.sleep(60.0)
+    if "crash-always" in text:
+        os._exit(3)
     if "fail-always" in text:
         raise RuntimeError(f"cannot decode {media_id}")
     marker = job_scratch(job_id) / f"{media_id}.tried"
+    if "hang-once" in text and not marker.exists():
+        atomic_write_text(marker, "1")
+        time.sleep(60.0)
     if "crash-once" in text and not marker.exists():
         atomic_write_text(marker, "1")
         os._exit(3)  # the worker process dies, like a pod killed for memory
