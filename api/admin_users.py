@@ -6,21 +6,17 @@ user cache (`api.auth`) decides who is an admin.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from api.address import client_address
+from api.admin import admin_only
 from api.auth import (
     check_password_strength,
     current_user,
     forget_user,
     json_object,
     require_token,
-    token_refused,
 )
 from api.auth_schemas import Account, AccountChange, AccountsPage
 from api.context import db
@@ -32,25 +28,6 @@ from storage import audit, users
 bp = Blueprint("admin_users", __name__, url_prefix="/api/v1/auth/users")
 require_token(bp)
 MAX_PER_PAGE = 100
-
-
-def admin_only(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark and guard an admin route: 403 unless the caller's record, read now from MongoDB,
-    says admin (and still accepts the token: 401 otherwise)."""
-
-    @wraps(view)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        claims = g.token_claims
-        fresh = users.get_user(db(), claims["sub"])
-        if fresh is None or not users.token_is_current(fresh, claims["ver"], claims["jti"]):
-            forget_user(claims["sub"])
-            return token_refused(401)
-        if not fresh.get("admin"):
-            raise ApiError(403, "forbidden", "only an admin can do this")
-        return view(*args, **kwargs)
-
-    guarded.admin_only = True  # type: ignore[attr-defined]  # the route matrix test reads it
-    return guarded
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
+from api.admin import admin_only
 from api.auth import current_user, require_token
 from api.context import db, settings
 from api.errors import ApiError
@@ -21,12 +22,6 @@ bp = Blueprint("rescans", __name__, url_prefix="/api/v1/rescans")
 require_token(bp)
 MAX_PER_PAGE = 100
 MAX_MEDIA_IDS = 10_000
-
-
-@bp.before_request
-def _admins_only() -> None:
-    if not current_user().get("admin"):
-        raise ApiError(403, "forbidden", "only an admin can start or see rescans")
 
 
 def _filters(body: Any) -> Any:
@@ -69,6 +64,7 @@ def public_rescan(job: dict[str, Any]) -> dict[str, Any]:
 
 @bp.post("")
 @documented({202: RescanStarted}, body=RescanRequest, tag="rescans")
+@admin_only
 def start() -> ResponseReturnValue:
     """Start a rescan now on the configured engine: 202 `{rescan_id, status_url}`."""
     from api.address import client_address
@@ -98,6 +94,7 @@ def start() -> ResponseReturnValue:
 
 @bp.get("")
 @documented({200: RescansPage}, query=PageQuery, tag="rescans")
+@admin_only
 def list_all() -> ResponseReturnValue:
     """`{"items", "page", "per_page", "total"}` of rescans, newest first."""
     from api.results import _int_arg
@@ -111,6 +108,7 @@ def list_all() -> ResponseReturnValue:
 
 @bp.get("/<rescan_id>")
 @documented({200: Rescan}, tag="rescans")
+@admin_only
 def get_rescan(rescan_id: str) -> ResponseReturnValue:
     """One rescan: progress while it runs (`summary.pending`), its summary once it ended."""
     job = rescans.get_rescan(db(), rescan_id)
