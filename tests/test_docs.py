@@ -157,12 +157,22 @@ def test_every_relative_link_points_to_an_existing_file(guide: Path):
     broken = []
     for match in LINK.finditer(FENCE.sub("", guide.read_text())):
         target = match.group(1)
-        if re.match(r"[a-z][a-z+.-]*:", target) or target.startswith("#"):
-            continue  # a URL (https:, mailto:) or an anchor in the same file
-        path = (guide.parent / target.split("#", 1)[0]).resolve()
+        if re.match(r"[a-z][a-z+.-]*:", target):
+            continue  # a URL (https:, mailto:)
+        file, _, anchor = target.partition("#")
+        path = (guide.parent / file).resolve() if file else guide
         if not path.exists() or not path.is_relative_to(ROOT):
             broken.append(target)
-    assert not broken, f"{_name(guide)} links to files that do not exist: {broken}"
+        elif anchor and path.suffix == ".md" and anchor not in _anchors(path.read_text()):
+            broken.append(target)
+    assert not broken, f"{_name(guide)} links to files or headings that do not exist: {broken}"
+
+
+def _anchors(markdown: str) -> set[str]:
+    """GitHub's anchors of a Markdown file's headings: lower case, punctuation dropped, spaces
+    to hyphens (code fences skipped)."""
+    headings = re.findall(r"^#{1,6} (.+)$", FENCE.sub("", markdown), flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
 
 
 def test_readme_is_a_short_guide_that_links_to_the_long_text():
