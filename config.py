@@ -95,7 +95,7 @@ class Limits:
         `Content-Length` before reading the body (`cli.serving.serve_options`)."""
         return self.max_upload_bytes + self.multipart_overhead_bytes
 
-# --- faults: retries, deadlines, per-user concurrency, recovery, restarts (README "### Faults") ---
+# --- faults: retries, deadlines, per-user concurrency, recovery (docs/security.md "## Faults") ---
 DEFAULT_MAX_STEP_RETRIES = 3
 DEFAULT_STEP_DEADLINE_S = 900
 DEFAULT_TRAIN_STEP_DEADLINE_S = 6 * 3600

@@ -67,7 +67,7 @@ def use_var_dir(var_dir: Path) -> None:
         os.environ.pop(name, None)
     os.environ["DETECTOR_VAR_DIR"] = str(var_dir.resolve())
     # one benchmark user runs 16 clients at once: above the per-user cap of jobs in flight
-    # (README "### Faults"), which still runs its check on every request
+    # (docs/security.md "## Faults"), which still runs its check on every request
     os.environ["MAX_JOBS_IN_FLIGHT_PER_USER"] = "64"
 
 

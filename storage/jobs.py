@@ -8,7 +8,7 @@ Every job records the process that created it (`created_by`: host and pid); an e
 takes it records itself in `engine_ref`. A job still `queued` or `running` whose responsible
 process (the engine's, else the creator's) is dead on this host is an *orphan*: the local
 engine claims it (`claim_orphan`) and requeues it, at most MAX_JOB_RECOVERIES times, then fails
-it with the reason (README "### Faults").
+it with the reason (docs/security.md "## Faults").
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""The deployment guide and the architecture picture stay true to the repository."""
+"""The README, the docs and the architecture picture stay true to the repository.
+
+Every Markdown guide (README.md, docs/*.md, benchmarks/README.md) names only repository paths
+that exist, only `detector` commands the CLI has, and links only to files that exist; the
+deployment guide also names what it relies on.
+"""
 
 from __future__ import annotations
 
@@ -24,11 +29,23 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 # A repository path: starts with a top-level folder of the project, not inside a longer word,
 # a URL or an absolute path (/mnt/media, argoproj/argo-workflows/...).
 REPO_PATH = re.compile(
-    r"(?<![\w./-])((?:k8s|workflows|models|cli|api|steps|storage|docs|tests)/[\w./-]*\w)"
+    r"(?<![\w./-])((?:k8s|workflows|models|cli|api|steps|storage|docs|tests|benchmarks)/[\w./-]*\w)"
 )
+# A path with a placeholder or a glob after it (`models/data/augment_<modality>.py`,
+# `tests/workflows/test_faults_*.py`): some file must start with what comes before.
+TEMPLATED = ("<", "*", "{")
 # `detector <command> [<action>]` in code: not `deepfake-detector`, `svc/detector`, ...
 COMMAND = re.compile(r"(?<![\w./:-])detector ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?")
 FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
+# Fenced blocks whose language is data or code, not a shell: `detector` there is a word of a
+# message ("the detector needs 1.0 s"), not a command.
+NOT_SHELL = re.compile(r"^```(?:json|python|yaml|text)[^\n]*\n.*?^```", re.S | re.M)
+# `detector <word>` in code that is not a command: MongoDB's own error message names the
+# database (`not authorized on detector to execute command`).
+NOT_COMMANDS = {("to", "execute")}
+# A relative Markdown link or image: [text](target) / ![alt](target); URLs and anchors skipped.
+LINK = re.compile(r"!?\[[^\]\n]*\]\(([^)\s]+)\)")
+GUIDES = sorted([ROOT / "README.md", ROOT / "benchmarks" / "README.md", *DOCS.glob("*.md")])
 SPAN = re.compile(r"`([^`\n]+)`")
 
 
@@ -38,17 +55,36 @@ def _guide() -> str:
 
 def _code(text: str) -> list[str]:
     """Fenced blocks (shell comments dropped) and inline code spans of a Markdown text."""
+    text = NOT_SHELL.sub("", text)
     blocks = [re.sub(r"(^|\s)#.*$", "", b, flags=re.M) for b in FENCE.findall(text)]
     return blocks + SPAN.findall(FENCE.sub("", text))
 
 
+def _named_paths(text: str) -> set[str]:
+    return {m.group(1) for m in REPO_PATH.finditer(text)}
+
+
+def _missing_paths(text: str) -> list[str]:
+    """Repository paths a Markdown text names that do not exist (nor are made by make-secrets)."""
+    generated = _secret_files()
+    missing = set()
+    for match in REPO_PATH.finditer(text):
+        path = match.group(1)
+        if path in generated or (ROOT / path).exists():
+            continue
+        if text[match.end():match.end() + 1] in TEMPLATED:
+            folder, _, prefix = path.rpartition("/")
+            if any((ROOT / folder).glob(f"{prefix}*")):
+                continue
+        missing.add(path)
+    return sorted(missing)
+
+
 def test_guide_names_existing_repository_paths():
-    paths = {m.group(1) for m in REPO_PATH.finditer(_guide())}
+    paths = _named_paths(_guide())
     assert {"k8s/overlays/prod", "k8s/overlays/dev", "k8s/make-secrets.sh",
             "k8s/secrets/README.md", "models/serving/settings.py"} <= paths
-    generated = _secret_files()
-    missing = [path for path in sorted(paths)
-               if not (ROOT / path).exists() and path not in generated]
+    missing = _missing_paths(_guide())
     assert not missing, f"docs/deployment.md names paths that do not exist: {missing}"
 
 
@@ -58,14 +94,18 @@ def _secret_files() -> set[str]:
     return {f"k8s/secrets/{name}" for name in re.findall(r"^\s*- [\w-]+=([\w.-]+)$", text, re.M)}
 
 
-def test_guide_names_existing_detector_commands():
-    parser = build_parser()
-    commands = _subcommands(parser)
+def _named_commands(text: str) -> set[tuple[str, str | None]]:
+    """(command, action) of every `detector <command> [<action>]` in the text's code."""
     seen = set()
-    for code in _code(_guide()):
+    for code in _code(text):
         for match in COMMAND.finditer(code):
-            seen.add((match.group(1), match.group(2)))
-    assert {"serve-api", "inference-server", "users"} <= {command for command, _ in seen}
+            if (match.group(1), match.group(2)) not in NOT_COMMANDS:
+                seen.add((match.group(1), match.group(2)))
+    return seen
+
+
+def _unknown_commands(seen: set[tuple[str, str | None]]) -> list[str]:
+    commands = _subcommands(build_parser())
     unknown = []
     for command, action in sorted(seen, key=str):
         if command not in commands:
@@ -74,6 +114,13 @@ def test_guide_names_existing_detector_commands():
         actions = commands[command]
         if actions and action not in actions:
             unknown.append(f"{command} {action}")
+    return unknown
+
+
+def test_guide_names_existing_detector_commands():
+    seen = _named_commands(_guide())
+    assert {"serve-api", "inference-server", "users"} <= {command for command, _ in seen}
+    unknown = _unknown_commands(seen)
     assert not unknown, f"docs/deployment.md names unknown detector commands: {unknown}"
 
 
@@ -87,6 +134,71 @@ def _subcommands(parser) -> dict[str, set[str]]:
         return {}
 
     return {name: set(choices(sub)) for name, sub in choices(parser).items()}
+
+
+def _name(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+@pytest.mark.parametrize("guide", GUIDES, ids=_name)
+def test_every_guide_names_existing_repository_paths(guide: Path):
+    missing = _missing_paths(guide.read_text())
+    assert not missing, f"{_name(guide)} names paths that do not exist: {missing}"
+
+
+@pytest.mark.parametrize("guide", GUIDES, ids=_name)
+def test_every_guide_names_existing_detector_commands(guide: Path):
+    unknown = _unknown_commands(_named_commands(guide.read_text()))
+    assert not unknown, f"{_name(guide)} names unknown detector commands: {unknown}"
+
+
+@pytest.mark.parametrize("guide", GUIDES, ids=_name)
+def test_every_relative_link_points_to_an_existing_file(guide: Path):
+    broken = []
+    for match in LINK.finditer(FENCE.sub("", guide.read_text())):
+        target = match.group(1)
+        if re.match(r"[a-z][a-z+.-]*:", target):
+            continue  # a URL (https:, mailto:)
+        file, _, anchor = target.partition("#")
+        path = (guide.parent / file).resolve() if file else guide
+        if not path.exists() or not path.is_relative_to(ROOT):
+            broken.append(target)
+        elif anchor and path.suffix == ".md" and anchor not in _anchors(path.read_text()):
+            broken.append(target)
+    assert not broken, f"{_name(guide)} links to files or headings that do not exist: {broken}"
+
+
+def _anchors(markdown: str) -> set[str]:
+    """GitHub's anchors of a Markdown file's headings: lower case, punctuation dropped, spaces
+    to hyphens (code fences skipped)."""
+    headings = re.findall(r"^#{1,6} (.+)$", FENCE.sub("", markdown), flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_readme_is_a_short_guide_that_links_to_the_long_text():
+    """The long text lives in docs/ and benchmarks/README.md; the README links every one."""
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 400
+    links = {m.group(1).split("#", 1)[0] for m in LINK.finditer(readme)}
+    for doc in ("docs/security.md", "docs/models.md", "docs/configuration.md", "docs/api.md",
+                "docs/cli.md", "docs/rescans.md", "docs/web.md", "docs/deployment.md",
+                "docs/history.md", "benchmarks/README.md", "k8s/README.md"):
+        assert doc in links, doc
+    for command in ("serve", "serve-api", "detect", "scan", "rescan", "media", "users", "models",
+                    "train", "evaluate", "inference-server", "metrics-sidecar"):
+        assert (command, None) in _named_commands(readme) or any(
+            c == command for c, _ in _named_commands(readme)), command
+
+
+def test_configuration_guide_lists_every_variable_config_reads():
+    """docs/configuration.md names every environment variable config.py and the inference
+    service's settings read."""
+    guide = (DOCS / "configuration.md").read_text()
+    sources = (ROOT / "config.py").read_text() + (ROOT / "models/serving/settings.py").read_text()
+    names = set(re.findall(r"_env(?:_int|_float|_bool)?\(\s*\"([A-Z][A-Z0-9_]+)\"", sources))
+    assert len(names) > 80
+    missing = sorted(name for name in names if f"`{name}`" not in guide)
+    assert not missing, f"docs/configuration.md does not list: {missing}"
 
 
 def test_guide_names_the_manifests_objects():

@@ -7,7 +7,7 @@ Template env values under a mapped mount (MEDIA_ROOT, SCRATCH_ROOT) are applied 
 path, Hera's outputs folder goes to a temporary one; every other variable (literal, valueFrom,
 envFrom: cluster settings) comes from this process's environment, inherited by the workers.
 
-Faults (README "### Faults"): a step's retries are capped at MAX_STEP_RETRIES whatever its
+Faults (docs/security.md "## Faults"): a step's retries are capped at MAX_STEP_RETRIES whatever its
 retryStrategy says; a step still running `activeDeadlineSeconds` after it started has its worker
 process killed (SIGKILL, like a pod past its deadline) and the attempt fails with a deadline
 error, then retries like any failure. A dead worker (killed, out of memory, past its deadline)
