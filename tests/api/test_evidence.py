@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from flask.testing import FlaskClient
 
+from api.schemas import HistoryPage, ModelsList, Waveform
 from storage import jobs, results
 from storage.db import get_db
 
@@ -83,6 +84,7 @@ def test_waveform_of_own_sound_only(client, auth, upload, samples) -> None:
     assert client.get(url, headers=alice).status_code == 404  # nothing stored yet
     _persist(sound, {"unit": "segment", "units": [{"start_s": 0.0, "end_s": 1.0, "score": 0.9}]})
     body = client.get(url, headers=alice).json
+    Waveform.model_validate(body)
     assert body["duration_s"] == pytest.approx(1.0, abs=0.01)
     assert len(body["peaks"]) == 800
     assert max(high for _low, high in body["peaks"]) == pytest.approx(0.3, abs=0.02)
@@ -132,6 +134,7 @@ def test_history_filters_and_pages_own_results(client, auth, upload, samples,
         return answer.json
 
     assert listed("")["total"] == 3 and listed("", bob)["total"] == 1
+    HistoryPage.model_validate(listed(""))  # what the OpenAPI document says it is
     audio = listed("modality=audio")
     assert audio["total"] == 1 and audio["items"][0]["media_id"] == sound["media_id"]
     assert audio["items"][0]["links"] == {"job": f"/api/v1/jobs/{sound['job_id']}",
@@ -163,6 +166,7 @@ def test_model_versions_with_champion_for_admins_only(client, auth) -> None:
     ensure_baselines()
     assert client.get("/api/v1/models", headers=auth.headers("alice")).status_code == 403
     body = client.get("/api/v1/models", headers=auth.headers("root", admin=True)).json
+    ModelsList.model_validate(body)
     assert [m["modality"] for m in body["models"]] == ["image", "audio", "video", "text"]
     for model in body["models"]:
         assert model["name"] == f"detector-{model['modality']}"
