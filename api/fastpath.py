@@ -11,7 +11,8 @@ before scoring (a crash never loses an upload) while the job, created `running`,
 are inserted during the scoring call (`api.ingest.store(background=...)`); each result is
 inserted (no read first: the job is new) while its node state is inserted beside it; the job
 is finished with one replace guarded by its revision, and the answer is built from the
-documents in hand. The image heatmap is drawn on its first GET, not here.
+documents in hand. Nothing is decoded here: an image's heatmap and a sound's waveform come drawn
+by the service with its answer and are only written to the media volume.
 """
 
 from __future__ import annotations

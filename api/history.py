@@ -11,6 +11,8 @@ from api.auth import current_user, require_token
 from api.context import db
 from api.errors import ApiError
 from api.models_admin import mlflow_ui_link
+from api.openapi import documented
+from api.schemas import HistoryPage, HistoryQuery
 from api.serialize import public_result
 from storage import history
 
@@ -57,6 +59,7 @@ def _date_arg(name: str, end: bool) -> datetime | None:
 
 
 @bp.get("")
+@documented({200: HistoryPage}, query=HistoryQuery)
 def list_history() -> ResponseReturnValue:
     """`{"items", "page", "per_page", "total"}`: the caller's results matching `modality`,
     `verdict`, `since` and `until` (dates), newest first; each item adds `links.job`,

@@ -12,6 +12,8 @@ from flask.typing import ResponseReturnValue
 from api.auth import current_user, require_token
 from api.context import settings
 from api.errors import ApiError
+from api.openapi import documented
+from api.schemas import ModelsList
 
 bp = Blueprint("models_admin", __name__, url_prefix="/api/v1/models")
 require_token(bp)
@@ -54,6 +56,7 @@ def _versions(client: Any, name: str) -> tuple[list[dict[str, Any]], str | None]
 
 
 @bp.get("")
+@documented({200: ModelsList})
 def list_models() -> ResponseReturnValue:
     """`{"models": [{"modality", "name", "champion", "versions": [...]}]}`; 403 for non-admins.
     `created_at` is MLflow's (milliseconds since the epoch)."""

@@ -13,8 +13,7 @@ from api.openapi import documented
 from api.rescan_schemas import ResultOrHistory, ResultQuery
 from api.schemas import PageQuery, ResultsPage
 from api.serialize import public_result
-from steps.explain import render_heatmap
-from storage import media, results
+from storage import results
 
 bp = Blueprint("results", __name__, url_prefix="/api/v1/results")
 require_token(bp)
@@ -102,20 +101,13 @@ def delete_media(media_id: str) -> ResponseReturnValue:
 def heatmap(media_id: str) -> ResponseReturnValue:
     """The heatmap PNG of the newest result of one of the caller's images.
 
-    A sync detection only records where its heatmap goes; the first GET draws it from the
-    patch scores stored with the result, and later GETs send the file drawn then."""
+    Drawn by whoever decoded the image (a worker, or the inference service on the sync path);
+    the API only sends the stored file and decodes no upload itself."""
     owner = current_user()["user_id"]
     doc = results.latest_result(db(), media_id, owner)
-    explanation = (doc or {}).get("explanation") or {}
-    rel = explanation.get("heatmap")
-    root = settings().media_root
-    path = (root / rel).resolve() if rel else None
-    if path is None or not path.is_relative_to(root):
+    rel = ((doc or {}).get("explanation") or {}).get("heatmap")
+    root = settings().media_root.resolve()
+    path = (root / rel).resolve() if isinstance(rel, str) and rel else None
+    if path is None or not path.is_relative_to(root) or not path.is_file():
         raise ApiError(404, "not_found", f"no heatmap for media {media_id}")
-    if not path.is_file():
-        item = media.get_media(db(), media_id, owner)
-        image = (root / item["path"]).resolve() if item else None
-        if image is None or not image.is_relative_to(root) or not render_heatmap(
-                image, explanation, path):
-            raise ApiError(404, "not_found", f"no heatmap for media {media_id}")
     return send_file(path, mimetype="image/png")  # Cache-Control: no-store (api/security.py)

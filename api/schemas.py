@@ -182,3 +182,59 @@ class Health(Open):
     checks: dict[str, Any] | None = None
     reasons: list[str] | None = None
     error: ErrorDetail | None = None
+
+
+class Waveform(BaseModel):
+    """A sound's envelope for drawing it: (min, max) of the samples of each of <= 800 columns."""
+
+    duration_s: float | None
+    peaks: list[list[float]]
+
+
+class HistoryQuery(PageQuery):
+    """Filters of the caller's history: ISO 8601 dates or datetimes, UTC unless they say
+    otherwise; `until` as a bare date includes that day."""
+
+    modality: Literal["image", "audio", "video", "text"] | None = None
+    verdict: Literal["synthetic", "authentic", "uncertain", "not_applicable"] | None = None
+    since: str | None = None
+    until: str | None = None
+
+
+class HistoryItem(Result):
+    """A result in the history: `links.job`, `links.argo_ui` and `links.mlflow` (null when not
+    configured) beside the result's own links."""
+
+    links: dict[str, str | None]
+
+
+class HistoryPage(Page):
+    """One page of the caller's results, newest first."""
+
+    items: list[HistoryItem]
+
+
+class ModelVersion(Open):
+    """One registered version: `created_at` is MLflow's (milliseconds since the epoch), `link`
+    its page in the MLflow UI (null without MLFLOW_UI_URL)."""
+
+    version: str
+    aliases: list[str]
+    created_at: int | None
+    description: str
+    link: str | None
+
+
+class RegisteredModel(Open):
+    """A modality's model, its newest versions and the one holding the champion alias."""
+
+    modality: Literal["image", "audio", "video", "text"]
+    name: str
+    champion: str | None
+    versions: list[ModelVersion]
+
+
+class ModelsList(Open):
+    """Every modality's registered model (admins only)."""
+
+    models: list[RegisteredModel]

@@ -11,6 +11,8 @@ RESULT_KEYS = (
     "media_id", "job_id", "filename", "sha256", "modality", "score", "verdict", "model",
     "explanation", "created_at",
 )
+EVIDENCE_FILES = ("heatmap", "frame", "waveform")
+"""Keys of `explanation` that hold a file's path on the media volume (never shown: a link is)."""
 JOB_KEYS = (
     "job_id", "status", "engine", "mode", "media_ids", "error", "created_at", "updated_at",
     "nodes",
@@ -27,9 +29,11 @@ def public_result(doc: dict[str, Any]) -> dict[str, Any]:
         out["ensemble"] = doc["ensemble"]
     if doc.get("verdict") == "not_applicable":  # score is null: say why
         out["reason"], out["reason_code"] = doc.get("reason"), doc.get("reason_code")
-    if (doc.get("explanation") or {}).get("heatmap"):  # a path on the media volume: a URL
-        out["explanation"] = {k: v for k, v in doc["explanation"].items() if k != "heatmap"}
-        out["links"] = {"heatmap": f"/api/v1/results/{doc['media_id']}/heatmap"}
+    explanation = doc.get("explanation") or {}
+    stored = [k for k in EVIDENCE_FILES if explanation.get(k)]
+    if stored:  # paths on the media volume: URLs
+        out["explanation"] = {k: v for k, v in explanation.items() if k not in EVIDENCE_FILES}
+        out["links"] = {k: f"/api/v1/results/{doc['media_id']}/{k}" for k in stored}
     return out
 
 

@@ -74,6 +74,19 @@ def decode_audio(path: str | Path) -> tuple[np.ndarray, int]:
     return samples.astype(np.float32), int(sr)
 
 
+WAVEFORM_BUCKETS = 800
+"""Columns of a waveform envelope: (min, max) of the samples in each."""
+
+
+def waveform_envelope(samples: np.ndarray, rate: int) -> dict[str, Any]:
+    """`{"duration_s", "peaks": [[min, max], ...]}` (at most WAVEFORM_BUCKETS columns) of mono
+    samples: enough to draw the waveform without the sound itself."""
+    buckets = max(1, min(WAVEFORM_BUCKETS, len(samples)))
+    peaks = [[round(float(part.min()), 4), round(float(part.max()), 4)]
+             for part in np.array_split(samples, buckets) if len(part)]
+    return {"duration_s": round(len(samples) / rate, 3) if rate else 0.0, "peaks": peaks}
+
+
 def decode_video(
     path: str | Path, max_frames: int = MAX_VIDEO_FRAMES
 ) -> tuple[list[np.ndarray], float]:

@@ -1,5 +1,7 @@
-"""Explanation pictures: a heatmap PNG of where an image's evidence is, kept on the media volume."""
+"""Explanation files on the media volume: image heatmap, video peak frame, waveform envelope."""
 
+import json
+import math
 import os
 import threading
 from pathlib import Path
@@ -75,8 +77,8 @@ def write_heatmap(job_id: str, media: dict[str, Any], result: dict[str, Any]) ->
     """For an image result, write `explanations/<job_id>/<media_id>.png` under MEDIA_ROOT and
     return that path (relative to MEDIA_ROOT); None for other modalities or without patches.
 
-    The sync API path only records `heatmap_path` and draws it on the first GET of the heatmap
-    (`api.results`), from the patch scores stored with the result."""
+    The sync API path decodes nothing: it writes the heatmap the inference service drew
+    (`write_sent_heatmap`)."""
     rel = heatmap_path(job_id, media, result)
     if rel is None:
         return None
@@ -84,3 +86,129 @@ def write_heatmap(job_id: str, media: dict[str, Any], result: dict[str, Any]) ->
                           media_root() / rel):
         return None
     return rel
+
+
+def write_sent_heatmap(job_id: str, media: dict[str, Any], result: dict[str, Any]) -> str | None:
+    """Write the heatmap PNG the inference service drew and sent (`heatmap_png`, base64) where
+    `write_heatmap` would; its path, or None when none came. Decodes nothing: for the API."""
+    import base64
+    import binascii
+
+    rel = heatmap_path(job_id, media, result)
+    sent = result.get("heatmap_png")
+    if rel is None or not isinstance(sent, str):
+        return None
+    try:
+        png = base64.b64decode(sent, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not png.startswith(b"\x89PNG\r\n\x1a\n"):
+        return None
+    _atomic_write(media_root() / rel, png)
+    return rel
+
+
+FRAME_MAX_SIDE = 640
+"""The peak frame's PNG is no larger than this on a side."""
+EVIDENCE_SUFFIX = {"video": ("frame", ".frame.png"), "audio": ("waveform", ".waveform.json")}
+"""Modality -> (the key under `explanation`, the file's suffix beside the heatmap)."""
+
+
+def _atomic_write(dest: Path, data: bytes) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.part")
+    try:
+        part.write_bytes(data)
+        part.replace(dest)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def peak_unit(explanation: dict[str, Any]) -> dict[str, Any] | None:
+    """The most suspicious frame unit (highest score) of a video explanation; None without any."""
+    units = [u for u in explanation.get("units") or [] if "time_s" in u]
+    return max(units, key=lambda u: float(u.get("score") or 0.0)) if units else None
+
+
+def read_frame(path: Path, seconds: float) -> np.ndarray | None:
+    """The BGR frame of the video at `path` at `seconds` (counting frames where the container
+    cannot seek by time); None when there is none."""
+    cap = cv2.VideoCapture(str(path))
+    try:
+        cap.set(cv2.CAP_PROP_POS_MSEC, max(0.0, seconds) * 1000.0)
+        ok, frame = cap.read()
+        if not ok or frame is None:
+            cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+            if not math.isfinite(fps) or fps <= 0:
+                fps = 25.0
+            for _ in range(int(seconds * fps) + 1):
+                ok, frame = cap.read()
+                if not ok:
+                    break
+        return frame if ok else None
+    finally:
+        cap.release()
+
+
+def peak_frame_png(video: Path, explanation: dict[str, Any]) -> bytes | None:
+    """The PNG of the video's most suspicious frame, its scored crop and faces outlined in
+    white, no larger than FRAME_MAX_SIDE; None without frame units or a readable frame."""
+    peak = peak_unit(explanation)
+    if peak is None:
+        return None
+    frame = read_frame(video, float(peak["time_s"]))
+    if frame is None:
+        return None
+    for x, y, w, h in [peak.get("box") or []] + list(peak.get("faces") or []):
+        cv2.rectangle(frame, (int(x), int(y)), (int(x + w), int(y + h)), (255, 255, 255), 2)
+    scale = min(1.0, FRAME_MAX_SIDE / max(frame.shape[:2]))
+    if scale < 1:
+        frame = cv2.resize(frame, (round(frame.shape[1] * scale), round(frame.shape[0] * scale)))
+    return cv2.imencode(".png", frame)[1].tobytes()
+
+
+def evidence_path(job_id: str, media: dict[str, Any]) -> tuple[str, str] | None:
+    """(key, path relative to MEDIA_ROOT) of a video's peak frame or a sound's waveform:
+    `explanations/<job_id>/<media_id>.frame.png` / `.waveform.json`; None for other modalities."""
+    key_suffix = EVIDENCE_SUFFIX.get(media.get("modality") or "")
+    if key_suffix is None:
+        return None
+    key, suffix = key_suffix
+    name = f"{safe_id(media['media_id'])}{suffix}"
+    return key, str(Path("explanations") / safe_id(job_id) / name)
+
+
+def write_evidence(job_id: str, media: dict[str, Any], result: dict[str, Any],
+                   decode: bool = True) -> dict[str, str]:
+    """In the worker (which decodes; the API never does): for a video the peak-frame PNG, for a
+    sound the waveform envelope JSON, beside the heatmap; `{key: path relative to MEDIA_ROOT}`
+    to record under the result's `explanation`, empty when there is nothing to write.
+
+    A sound's envelope already computed by whoever decoded it (the inference service answers
+    with `waveform`) is written as it is, without decoding the file again. `decode=False` (the
+    API's sync path) writes only such an envelope and decodes nothing."""
+    where = evidence_path(job_id, media)
+    if where is None or result.get("reason_code"):
+        return {}
+    key, rel = where
+    if key == "frame":
+        if not decode:
+            return {}
+        png = peak_frame_png(media_file(media["path"]), result.get("explanation") or {})
+        if png is None:
+            return {}
+        _atomic_write(media_root() / rel, png)
+    else:
+        envelope = result.get("waveform")
+        if envelope is None and not decode:
+            return {}
+        if envelope is None:
+            from models.features import decode_audio, waveform_envelope
+
+            try:
+                envelope = waveform_envelope(*decode_audio(media_file(media["path"])))
+            except Exception:  # noqa: BLE001 - unreadable now: no waveform, the result stands
+                return {}
+        _atomic_write(media_root() / rel, json.dumps(envelope).encode())
+    return {key: rel}

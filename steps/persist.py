@@ -42,20 +42,25 @@ def result_document(job_id: str, media: dict[str, Any], result: dict[str, Any]) 
 
 def build_result(job_id: str, media: dict[str, Any], result: dict[str, Any],
                  lazy_heatmap: bool = False) -> dict[str, Any]:
-    """`result_document` plus the explanation artefacts (an image's heatmap PNG) written to the
-    media volume, where they outlive the job's scratch space.
+    """`result_document` plus the explanation artefacts written to the media volume, where they
+    outlive the job's scratch space: an image's heatmap PNG, a video's peak-frame PNG, a sound's
+    waveform envelope (`explanation.heatmap` / `.frame` / `.waveform`, relative to MEDIA_ROOT).
 
-    `lazy_heatmap` (the sync API path) records where the heatmap goes without drawing it: the
-    API draws it from the stored patch scores on its first GET (~10-40 ms saved a request)."""
-    from steps.explain import heatmap_path, write_heatmap
+    `lazy_heatmap` (the sync API path, in the process that holds the secrets) decodes nothing:
+    it writes only what the inference service drew and sent with the result (`heatmap_png`,
+    base64, and `waveform`), and records no heatmap when none came."""
+    from steps.explain import write_evidence, write_heatmap, write_sent_heatmap
 
     doc = result_document(job_id, media, result)
     if lazy_heatmap:
-        heatmap = heatmap_path(job_id, media, result)
+        heatmap = write_sent_heatmap(job_id, media, result)
     else:
         heatmap = write_heatmap(job_id, media, result)
     if heatmap:
         doc["explanation"] = {**(doc.get("explanation") or {}), "heatmap": heatmap}
+    evidence = write_evidence(job_id, media, result, decode=not lazy_heatmap)
+    if evidence:
+        doc["explanation"] = {**(doc.get("explanation") or {}), **evidence}
     return doc
 
 

@@ -1,4 +1,4 @@
-"""Deleting media for good: the media document, its results, its heatmaps and, when no other
+"""Deleting media for good: the media document, its results, their evidence files and, when no other
 media references the same bytes, the bytes on the volume; and the retention purge."""
 
 from __future__ import annotations
@@ -11,6 +11,10 @@ from pymongo.database import Database
 
 from storage.media import delete_media, get_media
 from storage.results import delete_for_media
+
+EVIDENCE_FILES = ("frame", "waveform")
+"""Keys of a result's `explanation` naming a file the worker drew beside the `heatmap`: a video's
+peak frame, a sound's waveform envelope (`steps.explain.write_evidence`)."""
 
 
 def _remove(root: Path, rel: str | None) -> bool:
@@ -27,18 +31,21 @@ def _remove(root: Path, rel: str | None) -> bool:
 def delete_media_fully(db: Database, media_root: Path, media_id: str,
                        owner: str | None = None) -> dict[str, Any] | None:
     """Delete one media (with `owner`: only that owner's) and everything made from it; what was
-    removed {media_id, results, heatmaps, bytes_removed}, or None when there is no such media."""
+    removed {media_id, results, heatmaps, evidence (peak frames and waveforms), bytes_removed},
+    or None when there is no such media."""
     media = get_media(db, media_id, owner)
     if media is None:
         return None
     results = delete_for_media(db, media_id)
     heatmaps = sum(_remove(media_root, (r.get("explanation") or {}).get("heatmap"))
                    for r in results)
+    evidence = sum(_remove(media_root, (r.get("explanation") or {}).get(key))
+                   for r in results for key in EVIDENCE_FILES)
     delete_media(db, [media_id])
     shared = db.media.count_documents({"path": media["path"]}, limit=1) > 0
     removed = False if shared else _remove(media_root, media["path"])
     return {"media_id": media_id, "results": len(results), "heatmaps": heatmaps,
-            "bytes_removed": removed, "bytes_shared": shared}
+            "evidence": evidence, "bytes_removed": removed, "bytes_shared": shared}
 
 
 def expired_media(db: Database, cutoff: datetime, limit: int) -> list[str]:

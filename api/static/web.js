@@ -429,11 +429,25 @@ async function adminSection(target, path, render) {
   } else target.append(render(answer.body));
 }
 
+function counted(body, noun, node) {  // "3 users" above a paged table (first page shown)
+  const shown = listOf(body, "items").length, total = body && body.total != null ? body.total : shown;
+  const text = total > shown ? `${total} ${noun}, the first ${shown} shown` : `${total} ${noun}`;
+  return el("div", {}, el("p", { class: "legend", text }), node);
+}
+
+function rescanFilters(f) {
+  const parts = [];
+  if (f.modality) parts.push(f.modality);
+  if (f.since) parts.push("since " + fmtTime(f.since));
+  if (f.media_ids) parts.push(`${f.media_ids.length} media`);
+  return parts.join(", ") || "all media";
+}
+
 function loadAdmin() {
-  adminSection($("admin-users"), `${api}/auth/users`, (body) => table(
-    ["name", "admin", "disabled", "created"],
-    listOf(body, "items", "users").map((u) => [u.name, u.admin ? "yes" : "no",
-      u.disabled ? "yes" : "no", fmtTime(u.created_at)])));
+  adminSection($("admin-users"), `${api}/auth/users?per_page=100`, (body) => counted(body, "users",
+    table(["name", "admin", "disabled", "created"],
+      listOf(body, "items", "users").map((u) => [u.name, u.admin ? "yes" : "no",
+        u.disabled ? "yes" : "no", fmtTime(u.created_at)]))));
   adminSection($("admin-models"), `${api}/models`, (body) => table(
     ["model", "version", "aliases", "registered"],
     listOf(body, "models").flatMap((m) => m.versions.map((v) => [
@@ -441,10 +455,16 @@ function loadAdmin() {
       v.link ? el("a", { href: v.link, text: `v${v.version}`, rel: "noreferrer" }) : `v${v.version}`,
       (v.version === m.champion ? "★ " : "") + v.aliases.join(", "),
       v.created_at ? new Date(v.created_at).toLocaleString() : ""]))));
-  adminSection($("admin-rescans"), `${api}/rescans`, (body) => table(
-    ["rescan", "modality", "status", "started"],
-    listOf(body, "items", "rescans").map((s) => [s.rescan_id || s.id || s.job_id, s.modality,
-      s.status, fmtTime(s.created_at)])));
+  adminSection($("admin-rescans"), `${api}/rescans?per_page=20`, (body) => counted(body, "rescans",
+    table(["rescan", "status", "media", "rescored", "changed", "failed", "started"],
+      listOf(body, "items", "rescans").map((s) => {
+        const n = s.summary || {};
+        const id = (s.links || {}).argo_ui
+          ? el("a", { href: s.links.argo_ui, text: s.rescan_id, rel: "noreferrer" }) : s.rescan_id;
+        return [id, s.status + (s.error ? `: ${s.error}` : ""), rescanFilters(s.filters || {}),
+          `${n.rescored ?? 0} of ${n.selected ?? 0}`, n.changed ?? 0, n.failed ?? 0,
+          fmtTime(s.created_at)];
+      }))));
 }
 
 // ------------------------------------------------------------------ start

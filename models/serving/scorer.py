@@ -14,7 +14,7 @@ import numpy as np
 from config import Limits
 from models import MODALITIES
 from models.ensemble import Ensemble
-from models.features import ImageTooLarge, decode
+from models.features import ImageTooLarge, decode, waveform_envelope
 from models.scoring import score
 from models.screening import refusal, screen
 from models.serving.batcher import MicroBatcher
@@ -29,6 +29,24 @@ ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
                500: "internal_error", 503: "unavailable"}
 
 log = logging.getLogger(__name__)
+
+
+def _evidence(modality: str, decoded: Any, result: dict) -> dict[str, Any]:
+    """What the API stores beside a sync result without decoding the upload: a sound's
+    `waveform` envelope, an image's heatmap PNG (`heatmap_png`, base64)."""
+    if modality == "audio":
+        return {"waveform": waveform_envelope(*decoded)}
+    explanation = result.get("explanation") or {}
+    if modality == "image" and any("box" in u for u in explanation.get("units") or []):
+        import base64
+
+        import cv2
+
+        from steps.explain import heatmap_image
+
+        drawn = heatmap_image(decoded, explanation["units"], explanation.get("faces") or [])
+        return {"heatmap_png": base64.b64encode(cv2.imencode(".png", drawn)[1]).decode()}
+    return {}
 
 
 class ServingError(Exception):
@@ -140,6 +158,8 @@ class Scorer:
         m.scored.labels(modality, result["verdict"]).inc()
         if result.get("reason_code"):
             m.not_applicable.labels(modality, result["reason_code"]).inc()
+        if result.get("reason_code") is None:  # what the page draws, drawn here: the API,
+            result = {**result, **_evidence(modality, decoded, result)}  # which decodes nothing
         return {
             "modality": modality,
             **result,

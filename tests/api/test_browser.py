@@ -194,19 +194,33 @@ def test_page_draws_each_explanation_history_and_admin(
         By.CSS_SELECTOR, "#job-results canvas.waveform[data-shaded]"))[0]
     assert _canvas_inked(driver, served)
 
-    # admin: model versions with the champion; routes another part adds may be missing
+    # admin: the users, model versions with the champion, the rescans, from the real routes
+    from storage import jobs, rescans
+
+    rescan = rescans.open_rescan(get_db(), "local", {"modality": "audio"},
+                                 started_by=erin["user_id"])
+    jobs.update_job(get_db(), rescan["job_id"], status="succeeded")  # nothing left to run
     driver.get(server + "/#admin")
     wait.until(lambda d: "detector-image" in d.find_element(By.ID, "admin-models").text)
     assert "★ champion" in find(By.ID, "admin-models").text
-    for section in ("admin-users", "admin-rescans"):
-        wait.until(lambda d, s=section: d.find_element(By.ID, s).text)
+    wait.until(lambda d: "finn" in d.find_element(By.ID, "admin-users").text)
+    assert "2 users" in find(By.ID, "admin-users").text
+    wait.until(lambda d: rescan["job_id"] in d.find_element(By.ID, "admin-rescans").text)
+    row = find(By.ID, "admin-rescans").text
+    assert "succeeded" in row and "audio" in row and "not available" not in row
     shots.save(find(By.ID, "view-admin"), "admin")
+    token = driver.execute_script("return sessionStorage.getItem('detector-token')")
 
     assert str(module_env.media_root) not in driver.page_source
 
     # log out; another, non-admin user sees no admin link and none of erin's results
     find(By.ID, "logout").click()
     wait.until(lambda d: d.find_element(By.ID, "login").is_displayed())
+    import requests
+
+    wait.until(lambda _d: requests.get(  # POST /auth/logout revoked it on the server
+        f"{server}/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"},
+        timeout=10).status_code == 401)
     find(By.NAME, "user").clear()
     find(By.NAME, "user").send_keys("finn")
     find(By.NAME, "password").send_keys("finn-password")

@@ -109,8 +109,14 @@ def test_sync_answer_matches_what_is_stored(inference_url, engine, auth, upload,
     assert job["created_at"] <= job["updated_at"]  # still dates, not strings
 
 
-def test_heatmap_is_drawn_on_first_get(inference_url, engine, auth, upload, samples,
-                                       detector_env: Config):
+def test_heatmap_comes_drawn_by_the_service(inference_url, engine, auth, upload, samples,
+                                            detector_env: Config, monkeypatch):
+    """The sync path stores the heatmap the inference service drew: the API decodes nothing."""
+    import steps.explain
+
+    def refuse(*_args: object) -> None:
+        raise AssertionError("the API process decoded an upload")
+
     app = create_app({"TESTING": True, "ENGINE": engine,
                       "INFERENCE": InferenceClient(inference_url, timeout_s=60)})
     client = app.test_client()
@@ -121,16 +127,18 @@ def test_heatmap_is_drawn_on_first_get(inference_url, engine, auth, upload, samp
     result = answer.json["results"][0]
     link = result["links"]["heatmap"]
     assert "heatmap" not in result["explanation"]  # a path on the media volume: only the link
+    assert "heatmap_png" not in str(answer.json)  # the service's drawing is stored, not echoed
     stored = get_db().results.find_one({"media_id": result["media_id"]})
     png = detector_env.media_root / stored["explanation"]["heatmap"]
-    assert not png.exists()  # not drawn in the sync path
+    assert png.is_file()  # written with the result, from the service's answer
+    monkeypatch.setattr(steps.explain, "render_heatmap", refuse)
     first = client.get(link, headers=headers)
-    assert first.status_code == 200 and first.data.startswith(b"\x89PNG")
-    assert png.is_file()
-    second = client.get(link, headers=headers)
-    assert second.status_code == 200 and second.data == first.data
+    assert first.status_code == 200 and first.data == png.read_bytes()
+    assert first.data.startswith(b"\x89PNG")
     other = auth.headers("bob")
     assert client.get(link, headers=other).status_code == 404
+    png.unlink()
+    assert client.get(link, headers=headers).status_code == 404  # never redrawn by the API
 
 
 class StandInClient:

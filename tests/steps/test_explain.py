@@ -36,3 +36,38 @@ def test_write_heatmap_only_for_images(detector_env: Config):
     assert cv2.imread(str(media_root / rel)).shape == (120, 160, 3)
     assert write_heatmap("job1", {**media, "modality": "text"}, result) is None
     assert write_heatmap("job1", media, {"explanation": {"units": [{"score": 1.0}]}}) is None
+
+
+def test_evidence_for_videos_and_sounds_only(detector_env: Config):
+    """A video's peak frame (scored area outlined) and a sound's envelope, beside the heatmap;
+    nothing for a refused result or another modality."""
+    import json
+
+    import soundfile as sf
+
+    from steps.explain import write_evidence
+
+    root = detector_env.media_root
+    (root / "ab").mkdir(parents=True)
+    clip = root / "ab" / "clip.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (64, 48))
+    for i in range(10):
+        writer.write(np.full((48, 64, 3), i * 20, np.uint8))
+    writer.release()
+    video = {"media_id": "v1", "modality": "video", "path": "ab/clip.mp4"}
+    units = [{"time_s": 0.2, "score": 0.3, "box": [0, 0, 64, 48]},
+             {"time_s": 0.5, "score": 0.8, "box": [8, 8, 20, 20], "faces": []}]
+    assert write_evidence("job1", video, {"explanation": {"units": units}}) == {
+        "frame": "explanations/job1/v1.frame.png"}
+    frame = cv2.imread(str(root / "explanations/job1/v1.frame.png"))
+    assert frame[8, 12].tolist() == [255, 255, 255] and int(frame[30, 50].mean()) > 80
+    assert write_evidence("job1", video, {"explanation": {"units": units}}, decode=False) == {}
+    sf.write(str(root / "ab" / "s.wav"), np.full(8000, 0.25, np.float32), 16000)
+    sound = {"media_id": "s1", "modality": "audio", "path": "ab/s.wav"}
+    assert write_evidence("job1", sound, {"explanation": {}}) == {
+        "waveform": "explanations/job1/s1.waveform.json"}
+    body = json.loads((root / "explanations/job1/s1.waveform.json").read_text())
+    assert body["duration_s"] == 0.5 and len(body["peaks"]) == 800
+    refused = {"explanation": {}, "reason_code": "audio_silent"}
+    assert write_evidence("job2", sound, refused) == {}
+    assert write_evidence("job2", {**sound, "modality": "text"}, {"explanation": {}}) == {}

@@ -36,12 +36,38 @@ def test_unshared_bytes_go_with_the_media(db: Database, detector_env: Config) ->
     media_id = _stored(db, root, "alice", "one")
     assert delete_media_fully(db, root, media_id, owner="bob") is None  # not bob's
     removed = delete_media_fully(db, root, media_id, owner="alice")
-    assert removed == {"media_id": media_id, "results": 1, "heatmaps": 1,
+    assert removed == {"media_id": media_id, "results": 1, "heatmaps": 1, "evidence": 0,
                        "bytes_removed": True, "bytes_shared": False}
     assert media.get_media(db, media_id) is None
     assert db.results.count_documents({"media_id": media_id}) == 0
     assert not (root / "ab/one.png").exists()
     assert not (root / f"explanations/job-{media_id}/{media_id}.png").exists()
+
+
+def test_peak_frames_and_waveforms_go_with_the_media(db: Database,
+                                                    detector_env: Config) -> None:
+    """Every result's evidence files (each job that scored the media wrote its own) are removed."""
+    root = detector_env.media_root
+    files = {}
+    for modality, key, suffix in (("video", "frame", ".frame.png"),
+                                  ("audio", "waveform", ".waveform.json")):
+        media_id = media.insert_media(db, {
+            "owner": "alice", "sha256": modality, "modality": modality, "filename": "f",
+            "size": 1, "path": f"ab/{modality}.bin", "created_at": NOW})
+        (root / "ab").mkdir(parents=True, exist_ok=True)
+        (root / f"ab/{modality}.bin").write_bytes(b"x")
+        for job in ("job-a", "job-b"):
+            rel = f"explanations/{job}/{media_id}{suffix}"
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_bytes(b"evidence")
+            files.setdefault(media_id, []).append(root / rel)
+            results.upsert_result(db, {"job_id": job, "media_id": media_id, "score": 0.4,
+                                       "verdict": "authentic", "explanation": {key: rel},
+                                       "model": {"name": f"detector-{modality}", "version": job}})
+    for media_id, paths in files.items():
+        removed = delete_media_fully(db, root, media_id, owner="alice")
+        assert (removed["evidence"], removed["heatmaps"]) == (2, 0)
+        assert not any(p.exists() for p in paths)
 
 
 def test_shared_bytes_stay_while_another_media_references_them(db: Database,

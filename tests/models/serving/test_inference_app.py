@@ -45,6 +45,9 @@ def test_scores_a_wav_sent_as_multipart(client: FlaskClient, wav: Path,
     assert response.status_code == 200, response.json
     _check_result(response.json, "audio", champions)
     assert len(response.json["explanation"]["units"]) == 2  # 2 s = two 1 s segments
+    envelope = response.json["waveform"]  # for the API to store: it decodes nothing itself
+    assert envelope["duration_s"] == pytest.approx(2.0, abs=0.01)
+    assert len(envelope["peaks"]) == 800 and all(lo <= hi for lo, hi in envelope["peaks"])
 
 
 def test_scores_an_mp4(client: FlaskClient, tmp_path: Path, champions: ChampionSet) -> None:
@@ -158,6 +161,7 @@ def test_media_the_detector_does_not_apply_to_get_a_reason_not_a_score(
     body = response.json
     assert body["score"] is None and body["verdict"] == "not_applicable"
     assert body["reason_code"] == "audio_silent" and body["reason"]
+    assert "waveform" not in body  # a refused sound is not drawn
     loaded = champions.get("audio")
     assert body["model"] == {"name": loaded.name, "version": str(loaded.version)}
     assert body["explanation"]["units"] == [] and TIMINGS <= set(body["timings_ms"])

@@ -1,0 +1,68 @@
+"""The API process (it holds JWT_SECRET and ARGO_TOKEN) decodes no upload: no media decoder is
+imported under api/, and its probes of uploads read headers only (issue 11)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+API = Path(__file__).resolve().parents[2] / "api"
+DECODERS = {
+    "cv2", "av", "soundfile", "librosa", "audioread", "pydub", "imageio", "PIL", "skimage",
+    "moviepy", "ffmpeg", "torchaudio", "torchvision", "wave", "aifc", "sunau", "scipy.io",
+    "models.features",  # decode_image / decode_audio / decode_video
+}
+DECODING_NAMES = {"render_heatmap", "write_heatmap", "read_frame", "peak_frame_png",
+                  "decode", "decode_image", "decode_audio", "decode_video", "decode_image_bytes"}
+"""Names of in-repo functions that decode media (steps.explain, models.features, steps.probe)."""
+FULL_PROBES_ALLOWED = {("uploads.py", "check_decodes")}
+"""Known `probe_media` calls without `header_only=True`: `api.uploads.check_decodes` has no caller
+(left to be removed on the branch that owns api/uploads.py); nothing else may join it."""
+
+
+def _modules() -> list[tuple[Path, ast.Module]]:
+    return [(path, ast.parse(path.read_text(), str(path))) for path in sorted(API.rglob("*.py"))]
+
+
+def _forbidden(module: str) -> bool:
+    return any(module == name or module.startswith(name + ".") for name in DECODERS)
+
+
+def test_no_module_under_api_imports_a_media_decoder() -> None:
+    found = []
+    for path, tree in _modules():
+        for node in ast.walk(tree):  # nested imports (inside functions) too
+            if isinstance(node, ast.Import):
+                found += [(path.name, a.name) for a in node.names if _forbidden(a.name)]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                if _forbidden(node.module):
+                    found.append((path.name, node.module))
+                found += [(path.name, f"{node.module}.{a.name}") for a in node.names
+                          if a.name in DECODING_NAMES]
+    assert found == [], f"the API imports media decoders: {found}"
+
+
+def test_the_apis_probes_read_headers_only() -> None:
+    calls = []
+    for path, tree in _modules():
+        for func in ast.walk(tree):
+            if not isinstance(func, ast.FunctionDef):
+                continue
+            for node in ast.walk(func):
+                if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "probe_media"
+                        and not any(k.arg == "header_only" and getattr(k.value, "value", None)
+                                    is True for k in node.keywords)):
+                    calls.append((path.name, func.name))
+    assert set(calls) <= FULL_PROBES_ALLOWED, f"full probes (decoding) in the API: {calls}"
+    assert ("ingest.py", "stage") not in calls  # every upload is staged from its headers
+
+
+def test_the_scan_would_catch_the_old_evidence_module() -> None:
+    """The decoding the API once did (api/evidence.py, api/results.py) is what the scan finds."""
+    old = ast.parse("import cv2\nimport numpy as np\n"
+                    "def waveform():\n    from models.features import decode_audio\n"
+                    "from steps.explain import render_heatmap\n")
+    hits = [n for n in ast.walk(old) if isinstance(n, ast.Import | ast.ImportFrom)
+            and (any(_forbidden(a.name) or a.name in DECODING_NAMES for a in n.names)
+                 or _forbidden(getattr(n, "module", None) or ""))]
+    assert len(hits) == 3
