@@ -9,9 +9,9 @@ from urllib.parse import quote
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from api.auth import current_user, require_token
+from api.admin import admin_only
+from api.auth import require_token
 from api.context import settings
-from api.errors import ApiError
 from api.openapi import documented
 from api.schemas import ModelsList
 
@@ -57,11 +57,10 @@ def _versions(client: Any, name: str) -> tuple[list[dict[str, Any]], str | None]
 
 @bp.get("")
 @documented({200: ModelsList})
+@admin_only
 def list_models() -> ResponseReturnValue:
     """`{"models": [{"modality", "name", "champion", "versions": [...]}]}`; 403 for non-admins.
     `created_at` is MLflow's (milliseconds since the epoch)."""
-    if not current_user().get("admin"):
-        raise ApiError(403, "forbidden", "only an admin can list model versions")
     from mlflow import MlflowClient
 
     from models.registry import MODEL_NAMES

@@ -13,7 +13,7 @@ from api.context import limits
 from api.errors import ApiError, code_for
 from api.ingest import Staged, stage
 from config import Limits
-from steps.probe import MediaError, probe_media
+from steps.probe import MediaError
 
 TEXT_FILENAME = "text.txt"
 
@@ -104,19 +104,6 @@ def probe_all(inputs: list[tuple[Path, str]], lim: Limits,
         except MediaError as exc:
             raise _bad_input(filename, exc) from exc
     return staged
-
-
-def check_decodes(items: list[tuple[Path, str, str]]) -> None:
-    """Decode the images `probe_all(decode_images=False)` did not (the job goes to the engine
-    after all); `items` are (path, filename, modality). ApiError for the first that does not
-    decode."""
-    for path, filename, modality in items:
-        if modality != "image":
-            continue
-        try:
-            probe_media(path, filename, limits())
-        except MediaError as exc:
-            raise _bad_input(filename, exc) from exc
 
 
 def _bad_input(filename: str, exc: MediaError) -> ApiError:

@@ -15,9 +15,8 @@ DECODERS = {
 DECODING_NAMES = {"render_heatmap", "write_heatmap", "read_frame", "peak_frame_png",
                   "decode", "decode_image", "decode_audio", "decode_video", "decode_image_bytes"}
 """Names of in-repo functions that decode media (steps.explain, models.features, steps.probe)."""
-FULL_PROBES_ALLOWED = {("uploads.py", "check_decodes")}
-"""Known `probe_media` calls without `header_only=True`: `api.uploads.check_decodes` has no caller
-(left to be removed on the branch that owns api/uploads.py); nothing else may join it."""
+FULL_PROBES_ALLOWED: set[tuple[str, str]] = set()
+"""`probe_media` calls in api/ without `header_only=True` (none: the API decodes nothing)."""
 
 
 def _modules() -> list[tuple[Path, ast.Module]]:

@@ -144,7 +144,8 @@ def test_admin_routes_are_marked(world: dict[str, Any]) -> None:
     """The user routes are admin routes (the matrix reads the mark, so it must be there)."""
     views = world["app"].view_functions
     for endpoint in ("admin_users.list_users", "admin_users.create_user",
-                     "admin_users.update_user"):
+                     "admin_users.update_user", "rescans.start", "rescans.list_all",
+                     "rescans.get_rescan", "models_admin.list_models"):
         assert getattr(views[endpoint], "admin_only", False), endpoint
 
 
