@@ -22,6 +22,7 @@ from api.auth_schemas import Account, AccountChange, AccountsPage
 from api.context import db
 from api.errors import ApiError
 from api.openapi import documented
+from api.paging import page_args
 from api.schemas import NewUser, PageQuery
 from storage import audit, users
 
@@ -30,24 +31,13 @@ require_token(bp)
 MAX_PER_PAGE = 100
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    try:
-        value = default if raw is None else int(raw)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        raise ApiError(400, "bad_parameter", f"{name} must be an integer from {low} to {high}")
-    return value
-
 
 @bp.get("")
 @documented({200: AccountsPage}, query=PageQuery)
 @admin_only
 def list_users() -> ResponseReturnValue:
     """`{"items", "page", "per_page", "total"}` of every user, by name, without secrets."""
-    page = _int_arg("page", 1, 1, 1_000_000)
-    per_page = _int_arg("per_page", 20, 1, MAX_PER_PAGE)
+    page, per_page = page_args(MAX_PER_PAGE)
     items, total = users.list_users(db(), page, per_page)
     return jsonify({"items": items, "page": page, "per_page": per_page, "total": total})
 

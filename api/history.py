@@ -12,6 +12,7 @@ from api.context import db
 from api.errors import ApiError
 from api.models_admin import mlflow_ui_link
 from api.openapi import documented
+from api.paging import page_args
 from api.schemas import HistoryPage, HistoryQuery
 from api.serialize import public_result
 from storage import history
@@ -22,16 +23,6 @@ MODALITIES = ("image", "audio", "video", "text")
 VERDICTS = ("synthetic", "authentic", "uncertain", "not_applicable")
 MAX_PER_PAGE = 100
 
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    try:
-        value = default if raw in (None, "") else int(raw)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        raise ApiError(400, "bad_parameter", f"{name} must be an integer from {low} to {high}")
-    return value
 
 
 def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
@@ -65,8 +56,7 @@ def list_history() -> ResponseReturnValue:
     `verdict`, `since` and `until` (dates), newest first; each item adds `links.job`,
     `links.argo_ui` (its job's workflow in the Argo UI, null off Argo or without ARGO_UI_URL)
     and `links.mlflow` (its model version in the MLflow UI, null unless MLFLOW_UI_URL is set)."""
-    page = _int_arg("page", 1, 1, 1_000_000)
-    per_page = _int_arg("per_page", 20, 1, MAX_PER_PAGE)
+    page, per_page = page_args(MAX_PER_PAGE)
     since, until = _date_arg("since", end=False), _date_arg("until", end=True)
     items, total = history.find_results(
         db(), current_user()["user_id"], modality=_choice("modality", MODALITIES),

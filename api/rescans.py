@@ -97,10 +97,9 @@ def start() -> ResponseReturnValue:
 @admin_only
 def list_all() -> ResponseReturnValue:
     """`{"items", "page", "per_page", "total"}` of rescans, newest first."""
-    from api.results import _int_arg
+    from api.paging import page_args
 
-    page = _int_arg("page", 1, 1, 1_000_000)
-    per_page = _int_arg("per_page", 20, 1, MAX_PER_PAGE)
+    page, per_page = page_args(MAX_PER_PAGE)
     items, total = rescans.list_rescans(db(), page, per_page)
     return jsonify({"items": [public_rescan(j) for j in items], "page": page,
                     "per_page": per_page, "total": total})

@@ -10,6 +10,7 @@ from api.auth import current_user, require_token
 from api.context import db, settings
 from api.errors import ApiError
 from api.openapi import documented
+from api.paging import page_args
 from api.rescan_schemas import ResultOrHistory, ResultQuery
 from api.schemas import PageQuery, ResultsPage
 from api.serialize import public_result
@@ -20,23 +21,12 @@ require_token(bp)
 MAX_PER_PAGE = 100
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    try:
-        value = default if raw is None else int(raw)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        raise ApiError(400, "bad_parameter", f"{name} must be an integer from {low} to {high}")
-    return value
-
 
 @bp.get("")
 @documented({200: ResultsPage}, query=PageQuery)
 def list_results() -> ResponseReturnValue:
     """`{"items", "page", "per_page", "total"}` of the caller's results."""
-    page = _int_arg("page", 1, 1, 1_000_000)
-    per_page = _int_arg("per_page", 20, 1, MAX_PER_PAGE)
+    page, per_page = page_args(MAX_PER_PAGE)
     items, total = results.list_results(db(), current_user()["user_id"], page, per_page)
     return jsonify({"items": [public_result(r) for r in items], "page": page,
                     "per_page": per_page, "total": total})

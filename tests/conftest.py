@@ -58,6 +58,29 @@ def module_env(
         yield point_env(mp, tmp_path_factory.mktemp("var"), mongo_uri, mlflow_uri)
 
 
+@pytest.fixture(scope="module")
+def live_server(module_env: Config) -> Iterator[str]:
+    """The real app (local engine, champions registered) behind waitress on a free port: its
+    base URL."""
+    import threading
+
+    from waitress.server import create_server
+
+    from api import create_app
+    from models.registry import ensure_baselines
+
+    ensure_baselines(module_env.mlflow_tracking_uri)
+    app = create_app()
+    httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=httpd.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.effective_port}"
+    finally:
+        httpd.close()
+        app.extensions["engine"].shutdown()
+
+
 @pytest.fixture
 def fresh_mlflow(detector_env: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
     """`detector_env` with an empty MLflow registry of its own (for tests that count versions)."""

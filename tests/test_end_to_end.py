@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import requests
-from waitress.server import create_server
 
-from config import Config
 from storage.db import get_db
 from storage.users import create_user
 
@@ -27,21 +23,9 @@ TEXT = (
 
 
 @pytest.fixture(scope="module")
-def server(module_env: Config) -> Iterator[str]:
-    """The real app (local engine, champions registered) behind waitress on a free port."""
-    from api import create_app
-    from models.registry import ensure_baselines
-
-    ensure_baselines(module_env.mlflow_tracking_uri)
-    app = create_app()
-    httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=httpd.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.effective_port}"
-    finally:
-        httpd.close()
-        app.extensions["engine"].shutdown()
+def server(live_server: str) -> str:
+    """The live app's base URL (tests/conftest.py)."""
+    return live_server
 
 
 def _token(base: str, name: str) -> dict[str, str]:

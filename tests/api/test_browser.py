@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +11,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from waitress.server import create_server
 
 from config import Config
 from storage import results
@@ -30,21 +28,9 @@ WAIT_S = 240
 
 
 @pytest.fixture(scope="module")
-def server(module_env: Config) -> Iterator[str]:
-    """The real app (local engine, champions registered) behind waitress on a free port."""
-    from api import create_app
-    from models.registry import ensure_baselines
-
-    ensure_baselines(module_env.mlflow_tracking_uri)
-    app = create_app()
-    httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=httpd.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.effective_port}"
-    finally:
-        httpd.close()
-        app.extensions["engine"].shutdown()
+def server(live_server: str) -> str:
+    """The live app's base URL (tests/conftest.py)."""
+    return live_server
 
 
 @pytest.fixture
