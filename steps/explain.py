@@ -10,6 +10,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from models.files import atomic_write_bytes
 from steps.scratch import media_file, media_root, safe_id
 
 HEATMAP_MAX_SIDE = 512
@@ -104,7 +105,7 @@ def write_sent_heatmap(job_id: str, media: dict[str, Any], result: dict[str, Any
         return None
     if not png.startswith(b"\x89PNG\r\n\x1a\n"):
         return None
-    _atomic_write(media_root() / rel, png)
+    atomic_write_bytes(media_root() / rel, png)
     return rel
 
 
@@ -113,15 +114,6 @@ FRAME_MAX_SIDE = 640
 EVIDENCE_SUFFIX = {"video": ("frame", ".frame.png"), "audio": ("waveform", ".waveform.json")}
 """Modality -> (the key under `explanation`, the file's suffix beside the heatmap)."""
 
-
-def _atomic_write(dest: Path, data: bytes) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.part")
-    try:
-        part.write_bytes(data)
-        part.replace(dest)
-    finally:
-        part.unlink(missing_ok=True)
 
 
 def peak_unit(explanation: dict[str, Any]) -> dict[str, Any] | None:
@@ -198,7 +190,7 @@ def write_evidence(job_id: str, media: dict[str, Any], result: dict[str, Any],
         png = peak_frame_png(media_file(media["path"]), result.get("explanation") or {})
         if png is None:
             return {}
-        _atomic_write(media_root() / rel, png)
+        atomic_write_bytes(media_root() / rel, png)
     else:
         envelope = result.get("waveform")
         if envelope is None and not decode:
@@ -210,5 +202,5 @@ def write_evidence(job_id: str, media: dict[str, Any], result: dict[str, Any],
                 envelope = waveform_envelope(*decode_audio(media_file(media["path"])))
             except Exception:  # noqa: BLE001 - unreadable now: no waveform, the result stands
                 return {}
-        _atomic_write(media_root() / rel, json.dumps(envelope).encode())
+        atomic_write_bytes(media_root() / rel, json.dumps(envelope).encode())
     return {key: rel}

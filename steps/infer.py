@@ -9,8 +9,9 @@ from typing import Annotated, Any
 
 from hera.workflows import Parameter, script
 
+from models.files import atomic_write_text, json_default
 from steps.preprocess import load_features
-from steps.scratch import atomic_write_text, job_scratch, safe_id, scratch_file
+from steps.scratch import job_scratch, safe_id, scratch_file
 
 CHAMPION_TTL_S = float(os.environ.get("CHAMPION_TTL_S", "300"))
 """How long a worker keeps a loaded champion before asking the registry again (a promotion)."""
@@ -73,12 +74,5 @@ def infer(
         modality=modality,
         scored_at=datetime.now(UTC).isoformat(),
     )
-    return str(atomic_write_text(out, json.dumps(result, default=_jsonable)))
+    return str(atomic_write_text(out, json.dumps(result, default=json_default)))
 
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

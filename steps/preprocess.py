@@ -2,13 +2,13 @@
 
 import io
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 from hera.workflows import Parameter, script
 
+from models.files import atomic_write_bytes, json_default
 from steps.scratch import job_scratch, media_file, safe_id
 
 
@@ -17,14 +17,10 @@ def save_features(path: Path, features: dict[str, Any]) -> Path:
     arrays = {k: np.asarray(v) for k, v in features.items() if k != "meta"}
     if "x" not in arrays:
         raise ValueError("features have no 'x' array")
-    arrays["meta"] = np.array(json.dumps(features.get("meta") or {}, default=_jsonable))
+    arrays["meta"] = np.array(json.dumps(features.get("meta") or {}, default=json_default))
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(buffer.getvalue())
-    os.replace(tmp, path)
-    return path
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def load_features(path: Path) -> dict[str, Any]:
@@ -86,13 +82,6 @@ def decode_media(path: Path, modality: str) -> Any:
         raise MediaError(f"the {modality} file cannot be decoded (corrupt or truncated)",
                          422) from exc
 
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 @script(constructor="runner")

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from hera.workflows import Parameter, script
 
+from models.files import atomic_write_text
 from steps.rescan_select import (  # noqa: F401 - re-exported
     MAX_MEDIA,
     NO_FILTERS,
@@ -16,7 +17,7 @@ from steps.rescan_select import (  # noqa: F401 - re-exported
     is_stale,
     select,
 )
-from steps.scratch import atomic_write_text, job_scratch, media_root, safe_id, scratch_root
+from steps.scratch import job_scratch, media_root, safe_id, scratch_root
 
 # No `from __future__ import annotations` in step modules: Hera reads the live annotations.
 

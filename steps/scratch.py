@@ -61,15 +61,6 @@ def scratch_file(path: str) -> Path:
     return resolved
 
 
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Write `text` to `path` via a temporary file: a retried step never reads half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-    return path
-
-
 @script(constructor="runner")
 def cleanup_scratch(job_id: str) -> None:
     """Remove `<SCRATCH_ROOT>/<job_id>` (the workflow's exit handler; uploaded media stay)."""

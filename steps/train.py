@@ -16,7 +16,8 @@ from typing import Annotated, Any
 
 from hera.workflows import Parameter, script
 
-from steps.scratch import atomic_write_text, job_scratch, safe_id, scratch_file
+from models.files import atomic_write_text
+from steps.scratch import job_scratch, safe_id, scratch_file
 
 # No `from __future__ import annotations` in step modules: Hera reads the live annotations.
 

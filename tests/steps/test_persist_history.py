@@ -7,8 +7,9 @@ import json
 import time
 
 from config import Config
+from models.files import atomic_write_text
 from steps.persist import persist
-from steps.scratch import atomic_write_text, job_scratch
+from steps.scratch import job_scratch
 from storage.db import get_db
 from storage.media import insert_media
 from storage.results import result_history

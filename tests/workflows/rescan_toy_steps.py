@@ -8,7 +8,8 @@ from typing import Annotated
 
 from hera.workflows import Parameter, script
 
-from steps.scratch import atomic_write_text, job_scratch, media_file, scratch_file
+from models.files import atomic_write_text
+from steps.scratch import job_scratch, media_file, scratch_file
 
 
 @functools.lru_cache(maxsize=8)
