@@ -17,9 +17,9 @@ from flask.typing import ResponseReturnValue
 from api.context import db, settings
 from api.openapi import documented
 from api.schemas import Health
+from models import MODALITIES
 
 bp = Blueprint("health", __name__)
-MODALITIES = ("image", "audio", "video", "text")
 PING_TIMEOUT_S = 2.0
 MODEL_NAME = "detector-{modality}"
 """Registered model name of a modality (as `models.registry.MODEL_NAMES`; a test checks both)."""

@@ -15,11 +15,11 @@ from api.openapi import documented
 from api.paging import page_args
 from api.schemas import HistoryPage, HistoryQuery
 from api.serialize import public_result
+from models import MODALITIES
 from storage import history
 
 bp = Blueprint("history", __name__, url_prefix="/api/v1/history")
 require_token(bp)
-MODALITIES = ("image", "audio", "video", "text")
 VERDICTS = ("synthetic", "authentic", "uncertain", "not_applicable")
 MAX_PER_PAGE = 100
 

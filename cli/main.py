@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
 
+from models import MODALITIES
+
 
 def _serve(args: argparse.Namespace) -> int:
     from waitress import serve
@@ -140,7 +142,6 @@ def _train(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     """Leave-one-generator-out evaluation: evaluation.json, README.md and roc.png in --out."""
-    from models import MODALITIES
     from models.evaluate import evaluate, write_report
 
     report = evaluate(args.modality or list(MODALITIES), seed=args.seed, quick=args.quick,
@@ -272,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run the training workflow: register a new version in MLflow and "
                        "promote it only if it beats the champion (default: write --out)")
     train.add_argument("--modality", action="append",
-                       choices=["image", "audio", "video", "text"])
+                       choices=MODALITIES)
     train.add_argument("--jobs", type=int, default=2,
                        help="worker processes, one modality each (default 2)")
     train.set_defaults(func=_train)
@@ -287,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--quick", action="store_true", help="tiny data, one epoch")
     evaluate.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     evaluate.add_argument("--modality", action="append",
-                          choices=["image", "audio", "video", "text"])
+                          choices=MODALITIES)
     evaluate.set_defaults(func=_evaluate)
 
     models_parser = sub.add_parser("models", help="the model registry (MLflow)")

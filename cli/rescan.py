@@ -11,9 +11,9 @@ import time
 from typing import Any, TextIO
 
 from config import Config
+from models import MODALITIES
 
 POLL_S = 0.5
-MODALITIES = ("image", "audio", "video", "text")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

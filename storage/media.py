@@ -7,10 +7,10 @@ from typing import Any
 
 from pymongo.database import Database
 
+from models import MODALITIES
 from storage._common import NO_ID, new_id, utcnow
 
 REQUIRED = ("owner", "sha256", "modality", "filename", "size", "path")
-MODALITIES = ("image", "audio", "video", "text")
 
 
 def insert_media(db: Database, doc: dict[str, Any]) -> str:
