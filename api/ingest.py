@@ -166,15 +166,12 @@ def store_job(
 def discard(db: Database, stored: Stored, media_root: Path) -> None:
     """Remove what `store` recorded: the job (its nodes and results), the media documents and the
     blobs no other media document uses. For input found bad after it was stored."""
-    job_id = stored.job["job_id"]
-    db.results.delete_many({"job_id": job_id})
-    db.job_nodes.delete_many({"job_id": job_id})
-    db.jobs.delete_one({"job_id": job_id})
+    jobs.delete_job(db, stored.job["job_id"])
     _remove(db, [d["media_id"] for d in stored.media], stored.new_blobs, media_root)
 
 
 def _remove(db: Database, media_ids: list[str], new_blobs: list[str], media_root: Path) -> None:
     media.delete_media(db, media_ids)
     for rel in new_blobs:
-        if db.media.count_documents({"path": rel}, limit=1) == 0:
+        if not media.bytes_in_use(db, rel):
             (media_root / rel).unlink(missing_ok=True)

@@ -172,3 +172,10 @@ def claim_orphan(db: Database, job_id: str, dead_pid: int, max_recoveries: int,
     if db.jobs.replace_one({"_id": doc_id, "_rev": rev}, doc).matched_count != 1:
         return None
     return outcome
+
+
+def delete_job(db: Database, job_id: str) -> None:
+    """Remove a job with its node states and the results it wrote (an upload undone)."""
+    db.results.delete_many({"job_id": job_id})
+    db.job_nodes.delete_many({"job_id": job_id})
+    db.jobs.delete_one({"job_id": job_id})

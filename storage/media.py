@@ -42,3 +42,9 @@ def delete_media(db: Database, media_ids: Iterable[str]) -> int:
     if not ids:
         return 0
     return db.media.delete_many({"media_id": {"$in": ids}}).deleted_count
+
+
+def bytes_in_use(db: Database, rel: str) -> bool:
+    """Whether any media document still references the stored bytes at `rel` (uploads are
+    stored by content, so two media may share them)."""
+    return db.media.count_documents({"path": rel}, limit=1) > 0

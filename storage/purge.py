@@ -9,7 +9,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from storage.media import delete_media, get_media
+from storage.media import bytes_in_use, delete_media, get_media
 from storage.results import delete_for_media
 
 EVIDENCE_FILES = ("frame", "waveform")
@@ -42,7 +42,7 @@ def delete_media_fully(db: Database, media_root: Path, media_id: str,
     evidence = sum(_remove(media_root, (r.get("explanation") or {}).get(key))
                    for r in results for key in EVIDENCE_FILES)
     delete_media(db, [media_id])
-    shared = db.media.count_documents({"path": media["path"]}, limit=1) > 0
+    shared = bytes_in_use(db, media["path"])
     removed = False if shared else _remove(media_root, media["path"])
     return {"media_id": media_id, "results": len(results), "heatmaps": heatmaps,
             "evidence": evidence, "bytes_removed": removed, "bytes_shared": shared}
