@@ -99,16 +99,22 @@ def _update(db: Database, job_id: str, current: tuple[dict[str, Any], int] | Non
     return modify(db.jobs, {"job_id": job_id}, lambda job: job.update(fields), current=current)
 
 
-def set_node(db: Database, job_id: str, node: str, fresh: bool = False,
-             **fields: Any) -> dict[str, Any]:
-    """Record a workflow node's state (status, started_at, finished_at, attempts, error);
-    returns the node's whole state. `fresh`: the node has no state yet (inserted without a
-    read first; still correct when it has)."""
+def check_node(node: str, fields: dict[str, Any]) -> None:
+    """A node state's name is usable as a MongoDB value (no `.`, no leading `$`, not empty) and
+    its fields are known ones; ValueError otherwise."""
     if not node or "." in node or node.startswith("$"):
         raise ValueError(f"bad node name {node!r}")
     unknown = set(fields) - set(NODE_FIELDS)
     if unknown:
         raise ValueError(f"unknown node fields {sorted(unknown)}")
+
+
+def set_node(db: Database, job_id: str, node: str, fresh: bool = False,
+             **fields: Any) -> dict[str, Any]:
+    """Record a workflow node's state (status, started_at, finished_at, attempts, error);
+    returns the node's whole state. `fresh`: the node has no state yet (inserted without a
+    read first; still correct when it has)."""
+    check_node(node, fields)
 
     def change(doc: dict[str, Any]) -> None:
         doc["state"].update(fields)

@@ -22,7 +22,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from storage._common import utcnow
-from storage.jobs import NODE_FIELDS, set_node
+from storage.jobs import set_node
 
 
 @dataclass
@@ -34,15 +34,6 @@ class StoredNode:
     state: dict[str, Any] = field(default_factory=dict)
     doc_id: Any = None
     rev: int = 0
-
-
-def check_node(node: str, fields: dict[str, Any]) -> None:
-    """The checks of `set_node`: a usable node name, known fields only."""
-    if not node or "." in node or node.startswith("$"):
-        raise ValueError(f"bad node name {node!r}")
-    unknown = set(fields) - set(NODE_FIELDS)
-    if unknown:
-        raise ValueError(f"unknown node fields {sorted(unknown)}")
 
 
 def load_nodes(db: Database, job_id: str) -> dict[str, StoredNode]:

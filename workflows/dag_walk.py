@@ -31,12 +31,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Any
 
+from workflows.engine import STOPPED as CANCELLED
+
 _VAR = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 _DEPENDS_TERM = re.compile(r"^\(?\s*([A-Za-z0-9][A-Za-z0-9_-]*)(\.Succeeded)?\s*\)?$")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
-CANCELLED = "stopped by user"
 
 MAX_ERROR_CHARS = 2000
 """Longest error message kept on a node (and so on the job); the worker's log has the rest."""

@@ -117,7 +117,8 @@ class NodeWriter:
 
     def record(self, job_id: str, node: str, **fields: Any) -> None:
         """Merge `fields` into the node's state (as `storage.jobs.set_node` would) and queue it."""
-        from storage.node_batch import StoredNode, check_node
+        from storage.jobs import check_node
+        from storage.node_batch import StoredNode
 
         check_node(node, fields)
         key = (job_id, node)
