@@ -375,7 +375,9 @@ class LocalEngine:
             ended.set()  # `wait` answers now: the job is failed at once
 
     def retry(self, job_id: str) -> None:
-        """Submit a failed job again (nodes cleared; results are upserted, so none doubles)."""
+        """Submit a failed job again: the workflow runs from the start, each node's state in
+        `job_nodes` is overwritten as its step runs again, and results are upserted per media and
+        model version, so none doubles."""
         from storage.jobs import get_job, update_job
 
         db = self._db()
@@ -384,7 +386,7 @@ class LocalEngine:
             if job_id in self._threads:
                 raise JobStateError(f"job {job_id} is still stopping; retry in a moment")
             self._cancelled.discard(job_id)
-        update_job(db, job_id, status="queued", error=None, finished_at=None, nodes={})
+        update_job(db, job_id, status="queued", error=None, finished_at=None)
         self.submit(job_id)
 
     def run_workflow(self, arguments: dict[str, str]) -> WorkflowRun:
