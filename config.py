@@ -281,6 +281,10 @@ class Config:
     mlflow_tracking_uri: str
     argo_server: str | None
     argo_token: str | None
+    argo_token_file: str | None
+    """ARGO_TOKEN_FILE (unset): a file holding the Argo bearer token, read again whenever it
+    changes, e.g. the api's projected ServiceAccount token that the kubelet rotates
+    (k8s/base/api/api-deployment.yaml). It wins over ARGO_TOKEN, which stays for local use."""
     argo_namespace: str
     argo_verify_tls: bool
     argo_timeout_s: float
@@ -349,6 +353,7 @@ class Config:
             mlflow_tracking_uri=_env("MLFLOW_TRACKING_URI", f"sqlite:///{var_dir / 'mlflow.db'}"),
             argo_server=_env("ARGO_SERVER"),
             argo_token=_env("ARGO_TOKEN"),
+            argo_token_file=_env("ARGO_TOKEN_FILE"),
             argo_namespace=_env("ARGO_NAMESPACE", "argo"),
             argo_verify_tls=_env_bool("ARGO_VERIFY_TLS", True),
             argo_timeout_s=_env_float("ARGO_TIMEOUT_S", 10.0),

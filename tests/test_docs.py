@@ -205,7 +205,8 @@ def test_guide_names_the_manifests_objects():
     """Services, namespaces, Secrets and the ConfigMap the guide relies on exist in k8s/."""
     manifests = "\n".join(p.read_text() for p in (ROOT / "k8s").rglob("*.yaml"))
     guide = _guide()
-    for name in ("detector-config", "detector-mongo", "detector-api-token", "mongodb-credentials",
+    for name in ("detector-config", "detector-mongo", "workflow-controller-configmap",
+                 "mongodb-credentials",
                  "detector-media", "detector-scratch", "mlflow-data", "detector-workflow",
                  "detector-tls", "argo-server.argo:2746"):
         assert name in guide, name

@@ -8,16 +8,24 @@ no per-call time-out (`_Service._request` adds one), and `workflow_logs` parses 
 newline-delimited log entries as one JSON document (`ArgoEngine.logs` reads them through the
 same session, headers, TLS setting and time-out).
 
-Settings (config.py; the two marked * are read here from the environment for now):
-ARGO_SERVER (may carry a path prefix: https://host/argo/), ARGO_TOKEN (with or without the
-`Bearer ` prefix), ARGO_NAMESPACE, ARGO_VERIFY_TLS, *ARGO_TIMEOUT_S (seconds per HTTP call,
-default 10), *ARGO_UI_URL (the Argo UI as users reach it, e.g. https://argo.example.com; unset:
-jobs carry no UI link, since ARGO_SERVER is usually a cluster-internal address).
+Submissions reference the WorkflowTemplate `detect` (`workflowTemplateRef` + the job's arguments
+and labels), never an inline spec, so a controller with `workflowRestrictions:
+{templateReferencing: Strict}` runs them and the api's token can start only what the cluster's
+templates define.
+
+Settings (config.py; the two marked * are read here from the environment for now): ARGO_SERVER
+(may carry a path prefix: https://host/argo/), ARGO_TOKEN (with or without the `Bearer `
+prefix), ARGO_TOKEN_FILE (a token file re-read when it changes, e.g. a projected, short-lived
+ServiceAccount token; it wins over ARGO_TOKEN), ARGO_NAMESPACE, ARGO_VERIFY_TLS, *ARGO_TIMEOUT_S
+(seconds per HTTP call, default 10), *ARGO_UI_URL (the Argo UI as users reach it, e.g.
+https://argo.example.com; unset: jobs carry no UI link, since ARGO_SERVER is usually a
+cluster-internal address).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -28,11 +36,17 @@ import requests
 from hera.exceptions import HeraException, NotFound
 from hera.workflows import Workflow, WorkflowsService
 from hera.workflows.models import (
+    Arguments,
+    ObjectMeta,
+    Parameter,
     RetryArchivedWorkflowRequest,
     WorkflowCreateRequest,
     WorkflowRetryRequest,
+    WorkflowSpec,
     WorkflowStopRequest,
+    WorkflowTemplateRef,
 )
+from hera.workflows.models import Workflow as WorkflowModel
 
 from config import Config, get_config
 from workflows.engine import (
@@ -109,18 +123,68 @@ def _default_champion(modality: str) -> str | None:
     return champion_version(modality)
 
 
-class _Service(WorkflowsService):
-    """WorkflowsService with a time-out on every call and a host that keeps its path prefix."""
+class TokenFile:
+    """A bearer token read from a file, re-read whenever the file changes (the kubelet rotates
+    a projected ServiceAccount token in place)."""
 
-    def __init__(self, *, timeout: float, **kwargs: Any) -> None:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._stamp: tuple[int, int] | None = None
+        self._token: str | None = None
+
+    def read(self) -> str:
+        stat = os.stat(self.path)
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if stamp != self._stamp or self._token is None:
+            with open(self.path, encoding="utf-8") as fh:
+                self._token = fh.read().strip()
+            self._stamp = stamp
+        return self._token
+
+
+def _bearer(token: str | None) -> str | None:
+    if not token:
+        return None
+    return token if token.startswith("Bearer ") else f"Bearer {token}"
+
+
+class _Service(WorkflowsService):
+    """WorkflowsService with a time-out on every call, a host that keeps its path prefix and,
+    with `token_file`, the file's current token on every call."""
+
+    def __init__(self, *, timeout: float, token_file: str | None = None, **kwargs: Any) -> None:
         host = kwargs.pop("host")
         # urljoin(host, "api/v1/...") drops the last path segment unless it ends with "/"
         super().__init__(host=host.rstrip("/") + "/", **kwargs)
         self.timeout = timeout
+        self.token_file = TokenFile(token_file) if token_file else None
+
+    def current_token(self) -> str | None:
+        """The `Authorization` value: the token file's content now, else the fixed token."""
+        if self.token_file is not None:
+            self.token = _bearer(self.token_file.read())
+        return self.token
 
     def _request(self, method: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
+        token = self.current_token()  # Hera built the headers from the token before this call
+        if token and kwargs.get("headers") is not None:
+            kwargs["headers"] = {**kwargs["headers"], "Authorization": token}
         return super()._request(method, **kwargs)
+
+
+def service_for(cfg: Config, session: requests.Session | None = None,
+                timeout: float | None = None) -> _Service:
+    """The Argo Server client for `cfg` (ARGO_TOKEN_FILE over ARGO_TOKEN)."""
+    return _Service(
+        host=cfg.argo_server,
+        token=cfg.argo_token,
+        token_file=cfg.argo_token_file,
+        namespace=cfg.argo_namespace,
+        verify_ssl=cfg.argo_verify_tls,
+        session=session,
+        timeout=timeout if timeout is not None else cfg.argo_timeout_s,
+    )
 
 
 class ArgoEngine:
@@ -148,27 +212,31 @@ class ArgoEngine:
         self.namespace = cfg.argo_namespace
         self.poll_interval = poll_interval
         self.champion = champion or _default_champion
-        self.service = _Service(
-            host=cfg.argo_server,
-            token=cfg.argo_token,
-            namespace=cfg.argo_namespace,
-            verify_ssl=cfg.argo_verify_tls,
-            session=session,
-            timeout=timeout if timeout is not None else timeout_from_env(),
-        )
+        self.service = service_for(
+            cfg, session, timeout if timeout is not None else timeout_from_env())
 
-    def manifest(self, arguments: dict[str, str], job_id: str) -> Any:
-        """The Workflow model to create: the definition with the job's parameter values."""
-        model = self.workflow.build().model_copy(deep=True)
-        params = {p.name: p for p in model.spec.arguments.parameters}
-        for name, value in arguments.items():
-            if name not in params:
+    def manifest(self, arguments: dict[str, str], job_id: str) -> WorkflowModel:
+        """The Workflow to create: a reference to the WorkflowTemplate (the definition's name
+        without its trailing `-`) with the job's parameter values and labels, no inline spec."""
+        built = self.workflow.build()
+        known = {p.name for p in built.spec.arguments.parameters}
+        for name in arguments:
+            if name not in known:
                 raise ValueError(f"the workflow has no parameter {name!r}")
-            params[name].value = value
-        model.metadata.namespace = self.namespace
+        meta = built.metadata
+        template = meta.name or (meta.generate_name or "").rstrip("-")
         labels = job_labels(job_id, json.loads(arguments.get("media", "[]")), self.champion)
-        model.metadata.labels = {**(model.metadata.labels or {}), **labels}
-        return model
+        return WorkflowModel(
+            api_version="argoproj.io/v1alpha1",
+            kind="Workflow",
+            metadata=ObjectMeta(generate_name=f"{template}-", namespace=self.namespace,
+                                labels={**(meta.labels or {}), **labels}),
+            spec=WorkflowSpec(
+                workflow_template_ref=WorkflowTemplateRef(name=template),
+                arguments=Arguments(parameters=[Parameter(name=k, value=v)
+                                                for k, v in arguments.items()]),
+            ),
+        )
 
     def submit(self, job_id: str) -> None:
         """Create the job's Workflow; record its name and uid on the job."""
@@ -294,7 +362,7 @@ class ArgoEngine:
         response = service.session.get(
             f"{service.host}api/v1/workflows/{quote(namespace)}/{quote(ref['name'])}/log",
             params={"logOptions.container": "main", "logOptions.tailLines": str(tail_lines)},
-            headers={"Authorization": service.token} if service.token else {},
+            headers={"Authorization": token} if (token := service.current_token()) else {},
             verify=service.verify_ssl, timeout=service.timeout,
         )
         response.raise_for_status()

@@ -1,10 +1,11 @@
 """Render the Argo manifests into k8s/argo/: `python -m workflows.render [--check] [--out DIR]`.
 
-Writes the detect and train WorkflowTemplates, the rescan CronWorkflow and the kustomize Component
-listing them; `--check` writes nothing and exits 1 when a committed file differs from what the Hera
-code renders now (CI, and `tests/workflows/test_render.py`). Rendered with the default image
-(`hera_config.DEFAULT_IMAGE`, rewritten by the overlays' `images:`) whatever DETECTOR_IMAGE says;
-RESCAN_SCHEDULE, when set, changes the rescan schedule.
+Writes the detect, train and rescan WorkflowTemplates, the rescan CronWorkflow (its workflows
+only reference WorkflowTemplate `rescan`, as Argo's Strict template referencing requires) and
+the kustomize Component listing them; `--check` writes nothing and exits 1 when a committed file
+differs from what the Hera code renders now (CI, and `tests/workflows/test_render.py`). Rendered
+with the default image (`hera_config.DEFAULT_IMAGE`, rewritten by the overlays' `images:`)
+whatever DETECTOR_IMAGE says; RESCAN_SCHEDULE, when set, changes the rescan schedule.
 """
 
 from __future__ import annotations
@@ -33,10 +34,19 @@ def _detect() -> dict:
     return build_detect_workflow(namespace=NAMESPACE, template=True, image=DEFAULT_IMAGE).to_dict()
 
 
-def _rescan() -> dict:
-    from workflows.rescan import build_rescan_workflow
+def _rescan_pair() -> tuple[dict, dict]:
+    from workflows.rescan import build_rescan_workflow, strict_manifests
 
-    return build_rescan_workflow(namespace=NAMESPACE, image=DEFAULT_IMAGE).to_dict()
+    return strict_manifests(build_rescan_workflow(namespace=NAMESPACE, image=DEFAULT_IMAGE)
+                            .to_dict())
+
+
+def _rescan_template() -> dict:
+    return _rescan_pair()[0]
+
+
+def _rescan() -> dict:
+    return _rescan_pair()[1]
 
 
 def _train() -> dict:
@@ -48,12 +58,12 @@ def _train() -> dict:
 MANIFESTS: dict[str, Callable[[], dict]] = {
     "detect-workflowtemplate.yaml": _detect,
     "rescan-cronworkflow.yaml": _rescan,
+    "rescan-workflowtemplate.yaml": _rescan_template,
     "train-workflowtemplate.yaml": _train,
 }
 
 IMAGE_PATHS = {
     "WorkflowTemplate": "spec/templates/script/image",
-    "CronWorkflow": "spec/workflowSpec/templates/script/image",
 }
 """Where kustomize's image transformer finds the step images in the Argo kinds."""
 

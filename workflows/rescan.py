@@ -144,6 +144,20 @@ def build_rescan_workflow(
     return w
 
 
+def strict_manifests(cron: dict) -> tuple[dict, dict]:
+    """The cluster's form of the CronWorkflow (`build_rescan_workflow(...).to_dict()`) under
+    Argo's `templateReferencing: Strict`: (WorkflowTemplate `rescan` holding the workflow spec,
+    CronWorkflow `rescan` whose workflows only reference it with the default arguments)."""
+    spec = dict(cron["spec"])
+    workflow_spec = spec.pop("workflowSpec")
+    meta = cron["metadata"]
+    template = {"apiVersion": cron["apiVersion"], "kind": "WorkflowTemplate",
+                "metadata": dict(meta), "spec": workflow_spec}
+    reference = {"workflowTemplateRef": {"name": meta["name"]},
+                 "arguments": workflow_spec.get("arguments", {})}
+    return template, {**cron, "spec": {**spec, "workflowSpec": reference}}
+
+
 def run_rescan_now(
     cfg: Config,
     batch_size: int = BATCH_SIZE,

@@ -93,12 +93,10 @@ def submit_to_argo(cfg: Config, job_id: str, params: dict[str, str],
 
     from storage.db import get_db
     from storage.jobs import update_job
-    from workflows.argo_engine import JOB_LABEL, _Service
+    from workflows.argo_engine import JOB_LABEL, service_for
     from workflows.rescan import NAME
 
-    service = _Service(host=cfg.argo_server, token=cfg.argo_token,
-                       namespace=cfg.argo_namespace, verify_ssl=cfg.argo_verify_tls,
-                       session=session, timeout=cfg.argo_timeout_s)
+    service = service_for(cfg, session)
     values = {**params, "job_id": job_id}
     request = WorkflowSubmitRequest(
         namespace=cfg.argo_namespace, resource_kind="cronwf", resource_name=NAME,

@@ -13,7 +13,8 @@ from k8s_helpers import K8S, named, tool
 from workflows import argo_schema
 
 ARGO_KINDS = {
-    ("WorkflowTemplate", "detect"), ("WorkflowTemplate", "train"), ("CronWorkflow", "rescan"),
+    ("WorkflowTemplate", "detect"), ("WorkflowTemplate", "train"), ("WorkflowTemplate", "rescan"),
+    ("CronWorkflow", "rescan"),
 }
 
 
@@ -23,6 +24,23 @@ def _argo(docs: list[dict]) -> list[dict]:
 
 def _spec(doc: dict) -> dict:
     return doc["spec"]["workflowSpec"] if doc["kind"] == "CronWorkflow" else doc["spec"]
+
+
+def _templates(docs: list[dict]) -> list[dict]:
+    """The WorkflowTemplates: every pod the workflows run is defined in one of them."""
+    return [d for d in _argo(docs) if d["kind"] == "WorkflowTemplate"]
+
+
+def test_cron_workflows_only_reference_a_shipped_template(docs):
+    """Under the controller's templateReferencing: Strict, a CronWorkflow with an inline
+    workflowSpec would never run: its workflows reference a WorkflowTemplate, with arguments."""
+    names = {d["metadata"]["name"] for d in _templates(docs)}
+    crons = [d for d in _argo(docs) if d["kind"] == "CronWorkflow"]
+    assert crons
+    for cron in crons:
+        spec = _spec(cron)
+        assert set(spec) <= {"workflowTemplateRef", "arguments"}, cron["metadata"]["name"]
+        assert spec["workflowTemplateRef"]["name"] in names
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +64,7 @@ def test_argo_documents_valid_against_argo_schema(docs, schema):
 def test_steps_run_the_overlays_image(docs):
     app = {c["image"] for c in named(docs, "Deployment", "api")["spec"]["template"]["spec"][
         "containers"]}
-    for doc in _argo(docs):
+    for doc in _templates(docs):
         images = {t["script"]["image"] for t in _spec(doc)["templates"] if "script" in t}
         assert images == app, doc["metadata"]["name"]
 
@@ -56,7 +74,7 @@ def test_references_resolve(docs):
     claims = {d["metadata"]["name"] for d in docs if d["kind"] == "PersistentVolumeClaim"}
     sources = {(d["kind"], d["metadata"]["name"]) for d in docs
                if d["kind"] in ("ConfigMap", "Secret")}
-    for doc in _argo(docs):
+    for doc in _templates(docs):
         spec = _spec(doc)
         assert doc["metadata"]["namespace"] == "deepfake-detector"
         assert spec["serviceAccountName"] in accounts
@@ -75,7 +93,8 @@ def test_references_resolve(docs):
 def test_cluster_accepts_the_workflow_template():
     """Server-side dry run against the CRDs of the cluster in the current kube context (Argo
     installed, namespace deepfake-detector present); changes nothing there."""
-    for name in ("detect-workflowtemplate.yaml", "rescan-cronworkflow.yaml"):
+    for name in ("detect-workflowtemplate.yaml", "rescan-workflowtemplate.yaml",
+                 "rescan-cronworkflow.yaml"):
         done = subprocess.run(
             [tool("kubectl"), "apply", "--dry-run=server", "-f", str(Path(K8S / "argo" / name))],
             capture_output=True, text=True, timeout=60,

@@ -7,7 +7,7 @@ from typing import Any
 
 from k8s_helpers import containers, named, of_kind, pod_specs
 
-ARGO_KINDS = ("WorkflowTemplate", "CronWorkflow")
+ARGO_KINDS = ("WorkflowTemplate",)  # CronWorkflow rescan only references WorkflowTemplate rescan
 # An exact release (1.2.3, 7.0.14, 0.1.0-dev) or a digest; never `latest`, `7`, `7.0`, `dev`.
 PINNED = re.compile(r"(@sha256:[0-9a-f]{64}$)|(:\d+\.\d+\.\d+([-+.][0-9A-Za-z.-]+)?$)")
 

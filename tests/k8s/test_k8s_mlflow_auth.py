@@ -16,7 +16,7 @@ def _secret_names(containers: list[dict[str, Any]]) -> set[str]:
 
 
 def _argo_step_secrets(docs, name: str) -> set[str]:
-    (doc,) = [d for d in docs if d["kind"] in ("WorkflowTemplate", "CronWorkflow")
+    (doc,) = [d for d in docs if d["kind"] == "WorkflowTemplate"
               and d["metadata"]["name"] == name]
     spec = doc["spec"]["workflowSpec"] if doc["kind"] == "CronWorkflow" else doc["spec"]
     bodies = [t.get("script") or t.get("container") for t in spec["templates"]]

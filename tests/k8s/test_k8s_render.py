@@ -148,8 +148,6 @@ def test_references_resolve(docs):
         (d["kind"], d["metadata"]["name"]): set(d.get("data", {}))
         for d in docs if d["kind"] in ("ConfigMap", "Secret")
     }
-    # Filled in by Kubernetes, not by us.
-    data[("Secret", "detector-api-token")] = {"token", "ca.crt", "namespace"}
     claims = {d["metadata"]["name"] for d in of_kind(docs, "PersistentVolumeClaim")}
     accounts = {d["metadata"]["name"] for d in of_kind(docs, "ServiceAccount")}
     for where, pod in pod_specs(docs):

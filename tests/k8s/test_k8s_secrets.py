@@ -32,7 +32,7 @@ def test_rendered_secrets_hold_only_the_ignored_files_values(docs, k8s_copy: Pat
     files = _generator_files()
     secrets = of_kind(docs, "Secret")
     assert {s["metadata"]["name"] for s in secrets} == {n for n, _ in files} | {
-        "detector-api-token", "detector-workflow.service-account-token"}
+        "detector-workflow.service-account-token"}
     for secret in secrets:
         name = secret["metadata"]["name"]
         assert "stringData" not in secret, name
@@ -114,7 +114,7 @@ def test_secrets_reach_only_the_parts_that_need_them(docs):
     assert mongodb["MONGO_INITDB_ROOT_PASSWORD"] == "mongodb-credentials"
     # Each component its own MongoDB user (detector-mongo: the workflow pods').
     assert set(secret_refs("Deployment", "api").values()) == {
-        "detector-mongo-api", "detector-api", "detector-api-token", "detector-mlflow-scorer",
+        "detector-mongo-api", "detector-api", "detector-mlflow-scorer",
         "detector-inference"}
     assert set(secret_refs("Deployment", "inference").values()) == {
         "detector-mongo-inference", "detector-mlflow-scorer", "detector-inference"}

@@ -297,15 +297,26 @@ def test_rbac_grants_what_the_design_needs_and_no_wildcards(docs):
         named(docs, "ServiceAccount", name)
 
 
-def test_api_acts_on_argo_with_its_own_service_account_token(docs):
-    token = named(docs, "Secret", "detector-api-token")
-    assert token["type"] == "kubernetes.io/service-account-token"
-    assert token["metadata"]["annotations"]["kubernetes.io/service-account.name"] == "detector-api"
+def test_api_acts_on_argo_with_a_short_lived_projected_token(docs):
+    """The api's Argo token is a projected ServiceAccount token that expires within the hour
+    (the kubelet renews it; the api re-reads ARGO_TOKEN_FILE), not a legacy token Secret."""
+    assert not [s for s in of_kind(docs, "Secret")
+                if (s.get("metadata", {}).get("annotations") or {}).get(
+                    "kubernetes.io/service-account.name") == "detector-api"]
     api = named(docs, "Deployment", "api")["spec"]["template"]["spec"]
     assert api["serviceAccountName"] == "detector-api"
-    env = {e["name"]: e for e in api["containers"][0]["env"]}
-    assert env["ARGO_TOKEN"]["valueFrom"]["secretKeyRef"] == {
-        "name": "detector-api-token", "key": "token"}
+    assert api["automountServiceAccountToken"] is False
+    (container,) = [c for c in api["containers"] if c["name"] == "api"]
+    env = {e["name"]: e for e in container["env"]}
+    assert "ARGO_TOKEN" not in env
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "argo-token"]
+    assert mount.get("readOnly") is True
+    (volume,) = [v for v in api["volumes"] if v["name"] == "argo-token"]
+    (source,) = volume["projected"]["sources"]
+    token = source["serviceAccountToken"]
+    assert 600 <= token["expirationSeconds"] <= 3600
+    assert "audience" not in token  # the Argo Server hands it to the Kubernetes API
+    assert env["ARGO_TOKEN_FILE"]["value"] == f"{mount['mountPath']}/{token['path']}"
 
 
 @pytest.mark.parametrize("kind", ["Deployment", "StatefulSet"])
@@ -313,5 +324,6 @@ def test_no_secret_value_in_plain_env(docs, kind):
     for workload in of_kind(docs, kind):
         for c in containers(workload["spec"]["template"]):
             for env in c.get("env", []):
-                if re.search(r"PASSWORD|SECRET|TOKEN|MONGO_URI", env["name"]):
+                if (re.search(r"PASSWORD|SECRET|TOKEN|MONGO_URI", env["name"])
+                        and not env["name"].endswith("_FILE")):  # a path, the value in a volume
                     assert "valueFrom" in env, (workload["metadata"]["name"], env["name"])

@@ -1,6 +1,7 @@
 """A stand-in Argo Server behind a `requests` adapter: every request is checked against Argo's
 swagger (path, method, query names, body schema) and answered as the server would; optionally
-behind a URL path prefix (an ingress serving Argo at https://host/argo/)."""
+behind a URL path prefix (an ingress serving Argo at https://host/argo/), and optionally with
+the controller's `workflowRestrictions: {templateReferencing: Strict}` (`strict=True`)."""
 
 from __future__ import annotations
 
@@ -22,10 +23,14 @@ class SwaggerViolation(AssertionError):
 
 
 class FakeArgoServer(BaseAdapter):
-    def __init__(self, swagger: dict, token: str | None = None, prefix: str = "") -> None:
+    def __init__(self, swagger: dict, token: str | None = None, prefix: str = "",
+                 strict: bool = False) -> None:
         super().__init__()
         self.swagger = swagger
         self.token = token
+        self.strict = strict
+        """Like Argo's Strict template referencing: a Workflow must be a `workflowTemplateRef`
+        (+ arguments); one carrying its own templates or pod settings is refused."""
         self.prefix = prefix.rstrip("/")
         self.requests: list[dict[str, Any]] = []
         self.workflows: dict[tuple[str, str], dict] = {}
@@ -92,6 +97,8 @@ class FakeArgoServer(BaseAdapter):
         if (method, template) == ("post", "/api/v1/workflows/{namespace}"):
             (namespace,) = values
             wf = json.loads(json.dumps(body["workflow"]))
+            if (refused := self._strict_refusal(wf.get("spec") or {})) is not None:
+                return self._reply(request, 400, {"code": 3, "message": refused})
             meta = wf["metadata"]
             meta["name"] = meta.pop("generateName", "wf-") + secrets.token_hex(3)[:5]
             meta.update(namespace=namespace, uid=str(uuid.uuid4()),
@@ -151,6 +158,8 @@ class FakeArgoServer(BaseAdapter):
         if kind not in ("cronwf", "cronworkflow", "cronworkflows") or cron is None:
             return self._reply(request, 404, {"code": 5, "message": "not found"})
         spec = json.loads(json.dumps(cron["spec"]["workflowSpec"]))
+        if (refused := self._strict_refusal(spec)) is not None:
+            return self._reply(request, 400, {"code": 3, "message": refused})
         options = body.get("submitOptions") or {}
         values = dict(p.split("=", 1) for p in options.get("parameters") or [])
         params = spec.get("arguments", {}).get("parameters", [])
@@ -167,6 +176,18 @@ class FakeArgoServer(BaseAdapter):
               "spec": spec}
         self.workflows[(namespace, name)] = wf
         return self._reply(request, 200, wf, op)
+
+    def _strict_refusal(self, spec: dict) -> str | None:
+        """Why Strict template referencing refuses this Workflow spec, or None."""
+        if not self.strict:
+            return None
+        if not (spec.get("workflowTemplateRef") or {}).get("name"):
+            return "workflows must use workflowTemplateRef to be executed when the controller " \
+                   "is in reference mode"
+        extra = set(spec) - {"workflowTemplateRef", "arguments"}
+        if extra:
+            return f"a workflow referencing a template may not set {sorted(extra)}"
+        return None
 
     def _phase(self, name: str) -> str | None:
         queue = self.statuses.get(name) or [{}]

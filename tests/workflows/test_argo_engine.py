@@ -36,7 +36,7 @@ def argo_cfg(detector_env: Config, monkeypatch: pytest.MonkeyPatch) -> Config:
 
 @pytest.fixture
 def server(swagger: dict) -> FakeArgoServer:
-    return FakeArgoServer(swagger, token="s3cret")
+    return FakeArgoServer(swagger, token="s3cret", strict=True)
 
 
 @pytest.fixture
@@ -74,7 +74,8 @@ def test_submit_creates_the_workflow_and_records_name_and_uid(engine, server):
         {"media_id": media_ids[0], "modality": "image", "media_path": "ab/face.png"},
         {"media_id": media_ids[1], "modality": "text", "media_path": "ab/essay.txt"},
     ]
-    assert {t["name"] for t in wf["spec"]["templates"]} >= {"detect", "detect-one", "infer"}
+    assert set(wf["spec"]) == {"workflowTemplateRef", "arguments"}  # no inline spec (Strict)
+    assert wf["spec"]["workflowTemplateRef"] == {"name": "detect"}
 
     job = get_job(get_db(), job_id)
     (name,) = [n for (_, n) in server.workflows]
@@ -179,6 +180,47 @@ def test_the_fake_rejects_what_argo_would(server, swagger):
     session.mount(HOST, server)
     with pytest.raises(SwaggerViolation):
         session.post(f"{HOST}/api/v1/workflowz/detector", json={})
+
+
+def test_the_strict_fake_refuses_an_inline_spec(engine, server):
+    """Like a controller with templateReferencing: Strict: a full Workflow (its own templates
+    and pod settings) is refused, with or without a template reference beside it."""
+    session = requests.Session()
+    session.mount(HOST, server)
+    inline = engine.workflow.build().model_dump(by_alias=True, exclude_none=True, mode="json")
+    headers = {"Authorization": "Bearer s3cret"}
+    reply = session.post(f"{HOST}/api/v1/workflows/detector", json={"workflow": inline},
+                         headers=headers)
+    assert reply.status_code == 400 and "workflowTemplateRef" in reply.json()["message"]
+    inline["spec"]["workflowTemplateRef"] = {"name": "detect"}
+    reply = session.post(f"{HOST}/api/v1/workflows/detector", json={"workflow": inline},
+                         headers=headers)
+    assert reply.status_code == 400 and "templates" in reply.json()["message"]
+    assert not server.workflows
+
+
+def test_the_token_file_is_read_on_each_request_and_rotates(argo_cfg, swagger, tmp_path,
+                                                             monkeypatch):
+    """ARGO_TOKEN_FILE wins over ARGO_TOKEN; a rotated file (the kubelet renews a projected
+    token in place) is picked up without restarting the engine."""
+    token_file = tmp_path / "token"
+    token_file.write_text("first-token\n")
+    monkeypatch.setenv("ARGO_TOKEN_FILE", str(token_file))
+    server = FakeArgoServer(swagger, token="first-token", strict=True)
+    session = requests.Session()
+    session.mount(HOST, server)
+    engine = ArgoEngine(get_config(), session=session, poll_interval=0.01, champion=lambda m: "1")
+    try:
+        job_id, _ = _job()
+        engine.submit(job_id)
+        token_file.write_text("second-token-longer\n")
+        server.token = "second-token-longer"
+        engine.refresh(job_id)
+        engine.logs(job_id)
+        assert [r["headers"]["Authorization"] for r in server.requests] == [
+            "Bearer first-token", "Bearer second-token-longer", "Bearer second-token-longer"]
+    finally:
+        engine.shutdown()
 
 
 def test_get_engine_chooses_by_config(argo_cfg, monkeypatch):

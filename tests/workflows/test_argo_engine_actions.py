@@ -41,7 +41,7 @@ def make(detector_env: Config, swagger: dict, monkeypatch: pytest.MonkeyPatch) -
         monkeypatch.setenv("ARGO_NAMESPACE", "detector")
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        fake = FakeArgoServer(swagger, token="s3cret", prefix=prefix)
+        fake = FakeArgoServer(swagger, token="s3cret", prefix=prefix, strict=True)
         session = requests.Session()
         session.mount(HOST, fake)
         engine = ArgoEngine(get_config(), session=session, poll_interval=0.01,
@@ -114,8 +114,8 @@ def test_labels_name_job_modality_and_versions(make):
     job_id, _ = _submitted(engine, "audio")  # no champion known: no version label
     labels = fake.requests[-1]["body"]["workflow"]["metadata"]["labels"]
     assert labels["detector/modality"] == "audio" and "detector/model-audio" not in labels
-    spec = fake.requests[-1]["body"]["workflow"]["spec"]
-    assert spec["archiveLogs"] is True and spec["podGC"]["strategy"] == "OnPodSuccess"
+    spec = fake.requests[-1]["body"]["workflow"]["spec"]  # archiveLogs, podGC: the template's
+    assert set(spec) == {"workflowTemplateRef", "arguments"}
 
 
 def test_stop_then_retry(make):

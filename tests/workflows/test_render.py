@@ -9,6 +9,7 @@ import yaml
 from workflows import argo_schema, render
 
 KINDS = {"detect-workflowtemplate.yaml": "WorkflowTemplate",
+         "rescan-workflowtemplate.yaml": "WorkflowTemplate",
          "rescan-cronworkflow.yaml": "CronWorkflow"}
 
 
@@ -49,7 +50,12 @@ def test_manifest_valid_against_argo_schema(rendered, schema, name, kind):
          "$ref": f"#/definitions/io.argoproj.workflow.v1alpha1.{kind}"})
     errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
     assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
-    spec = doc["spec"].get("workflowSpec", doc["spec"])
+    assert doc["metadata"]["namespace"] == "deepfake-detector"
+    if kind == "CronWorkflow":  # Strict template referencing: only a reference + arguments
+        assert doc["spec"]["workflowSpec"]["workflowTemplateRef"] == {"name": "rescan"}
+        assert set(doc["spec"]["workflowSpec"]) == {"workflowTemplateRef", "arguments"}
+        return
+    spec = doc["spec"]
     assert spec["podGC"] == {"strategy": "OnPodSuccess", "deleteDelayDuration": "10m"}
     assert spec["ttlStrategy"] == {"secondsAfterCompletion": 86400,
                                    "secondsAfterSuccess": 3600, "secondsAfterFailure": 604800}

@@ -15,7 +15,7 @@ from storage import users
 from storage.db import get_db
 from storage.jobs import get_job
 from workflows import argo_schema
-from workflows.rescan import build_rescan_workflow
+from workflows.rescan import build_rescan_workflow, strict_manifests
 from workflows.rescan_runner import start_rescan
 
 HOST = "https://argo.test"
@@ -28,8 +28,9 @@ def argo(detector_env: Config, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("ARGO_TOKEN", "s3cret")
     monkeypatch.setenv("ARGO_NAMESPACE", "detector")
     monkeypatch.setenv("ARGO_UI_URL", "https://argo-ui.test")
-    server = FakeArgoServer(argo_schema.load("swagger"), token="s3cret")
-    server.crons[("detector", "rescan")] = build_rescan_workflow(namespace="detector").to_dict()
+    server = FakeArgoServer(argo_schema.load("swagger"), token="s3cret", strict=True)
+    _, cron = strict_manifests(build_rescan_workflow(namespace="detector").to_dict())
+    server.crons[("detector", "rescan")] = cron  # as rendered: a template reference
     session = requests.Session()
     session.mount(HOST, server)
     return get_config(), server, session
