@@ -14,8 +14,8 @@ from models.files import atomic_write_bytes
 from steps.scratch import media_file, media_root, safe_id
 
 HEATMAP_MAX_SIDE = 512
-"""The PNG is drawn on a copy no larger than this. At 1024 px, drawing and PNG-encoding it was ~40%
-of the API's time per sync image request (~50 ms on 2 busy cores); 512 px is a quarter of it."""
+"""The PNG is drawn on a copy no larger than this: drawing and PNG-encoding grow with the area, and
+a larger heatmap shows no more than the patch grid it draws."""
 
 
 def heatmap_image(image: np.ndarray, units: list[dict[str, Any]],

@@ -150,7 +150,7 @@ def create_app(
     @app.post("/v1/score")
     def score_media() -> ResponseReturnValue:
         suffix = Path(_clean_name(request.args.get("filename"))).suffix[:16]
-        # one temp file, not a temp folder: removing a folder cost ~1-3 ms a request
+        # one temp file, not a temp folder: a folder costs more to remove, on every request
         handle, name = tempfile.mkstemp(prefix="score-", suffix=suffix)
         os.close(handle)
         path = Path(name)

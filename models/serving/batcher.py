@@ -15,13 +15,11 @@ interleaved rounds, model step alone (`predict` on request-sized inputs):
   127 vs 79 with 1 torch thread;
 - audio (10 segments): 82 vs 76 (2 threads), 77 vs 41 (1 thread);
 - text (25 sentences): 2300 vs 2500, within the noise.
-End to end (waitress, 8 concurrent clients, 2 rounds each, BLAS at 1 thread): image 24-26
-req/s unbatched vs 28-29 batched, audio (10 s) 16-17 vs 12-17, text (2 KB) 61-64 vs 29-37;
-an earlier 3 rounds put image at 20-25 vs 18-35: no consistent gain beyond the noise.
-Every request already carries 10-25 units, so it is a batch of its own; merging them
-serialises the forward passes on one worker while unbatched passes overlap across cores,
-and the model step is a minority of a request's time (image ~20 of ~60 ms, text ~1 of ~20
-ms; decoding and featurising dominate). Turn it on to try bigger models or accelerators.
+Off by default: measured end to end it gave no consistent gain beyond the noise (figures in
+benchmarks/README.md, "Measurements behind the code"). Every request already carries 10-25
+units, so it is a batch of its own; merging them serialises the forward passes on one worker
+while unbatched passes overlap across cores, and the model step is a minority of a request's
+time (decoding and featurising dominate). Turn it on to try bigger models or accelerators.
 """
 
 from __future__ import annotations

@@ -1,12 +1,6 @@
 """Latency and throughput of a running inference service for a 1024x768 JPEG, a 2 KB text or a
 10 s WAV: `python -m models.serving.bench --url http://127.0.0.1:8001 --kind image -n 50`.
-
-Measured on 2 shared, busy cores (torch 2.13 CPU, the committed baselines, defaults:
-no micro-batching, BLAS 1 thread, torch 2 threads), client side, 50 sequential requests:
-- 1024x768 JPEG: p50 53 ms (server: probe 7, decode 4, featurise 14, model 19, total 47);
-- 2 KB text: p50 26 ms (featurise 19, model 1, total 21);
-- 10 s WAV: p50 72 ms (featurise 28, model 36, total 64).
-8 concurrent clients: image ~25 req/s, audio ~16 req/s, text ~62 req/s.
+Its figures on this machine are in benchmarks/README.md ("Measurements behind the code").
 """
 
 from __future__ import annotations
