@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
-from api import fastpath, ingest, uploads, webhooks
+from api import fastpath, uploads, webhooks
 from api.address import client_address
 from api.auth import current_user, require_token
 from api.context import db, engine, inference, limits, settings
@@ -18,6 +18,7 @@ from api.ratelimit import upload_limits
 from api.schemas import Detection, DetectionQuery, FileDetection, TextDetection
 from api.serialize import public_result
 from storage import audit, jobs, logs, results
+from workflows import ingest
 
 bp = Blueprint("detections", __name__, url_prefix="/api/v1/detections")
 require_token(bp)
@@ -42,7 +43,7 @@ def create_detection() -> ResponseReturnValue:
     callback_url = webhooks.callback_url()
     client = inference()
     # The API decodes nothing (it holds the secrets): uploads are probed from their headers
-    # (`api.ingest.stage`); the inference service or the workers decode them and say so when
+    # (`workflows.ingest.stage`); the inference service or the workers decode them and say so when
     # they cannot (a 4xx from the service, a failed job from the engine).
     staged = uploads.probe_all(uploads.collect(), limits())
     if mode is None:

@@ -8,7 +8,7 @@ engine instead, so nothing is lost.
 Round trips to MongoDB are what the sync path spends most of its own time on, so this module
 writes each thing once and reads nothing back, and overlaps what it can: the media are stored
 before scoring (a crash never loses an upload) while the job, created `running`, and its event
-are inserted during the scoring call (`api.ingest.store(background=...)`); each result is
+are inserted during the scoring call (`workflows.ingest.store(background=...)`); each result is
 inserted (no read first: the job is new) while its node state is inserted beside it; the job
 is finished with one replace guarded by its revision, and the answer is built from the
 documents in hand. Nothing is decoded here: an image's heatmap and a sound's waveform come drawn
@@ -24,11 +24,11 @@ from typing import Any
 
 from pymongo.database import Database
 
-from api.ingest import Stored
 from models.serving.client import InferenceClient, InferenceRejected, InferenceUnavailable
 from steps.persist import build_result
 from storage import jobs, logs, results
 from storage._common import utcnow
+from workflows.ingest import Stored
 
 
 class FallBack(Exception):

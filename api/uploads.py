@@ -1,4 +1,4 @@
-"""Uploads: stream request files to temp files under var/tmp and probe them (see api.ingest)."""
+"""Uploads: stream request files to temp files under var/tmp and probe them (workflows.ingest)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from flask import Request, current_app, request
 
 from api.context import limits
 from api.errors import ApiError, code_for
-from api.ingest import Staged, stage
 from config import Limits
 from steps.probe import MediaError
+from workflows.ingest import Staged, stage
 
 TEXT_FILENAME = "text.txt"
 

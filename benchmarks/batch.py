@@ -24,8 +24,8 @@ OWNER = "bench-batch"
 
 def store_images(cfg: Config, n: int) -> list[str]:
     """`n` distinct 640x480 photos stored as media (content-addressed, probed like uploads)."""
-    from api.ingest import stage, store_job
     from storage.db import get_db
+    from workflows.ingest import stage, store_job
 
     staged = [stage(p, p.name, cfg.limits) for p in media.photo_set(n)]
     job = store_job(get_db(), staged, OWNER, "local", "async", cfg.media_root, move=False)

@@ -7,13 +7,13 @@ import secrets
 import sys
 from pathlib import Path
 
-from api.ingest import Staged, stage, store_job
 from api.serialize import public_result
 from config import get_config
 from steps.probe import MediaError
 from storage import jobs, results, users
 from storage.db import get_db
 from workflows.engine import get_engine
+from workflows.ingest import Staged, stage, store_job
 
 CLI_USER = "cli"
 

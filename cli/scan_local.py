@@ -9,7 +9,6 @@ from typing import Any
 
 from tqdm import tqdm
 
-from api.ingest import Staged, stage, store_job
 from api.serialize import public_result
 from cli.detect import _owner
 from cli.scan import Row, ScanError, row
@@ -19,6 +18,7 @@ from storage import jobs
 from storage._common import NO_ID
 from storage.db import get_db
 from workflows.engine import get_engine
+from workflows.ingest import Staged, stage, store_job
 
 TERMINAL = ("succeeded", "failed")
 

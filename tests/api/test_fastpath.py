@@ -213,8 +213,8 @@ def test_job_insert_failing_in_the_background_undoes_the_upload(
     bytes stored for it are removed and the failure surfaces at `wait()`."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from api import ingest
     from config import Limits
+    from workflows import ingest
 
     path = tmp_path / "a.png"
     path.write_bytes(samples["png"])

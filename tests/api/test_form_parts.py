@@ -19,7 +19,7 @@ def test_too_many_parts_are_refused_before_any_probe(client: FlaskClient, auth, 
                                                      detector_env,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     probed: list[str] = []
-    monkeypatch.setattr("api.ingest.probe_media", lambda *a, **k: probed.append(a[1]))
+    monkeypatch.setattr("workflows.ingest.probe_media", lambda *a, **k: probed.append(a[1]))
     answer = client.post("/api/v1/detections?mode=async", headers=auth.headers(),
                          data=_body(2000, samples["png"]))
     assert answer.status_code == 413

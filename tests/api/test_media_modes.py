@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from api.ingest import Staged, store_blob
 from steps.probe import MediaInfo
+from workflows.ingest import Staged, store_blob
 
 
 @pytest.fixture

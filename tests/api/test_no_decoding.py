@@ -6,7 +6,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-API = Path(__file__).resolve().parents[2] / "api"
+ROOT = Path(__file__).resolve().parents[2]
+API = ROOT / "api"
+INGEST = ROOT / "workflows" / "ingest.py"
+"""The upload path the API runs in its own process (shared with the CLI)."""
 DECODERS = {
     "cv2", "av", "soundfile", "librosa", "audioread", "pydub", "imageio", "PIL", "skimage",
     "moviepy", "ffmpeg", "torchaudio", "torchvision", "wave", "aifc", "sunau", "scipy.io",
@@ -20,7 +23,8 @@ FULL_PROBES_ALLOWED: set[tuple[str, str]] = set()
 
 
 def _modules() -> list[tuple[Path, ast.Module]]:
-    return [(path, ast.parse(path.read_text(), str(path))) for path in sorted(API.rglob("*.py"))]
+    paths = [*sorted(API.rglob("*.py")), INGEST]
+    return [(path, ast.parse(path.read_text(), str(path))) for path in paths]
 
 
 def _forbidden(module: str) -> bool:
