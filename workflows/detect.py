@@ -20,7 +20,7 @@ What the cluster provides (k8s/ base; names are parameters of `build_detect_work
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hera.workflows import DAG, Parameter, Script, Workflow, WorkflowTemplate
+from hera.workflows import DAG, Parameter, Script, Workflow
 
 from workflows.hera_config import configure_hera
 from workflows.pod import (  # noqa: F401 - re-exported: the detect workflow's constants
@@ -35,6 +35,7 @@ from workflows.pod import (  # noqa: F401 - re-exported: the detect workflow's c
     ClusterNames,
     retry_strategy,
     step_factory,
+    workflow_kind,
     workflow_settings,
 )
 from workflows.registry_identity import SCORER_SECRET, with_registry_identity
@@ -117,10 +118,7 @@ def build_detect_workflow(
     steps = steps or default_steps()
     step = with_registry_identity(
         step_factory(retries, backoff, names, TEMPLATE_NAME), SCORER_SECRET)
-    kind, naming = (
-        (WorkflowTemplate, {"name": TEMPLATE_NAME}) if template
-        else (Workflow, {"generate_name": f"{TEMPLATE_NAME}-"})
-    )
+    kind, naming = workflow_kind(TEMPLATE_NAME, template)
     with kind(
         **naming,
         entrypoint="detect",

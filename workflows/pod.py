@@ -13,6 +13,8 @@ from hera.workflows import (
     Resources,
     RetryStrategy,
     Script,
+    Workflow,
+    WorkflowTemplate,
     models,
 )
 
@@ -152,6 +154,14 @@ class ClusterNames:
 
 
 CLUSTER_NAMES = ClusterNames()  # the names k8s/ uses
+
+
+def workflow_kind(name: str, template: bool) -> tuple[type, dict[str, str]]:
+    """What to build: a Workflow named `<name>-<random>` (a run), or with `template` the
+    WorkflowTemplate `name` that k8s/argo/ holds; the class and its naming keywords."""
+    if template:
+        return WorkflowTemplate, {"name": name}
+    return Workflow, {"generate_name": f"{name}-"}
 
 
 def workflow_settings(

@@ -21,7 +21,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 
-from hera.workflows import DAG, Parameter, Resources, Workflow, WorkflowTemplate
+from hera.workflows import DAG, Parameter, Resources, Workflow
 
 from config import Config, get_config
 from workflows.hera_config import configure_hera
@@ -31,6 +31,7 @@ from workflows.pod import (
     WORKFLOW_LABEL,
     ClusterNames,
     step_factory,
+    workflow_kind,
     workflow_settings,
 )
 from workflows.registry_identity import TRAINER_SECRET, with_registry_identity
@@ -67,10 +68,7 @@ def build_train_workflow(
     step = with_registry_identity(
         step_factory(retries, backoff, names, NAME,
                      deadline_s=get_config().faults.train_step_deadline_s), TRAINER_SECRET)
-    kind, naming = (
-        (WorkflowTemplate, {"name": NAME}) if template
-        else (Workflow, {"generate_name": f"{NAME}-"})
-    )
+    kind, naming = workflow_kind(NAME, template)
     with kind(
         **naming,
         entrypoint=ENTRYPOINT,
