@@ -23,6 +23,8 @@ from config import get_config
 MEDIA_MOUNT = "/mnt/media"
 SCRATCH_MOUNT = "/mnt/scratch"
 TMP_MOUNT = "/tmp"
+MONGO_CA_MOUNT = "/etc/detector-mongo-ca"
+"""The CA of MongoDB's certificate; MONGO_URI names `tlsCAFile=<this>/ca.pem`."""
 
 STEP_RETRIES = 2
 """Retries per step after the first attempt (so 3 attempts): a pod evicted, MongoDB or MLflow
@@ -83,15 +85,18 @@ def volume_mounts() -> list[models.VolumeMount]:
         models.VolumeMount(name="media", mount_path=MEDIA_MOUNT),
         models.VolumeMount(name="scratch", mount_path=SCRATCH_MOUNT),
         models.VolumeMount(name="tmp", mount_path=TMP_MOUNT),
+        models.VolumeMount(name="mongo-ca", mount_path=MONGO_CA_MOUNT, read_only=True),
     ]
 
 
-def volumes(media_claim: str, scratch_claim: str) -> list[models.Volume]:
+def volumes(media_claim: str, scratch_claim: str, mongo_ca_secret: str) -> list[models.Volume]:
     pvc = models.PersistentVolumeClaimVolumeSource
     return [
         models.Volume(name="media", persistent_volume_claim=pvc(claim_name=media_claim)),
         models.Volume(name="scratch", persistent_volume_claim=pvc(claim_name=scratch_claim)),
         models.Volume(name="tmp", empty_dir=models.EmptyDirVolumeSource()),
+        models.Volume(name="mongo-ca",
+                      secret=models.SecretVolumeSource(secret_name=mongo_ca_secret)),
     ]
 
 
@@ -144,11 +149,13 @@ def ttl_strategy() -> models.TTLStrategy:
 @dataclass(frozen=True)
 class ClusterNames:
     """The names of what the workflows use in the cluster (k8s/ defines them): the media and
-    scratch claims, the Secret and ConfigMap the steps read, the pods' ServiceAccount."""
+    scratch claims, the Secrets (MONGO_URI, MongoDB's CA) and ConfigMap the steps read, the
+    pods' ServiceAccount."""
 
     media_claim: str = "detector-media"
     scratch_claim: str = "detector-scratch"
     mongo_secret: str = "detector-mongo"
+    mongo_ca_secret: str = "detector-mongo-ca"
     config_map: str = "detector-config"
     service_account: str | None = "detector-workflow"
 
@@ -176,7 +183,7 @@ def workflow_settings(
     WorkflowTemplate or CronWorkflow (Argo applies them when it starts the run).
     """
     return dict(
-        volumes=volumes(names.media_claim, names.scratch_claim),
+        volumes=volumes(names.media_claim, names.scratch_claim, names.mongo_ca_secret),
         service_account_name=names.service_account,
         security_context=pod_security_context(),
         parallelism=parallelism,

@@ -131,10 +131,14 @@ def test_mongo_uri_names_the_statefulset_pod(k8s_copy):
     from pymongo.uri_parser import parse_uri
 
     users = set()
+    secrets = k8s_copy / "secrets"
     for component in ("api", "inference", "workflow"):
-        parsed = parse_uri((k8s_copy / "secrets" / f"mongo-uri-{component}").read_text())
+        # pymongo opens tlsCAFile: the pods' mount path, here the file it is made from.
+        uri = (secrets / f"mongo-uri-{component}").read_text().replace(
+            "/etc/detector-mongo-ca/ca.pem", str(secrets / "mongodb-ca.pem"))
+        parsed = parse_uri(uri)
         assert parsed["nodelist"] == [("mongodb-0.mongodb", 27017)]
-        secrets = k8s_copy / "secrets"
+        assert parsed["options"]["tls"] is True
         assert parsed["username"] == (secrets / f"mongo-{component}-username").read_text()
         assert parsed["password"] == (secrets / f"mongo-{component}-password").read_text()
         assert parsed["options"]["authSource"] == "admin"

@@ -82,7 +82,10 @@ def test_workflow_shape(manifest):
     claims = {
         v["name"]: v.get("persistentVolumeClaim", {}).get("claimName") for v in spec["volumes"]
     }
-    assert claims == {"media": "detector-media", "scratch": "detector-scratch", "tmp": None}
+    assert claims == {"media": "detector-media", "scratch": "detector-scratch", "tmp": None,
+                      "mongo-ca": None}
+    ca = next(v for v in spec["volumes"] if v["name"] == "mongo-ca")
+    assert ca["secret"] == {"secretName": "detector-mongo-ca"}
 
 
 @pytest.mark.parametrize(
@@ -109,6 +112,8 @@ def test_step_templates(manifest, name, entrypoint, outputs):
     ]
     mounts = {m["name"]: m["mountPath"] for m in script["volumeMounts"]}
     assert mounts["media"] == MEDIA_MOUNT and mounts["scratch"] == SCRATCH_MOUNT
+    assert {"name": "mongo-ca", "mountPath": "/etc/detector-mongo-ca", "readOnly": True} in (
+        script["volumeMounts"])
     assert t["retryStrategy"]["limit"] == str(STEP_RETRIES)
     assert t["retryStrategy"]["retryPolicy"] == "Always"
     assert script["securityContext"]["readOnlyRootFilesystem"] is True
