@@ -91,7 +91,7 @@ def test_guide_names_existing_repository_paths():
 def _secret_files() -> set[str]:
     """The git-ignored files k8s/secrets/kustomization.yaml makes Secrets from (KEY=file)."""
     text = (ROOT / "k8s" / "secrets" / "kustomization.yaml").read_text()
-    return {f"k8s/secrets/{name}" for name in re.findall(r"^\s*- [\w-]+=([\w.-]+)$", text, re.M)}
+    return {f"k8s/secrets/{name}" for name in re.findall(r"^\s*- [\w.-]+=([\w.-]+)$", text, re.M)}
 
 
 def _named_commands(text: str) -> set[tuple[str, str | None]]:
