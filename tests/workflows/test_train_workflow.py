@@ -48,7 +48,7 @@ def test_train_dag_shape(manifest):
         entry = f"steps.train:{name}"
         assert templates[name]["script"]["args"][-1] == entry
         mounts = {m["name"] for m in templates[name]["script"]["volumeMounts"]}
-        assert mounts == {"media", "scratch", "tmp"}
+        assert mounts == {"media", "scratch", "tmp", "mongo-ca"}  # the CA of MongoDB's TLS
     assert "retryStrategy" not in templates["train"]
     assert int(templates["register"]["retryStrategy"]["limit"]) >= 1
     assert int(templates["promote"]["retryStrategy"]["limit"]) >= 1
