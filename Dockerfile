@@ -4,7 +4,7 @@
 # `detector ...` for workflow steps, and `mlflow server ...` (command overridden).
 #   docker build -t deepfake-detector:dev .
 # The training workflow reads real media and runs speech and text generators from Debian
-# packages (the data catalogue, models/data/catalog.toml): it runs in the `training` target,
+# packages (the data catalogue, models/training/data/catalog.toml): it runs in the `training` target,
 #   docker build --target training -t deepfake-detector-training:dev .
 # and is submitted with that image (`workflows.train.build_train_workflow(image=...)`).
 
@@ -58,7 +58,7 @@ CMD ["serve-api", "--host", "0.0.0.0"]
 # --- training: the runtime plus every Debian package the data catalogue names ---
 FROM runtime AS training
 USER root
-COPY models/data/catalog.py models/data/catalog.toml /tmp/catalog/
+COPY models/training/data/catalog.py models/training/data/catalog.toml /tmp/catalog/
 RUN apt-get update \
  && apt-get install -y --no-install-recommends $(python /tmp/catalog/catalog.py packages) \
  && rm -rf /var/lib/apt/lists/* /tmp/catalog

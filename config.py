@@ -314,7 +314,7 @@ class Config:
     text_lm_path: Path
     """TEXT_LM_PATH (default models/weights/text-lm.npz, beside text.pt): the language models of
     human text behind the text detector's fluency features, written by `detector train` and
-    loaded once per process wherever text is scored (`models.text_lm.served_lm`)."""
+    loaded once per process wherever text is scored (`models.features.text_lm.served_lm`)."""
     rescans: Rescans = field(default_factory=lambda: Rescans())
     limits: Limits = field(default_factory=Limits)
     faults: Faults = field(default_factory=Faults)

@@ -74,7 +74,7 @@ def _default_engine(cfg: Any) -> Any:
 def _default_inference(app: Flask, cfg: Any) -> Any:
     if not cfg.inference_url:
         return None
-    from models.serving.client import InferenceClient
+    from api.inference.client import InferenceClient
 
     return InferenceClient(cfg.inference_url, timeout_s=cfg.inference_timeout_s)
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from models.serving.client import InferenceClient, InferenceRejected, InferenceUnavailable
+from api.inference.client import InferenceClient, InferenceRejected, InferenceUnavailable
 from steps.persist import build_result
 from storage import jobs, logs, results
 from storage._common import utcnow

@@ -1,6 +1,7 @@
 """Probes: /healthz (the process answers) and /readyz (MongoDB and the model registry).
 
-/readyz asks the MLflow registry through MLflow's tracking client only: `models.registry` imports
+/readyz asks the MLflow registry through MLflow's tracking client only:
+`models.registry.client` imports
 torch (~240 MiB resident), which the API process otherwise never needs.
 """
 
@@ -22,7 +23,8 @@ from models import MODALITIES
 bp = Blueprint("health", __name__)
 PING_TIMEOUT_S = 2.0
 MODEL_NAME = "detector-{modality}"
-"""Registered model name of a modality (as `models.registry.MODEL_NAMES`; a test checks both)."""
+"""Registered model name of a modality (as `models.registry.client.MODEL_NAMES`; a test checks
+both)."""
 ALIAS = "champion"
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from prometheus_client import CollectorRegistry, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from models.serving.metrics import LATENCY_BUCKETS, HttpMetrics
+from api.inference.metrics import LATENCY_BUCKETS, HttpMetrics
 
 PREFIX = "detector_api"
 QUEUE_STATES = ("queued", "running")

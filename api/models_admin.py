@@ -35,7 +35,7 @@ def _versions(client: Any, name: str) -> tuple[list[dict[str, Any]], str | None]
     link) and the one holding the champion alias."""
     from mlflow.exceptions import MlflowException
 
-    from models.registry import ALIAS
+    from models.registry.client import ALIAS
 
     try:  # a search leaves the aliases out: they come from the registered model
         registered = client.get_registered_model(name)
@@ -63,7 +63,7 @@ def list_models() -> ResponseReturnValue:
     `created_at` is MLflow's (milliseconds since the epoch)."""
     from mlflow import MlflowClient
 
-    from models.registry import MODEL_NAMES
+    from models.registry.client import MODEL_NAMES
 
     uri = settings().mlflow_tracking_uri
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)

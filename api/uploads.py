@@ -12,7 +12,7 @@ from flask import Request, current_app, request
 from api.context import limits
 from api.errors import ApiError, code_for
 from config import Limits
-from steps.probe import MediaError
+from models.media.probe import MediaError
 from workflows.ingest import Staged, stage
 
 TEXT_FILENAME = "text.txt"
@@ -96,7 +96,7 @@ def probe_all(inputs: list[tuple[Path, str]], lim: Limits,
     """Probe every input before anything is stored; the first bad one fails the request.
 
     `decode_images=False` when the inference service will decode the images (the sync path):
-    see `steps.probe.probe_media`."""
+    see `models.media.probe.probe_media`."""
     staged = []
     for path, filename in inputs:
         try:

@@ -1,7 +1,7 @@
 """How much SmolLM2's own likelihoods separate its texts from human ones (not in the product).
 
 `python -m benchmarks.llm_evidence [--n 40]`: scores N human fortunes (40+ words) and N committed
-SmolLM2 texts (`models/data/generated/smollm2.jsonl`, cut to the same length range) with
+SmolLM2 texts (`models/training/data/generated/smollm2.jsonl`, cut to the same length range) with
 SmolLM2-135M-Instruct itself, one CPU thread, and prints JSON: the ROC AUC (machine = positive,
 each statistic oriented so that higher means machine) of
 
@@ -25,7 +25,7 @@ import statistics
 import time
 from typing import Any
 
-MAX_CHARS = 600  # the longest fortune models.data.text keeps: both classes cut to this
+MAX_CHARS = 600  # the longest fortune models.training.data.text keeps: both classes cut to this
 MIN_WORDS = 40
 
 
@@ -59,8 +59,8 @@ def _cut(text: str, limit: int = MAX_CHARS) -> str:
 
 def samples(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
     """(human, machine) texts: N fortunes of 40+ words from many files, N SmolLM2 texts."""
-    from models.data.llm_text import llm_texts
-    from models.data.text import fortunes
+    from models.training.data.llm_text import llm_texts
+    from models.training.data.text import fortunes
 
     human = [t for _, t in fortunes() if len(t.split()) >= MIN_WORDS]
     random.Random(seed).shuffle(human)
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import torch
 
-    from models.data.llm_text import load_model
+    from models.training.data.llm_text import load_model
 
     torch.set_num_threads(args.threads)
     tokenizer, model = load_model()

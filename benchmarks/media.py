@@ -1,7 +1,7 @@
 """Benchmark media from real photos and speech on this machine (generated, cached in var/bench/).
 
 Photos: Debian opencv-doc; speech: pocketsphinx-testdata (`make data` installs both). Where a
-package is missing the generators of `models.serving.bench` stand in (noted in the details).
+package is missing the generators of `api.inference.bench` stand in (noted in the details).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from api.inference.bench import make_jpeg, make_text, make_wav
 from benchmarks.report import BENCH_DIR
-from models.serving.bench import make_jpeg, make_text, make_wav
 
 PHOTOS = Path("/usr/share/doc/opencv-doc/examples/data")
 PHOTO_NAMES = ("messi5.jpg", "home.jpg", "building.jpg", "fruits.jpg", "baboon.jpg",

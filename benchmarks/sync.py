@@ -108,12 +108,12 @@ def latency(stack: Stack, quick: bool, report: Report) -> None:
 
 def in_process_scorer(cfg: Any) -> Any:
     """The inference service's own Scorer in this process: same champions, threads, no HTTP."""
-    from models.serving.app import configure_threads
-    from models.serving.batcher import MicroBatcher
-    from models.serving.champions import ChampionSet
-    from models.serving.metrics import ServiceMetrics
-    from models.serving.scorer import Scorer
-    from models.serving.settings import ServingSettings
+    from api.inference.app import configure_threads
+    from api.inference.batcher import MicroBatcher
+    from api.inference.metrics import ServiceMetrics
+    from api.inference.scorer import Scorer
+    from api.inference.settings import ServingSettings
+    from models.registry.champions import ChampionSet
 
     settings = ServingSettings.from_env()
     configure_threads(settings)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from api.serialize import public_result
 from config import get_config
-from steps.probe import MediaError
+from models.media.probe import MediaError
 from storage import jobs, results, users
 from storage.db import get_db
 from workflows.engine import get_engine

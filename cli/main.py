@@ -132,7 +132,7 @@ def _scan(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     if args.workflow:
         return _train_workflow(args)
-    from models.train import train_all
+    from models.training.fit import train_all
 
     metrics = train_all(out_dir=Path(args.out), seed=args.seed, quick=args.quick,
                         modalities=args.modality or None, jobs=args.jobs)
@@ -142,7 +142,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     """Leave-one-generator-out evaluation: evaluation.json, README.md and roc.png in --out."""
-    from models.evaluate import evaluate, write_report
+    from models.training.evaluate import evaluate, write_report
 
     report = evaluate(args.modality or list(MODALITIES), seed=args.seed, quick=args.quick,
                       jobs=args.jobs, weights_dir=args.weights)
@@ -176,7 +176,7 @@ def _train_workflow(args: argparse.Namespace) -> int:
 
 def _models_promote(args: argparse.Namespace) -> int:
     from cli.stack import embedded_stack
-    from models.promotion import modality_of, promote
+    from models.registry.promotion import modality_of, promote
 
     with embedded_stack(register_models=False) as cfg:
         try:
@@ -210,7 +210,7 @@ def _audit_cli(action: str, **details: object) -> None:
 
 def _models_list(args: argparse.Namespace) -> int:
     from cli.stack import embedded_stack
-    from models.promotion import list_models
+    from models.registry.promotion import list_models
 
     with embedded_stack():
         for row in list_models():

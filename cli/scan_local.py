@@ -13,7 +13,7 @@ from api.serialize import public_result
 from cli.detect import _owner
 from cli.scan import Row, ScanError, row
 from config import Config
-from steps.probe import MediaError
+from models.media.probe import MediaError
 from storage import jobs
 from storage._common import NO_ID
 from storage.db import get_db
@@ -65,14 +65,14 @@ class LocalScan:
     def champion(self, modality: str) -> str | None:
         """The modality's champion version (asked once per scan)."""
         if modality not in self._champions:
-            from models.registry import champion_version
+            from models.registry.client import champion_version
 
             self._champions[modality] = champion_version(modality)
         return self._champions[modality]
 
     def known_result(self, item: Staged) -> dict[str, Any] | None:
         """The owner's newest result for these bytes by the current champion, or None."""
-        from models.registry import MODEL_NAMES
+        from models.registry.client import MODEL_NAMES
 
         modality = item.info.modality
         version = self.champion(modality)

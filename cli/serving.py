@@ -121,10 +121,10 @@ def deadline_server(app: Any, **options: Any) -> DeadlineServer:
 def _inference_server(args: argparse.Namespace) -> int:
     from waitress import serve
 
+    from api.inference.app import configure_threads, create_app, shutdown
+    from api.inference.settings import ServingSettings
     from cli.stack import embedded_stack
     from config import get_config
-    from models.serving.app import configure_threads, create_app, shutdown
-    from models.serving.settings import ServingSettings
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     exit_on_sigterm()
@@ -147,9 +147,9 @@ def _inference_server(args: argparse.Namespace) -> int:
 
 
 def _metrics_sidecar(args: argparse.Namespace) -> int:
+    from api.inference.settings import metrics_interval_s, metrics_url
+    from api.inference.sidecar import run_sidecar
     from cli.stack import embedded_stack
-    from models.serving.settings import metrics_interval_s, metrics_url
-    from models.serving.sidecar import run_sidecar
     from storage.db import get_db
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)

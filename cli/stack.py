@@ -81,13 +81,14 @@ def embedded_stack(register_models: bool = True) -> Iterator[Config]:
 
 _REGISTER = (
     "import json, sys\n"
-    "from models.registry import ensure_baselines\n"
+    "from models.registry.client import ensure_baselines\n"
     "print(json.dumps(ensure_baselines(sys.argv[1])))\n"
 )
 
 
 def register_baselines(cfg: Config, in_process: bool | None = None) -> dict[str, str]:
-    """`models.registry.ensure_baselines` for `cfg`'s registry; `{modality: champion version}`.
+    """`models.registry.client.ensure_baselines` for `cfg`'s registry; `{modality: champion
+    version}`.
 
     By default it runs in a short-lived child process when this process has not imported torch:
     registering needs torch and MLflow (~400 MiB resident together), which a process that only
@@ -97,7 +98,7 @@ def register_baselines(cfg: Config, in_process: bool | None = None) -> dict[str,
     if in_process is None:
         in_process = "torch" in sys.modules
     if in_process:
-        from models.registry import ensure_baselines
+        from models.registry.client import ensure_baselines
 
         return ensure_baselines(cfg.mlflow_tracking_uri)
     root = str(Path(__file__).resolve().parent.parent)

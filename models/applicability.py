@@ -8,7 +8,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from models.features import PATCH, SEGMENT_S
+from models.features.audio import SEGMENT_S
+from models.features.image import PATCH
 
 NotApplicable = tuple[str, str]
 """(machine `reason_code`, short human `reason`)."""
@@ -92,7 +93,7 @@ MIN_SPEECH_SHARE = 0.5
 
 def audio(decoded: tuple[np.ndarray, int]) -> NotApplicable | None:
     """None for audio with enough speech in it (Silero VAD), else why not."""
-    from models.speech import speech_seconds
+    from models.features.speech import speech_seconds
 
     samples, sr = decoded
     samples = np.asarray(samples, dtype=np.float32).reshape(-1)

@@ -1,7 +1,7 @@
 """Weights files: state dict, network hyper-parameters, calibration and decision thresholds.
 
 `media_calibration` `(a, b)` maps the aggregated media score to a calibrated probability
-(`models.calibration.calibrate`); files written before it existed read as the identity.
+(`models.training.calibration.calibrate`); files written before it existed read as the identity.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from models.features import FEATURE_VERSION
-from models.networks import build_network
+from models.training.networks import build_network
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 FORMAT = 1

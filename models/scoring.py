@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from models.features import Features
+from models.features.types import Features
 
 TOP_FRACTION = 0.25
 MAX_EXPLAINED_UNITS = 256
@@ -29,8 +29,9 @@ def aggregate(probabilities: np.ndarray) -> float:
 
 def media_score(probabilities: np.ndarray, loaded: Any) -> float:
     """The calibrated media score: `aggregate` of the unit probabilities, mapped through the
-    model's media calibration (`models.calibration.calibrate`; identity for models without)."""
-    from models.calibration import calibrate
+    model's media calibration (`models.training.calibration.calibrate`; identity for models
+    without)."""
+    from models.training.calibration import calibrate
 
     params = tuple(getattr(loaded, "media_calibration", (1.0, 0.0)))
     return float(calibrate(aggregate(probabilities), params))  # type: ignore[arg-type]

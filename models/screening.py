@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from models.applicability import check
-from models.features import Features, featurize
+from models.features import featurize
+from models.features.types import Features
 
 MARKER = "not_applicable"
 """The `meta` key holding {"reason_code", "reason"} in the features of refused media."""

@@ -196,7 +196,7 @@ def write_evidence(job_id: str, media: dict[str, Any], result: dict[str, Any],
         if envelope is None and not decode:
             return {}
         if envelope is None:
-            from models.features import decode_audio, waveform_envelope
+            from models.media.decode import decode_audio, waveform_envelope
 
             try:
                 envelope = waveform_envelope(*decode_audio(media_file(media["path"])))

@@ -21,14 +21,14 @@ _lock = threading.Lock()
 
 
 def champion(modality: str) -> Any:
-    """`models.registry.load_model(modality)` (the champion, or the ensemble of it and its
+    """`models.registry.client.load_model(modality)` (the champion, or the ensemble of it and its
     `ensemble-*` members), cached per process (and registry) for a while."""
     key = (modality, os.environ.get("MLFLOW_TRACKING_URI"))
     with _lock:
         hit = _champions.get(key)
         if hit is not None and time.monotonic() - hit[0] < CHAMPION_TTL_S:
             return hit[1]
-    from models.registry import load_model
+    from models.registry.client import load_model
 
     loaded = load_model(modality)
     with _lock:

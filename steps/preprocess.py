@@ -48,16 +48,17 @@ def warm_up() -> None:
             featurize(modality, decoded)
         except Exception:  # noqa: BLE001 - warming is best effort; real media will report
             continue
-    from models.speech import warm
+    from models.features.speech import warm
 
     warm()  # the applicability check's speech detector (`models.screening`)
 
 
 def check_media(path: Path, modality: str) -> None:
-    """The full probe of a stored media (`steps.probe.probe_media`, everything decoded that it
+    """The full probe of a stored media (`models.media.probe.probe_media`, everything decoded
+    that it
     checks); MediaError when it is broken, over a limit or not `modality`."""
     from config import Limits
-    from steps.probe import MediaError, probe_media
+    from models.media.probe import MediaError, probe_media
 
     info = probe_media(path, "media.txt" if modality == "text" else path.name, Limits.from_env())
     if info.modality != modality:
@@ -70,8 +71,8 @@ def decode_media(path: Path, modality: str) -> Any:
     import cv2
     import soundfile as sf
 
-    from models.features import ImageTooLarge, decode
-    from steps.probe import MediaError
+    from models.media.decode import ImageTooLarge, decode
+    from models.media.probe import MediaError
 
     check_media(path, modality)
     try:
@@ -97,8 +98,8 @@ def preprocess(
     Media the detector does not apply to are not featurised: their file holds no units and the
     reason (`models.screening`), which the infer step turns into a `not_applicable` result.
     Text is featurised with the language models of the champion that will score it."""
+    from models.features.text_lm import version_lm
     from models.screening import screen
-    from models.text_lm import version_lm
 
     out = job_scratch(job_id) / f"{safe_id(media_id, 'media_id')}.npz"
     decoded = decode_media(media_file(media_path), modality)

@@ -25,7 +25,7 @@ ITEM_FIELDS = ("media_id", "modality", "media_path")
 
 
 MODEL_NAMES = {m: f"detector-{m}" for m in ("image", "audio", "video", "text")}
-"""`models.registry.MODEL_NAMES` (a test checks they agree): that module imports torch, which
+"""`models.registry.client.MODEL_NAMES` (a test checks they agree): that module imports torch, which
 selection does not need."""
 
 

@@ -4,7 +4,8 @@
 split (the same media, the same features), so the gate compares like with like. When the champion
 cannot be scored there (a user's model that is not a detector checkpoint, other features) or the
 champion moved between evaluate and promote, the gate falls back to the stored held-out AUC
-(`test_auc`, logged to each version's MLflow run by `models.registry.register_weights`) and the
+(`test_auc`, logged to each version's MLflow run by `models.registry.client.register_weights`)
+and the
 decision's reason says so, naming any difference between the two held-out sets.
 """
 
@@ -24,7 +25,7 @@ from steps.scratch import job_scratch, safe_id, scratch_file
 log = logging.getLogger(__name__)
 
 AUC_METRIC = "test_auc"
-"""The held-out (test split) media-level AUC written by `models.train`."""
+"""The held-out (test split) media-level AUC written by `models.training.fit`."""
 
 PROMOTION_MARGIN = 0.005
 """A candidate must beat the champion's held-out AUC by more than this to take the alias."""
@@ -67,7 +68,7 @@ def _number(value: Any) -> float | None:
 def version_evaluation(modality: str, version: str) -> dict[str, Any]:
     """The stored held-out figures of one registered version: `auc` plus HELD_OUT_KEYS, from
     the version's MLflow run metrics, else from the metrics inside its weights file."""
-    from models.registry import MODEL_NAMES, _client
+    from models.registry.client import MODEL_NAMES, _client
 
     client = _client()
     name = MODEL_NAMES[modality]
@@ -171,8 +172,8 @@ def evaluate_candidate(modality: str, weights: Path, prepared: Any) -> dict[str,
     """Score the candidate weights and the current champion on the candidate's held-out split:
     {"candidate": figures, "champion": {"version", figures...} | None, "champion_error"}."""
     from models.checkpoint import load_checkpoint
-    from models.evaluate import score_checkpoint
-    from models.registry import MODEL_NAMES, _client, champion_version
+    from models.registry.client import MODEL_NAMES, _client, champion_version
+    from models.training.evaluate import score_checkpoint
 
     report: dict[str, Any] = {"modality": modality, "seed": prepared.seed,
                               "quick": prepared.quick,
@@ -194,11 +195,12 @@ def evaluate_candidate(modality: str, weights: Path, prepared: Any) -> dict[str,
 def prepare(
     modality: str, seed: int = 0, quick: bool = False, run_id: str = "local"
 ) -> Annotated[str, Parameter(name="data_path")]:
-    """Generate and featurise `modality`'s seeded data set (models.train.prepare, cached under
+    """Generate and featurise `modality`'s seeded data set (models.training.fit.prepare,
+    cached under
     VAR_DIR) into `<SCRATCH_ROOT>/<run_id>/<modality>-data.npz`; its path."""
     from models import MODALITIES
-    from models.train import prepare as prepare_data
-    from models.train import save_prepared, single_thread
+    from models.training.fit import prepare as prepare_data
+    from models.training.fit import save_prepared, single_thread
 
     if modality not in MODALITIES:
         raise ValueError(f"unknown modality {modality!r}")
@@ -213,9 +215,9 @@ def prepare(
 def train(
     modality: str, data_path: str, run_id: str = "local"
 ) -> Annotated[str, Parameter(name="weights_path")]:
-    """Train `modality` on the prepared data (models.train.train_prepared) into
+    """Train `modality` on the prepared data (models.training.fit.train_prepared) into
     `<SCRATCH_ROOT>/<run_id>/<modality>.pt`; its path (the metrics ride inside it)."""
-    from models.train import load_prepared, single_thread, train_prepared
+    from models.training.fit import load_prepared, single_thread, train_prepared
 
     prepared = load_prepared(scratch_file(data_path))
     if prepared.modality != modality:
@@ -233,7 +235,7 @@ def evaluate(
 ) -> Annotated[str, Parameter(name="evaluation_path")]:
     """Score the candidate and the current champion on the candidate's held-out split
     (`evaluate_candidate`); the report's path (JSON beside the weights)."""
-    from models.train import load_prepared, single_thread
+    from models.training.fit import load_prepared, single_thread
 
     weights = scratch_file(weights_path)
     with single_thread():
@@ -253,7 +255,7 @@ def register(
     """Register the weights as a new version of the modality's model (not champion); the
     version. `register_weights` logs the checkpoint's metrics to the version's run, and the
     evaluate step's report is logged there as an artifact."""
-    from models.registry import MODEL_NAMES, _client, register_weights
+    from models.registry.client import MODEL_NAMES, _client, register_weights
 
     weights = scratch_file(weights_path)
     note = f"trained by workflow {safe_id(run_id, 'run_id')}" if run_id else "trained"
@@ -272,8 +274,8 @@ def promote(
     """Move `champion` to `version` only when it beats the champion's held-out AUC by more than
     PROMOTION_MARGIN (or there is no champion), both scored on the candidate's held-out split
     where the evaluate step could; the decision JSON, also tagged on the version."""
-    from models import promotion
-    from models.registry import MODEL_NAMES, _client, champion_version
+    from models.registry import promotion
+    from models.registry.client import MODEL_NAMES, _client, champion_version
 
     same_set = None
     if evaluation_path:

@@ -67,7 +67,7 @@ def live_server(module_env: Config) -> Iterator[str]:
     from waitress.server import create_server
 
     from api import create_app
-    from models.registry import ensure_baselines
+    from models.registry.client import ensure_baselines
 
     ensure_baselines(module_env.mlflow_tracking_uri)
     app = create_app()

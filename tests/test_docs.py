@@ -31,7 +31,7 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 REPO_PATH = re.compile(
     r"(?<![\w./-])((?:k8s|workflows|models|cli|api|steps|storage|docs|tests|benchmarks)/[\w./-]*\w)"
 )
-# A path with a placeholder or a glob after it (`models/data/augment_<modality>.py`,
+# A path with a placeholder or a glob after it (`models/training/data/augment_<modality>.py`,
 # `tests/workflows/test_faults_*.py`): some file must start with what comes before.
 TEMPLATED = ("<", "*", "{")
 # `detector <command> [<action>]` in code: not `deepfake-detector`, `svc/detector`, ...
@@ -83,7 +83,7 @@ def _missing_paths(text: str) -> list[str]:
 def test_guide_names_existing_repository_paths():
     paths = _named_paths(_guide())
     assert {"k8s/overlays/prod", "k8s/overlays/dev", "k8s/make-secrets.sh",
-            "k8s/secrets/README.md", "models/serving/settings.py"} <= paths
+            "k8s/secrets/README.md", "api/inference/settings.py"} <= paths
     missing = _missing_paths(_guide())
     assert not missing, f"docs/deployment.md names paths that do not exist: {missing}"
 
@@ -194,7 +194,7 @@ def test_configuration_guide_lists_every_variable_config_reads():
     """docs/configuration.md names every environment variable config.py and the inference
     service's settings read."""
     guide = (DOCS / "configuration.md").read_text()
-    sources = (ROOT / "config.py").read_text() + (ROOT / "models/serving/settings.py").read_text()
+    sources = (ROOT / "config.py").read_text() + (ROOT / "api/inference/settings.py").read_text()
     names = set(re.findall(r"_env(?:_int|_float|_bool)?\(\s*\"([A-Z][A-Z0-9_]+)\"", sources))
     assert len(names) > 80
     missing = sorted(name for name in names if f"`{name}`" not in guide)

@@ -118,7 +118,7 @@ def job_labels(job_id: str, media: list[dict[str, str]],
 
 
 def _default_champion(modality: str) -> str | None:
-    from models.registry import champion_version
+    from models.registry.client import champion_version
 
     return champion_version(modality)
 

@@ -18,7 +18,7 @@ from typing import Any
 from pymongo.database import Database
 
 from config import Limits
-from steps.probe import MediaInfo, probe_media
+from models.media.probe import MediaInfo, probe_media
 from storage import jobs, logs, media
 
 PRIVATE_FILE, PRIVATE_DIR = 0o600, 0o700
@@ -45,7 +45,7 @@ def sha256_of(path: Path) -> str:
 
 
 def stage(path: Path, filename: str, limits: Limits, decode_images: bool = True) -> Staged:
-    """Probe one file from its headers alone (raises `steps.probe.MediaError`) and hash it.
+    """Probe one file from its headers alone (raises `models.media.probe.MediaError`) and hash it.
 
     Nothing is decoded here, whatever `decode_images` says (kept for callers): this process
     holds JWT_SECRET and ARGO_TOKEN, so untrusted media are decoded only by the inference

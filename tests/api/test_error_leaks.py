@@ -13,9 +13,9 @@ from flask.testing import FlaskClient
 
 from api import create_app
 from api.errors import redact
+from api.inference.client import InferenceClient
 from api.serialize import public_job
 from config import Config
-from models.serving.client import InferenceClient
 
 LEAKS = re.compile(r"(/tmp/|/var/|/srv/|/home/|upload-|https?://|127\.0\.0\.1|localhost|"
                    r"Traceback|File \"|:\d{4,5}\b)")

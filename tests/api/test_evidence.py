@@ -161,7 +161,7 @@ def test_history_filters_and_pages_own_results(client, auth, upload, samples,
 
 
 def test_model_versions_with_champion_for_admins_only(client, auth) -> None:
-    from models.registry import champion_version, ensure_baselines
+    from models.registry.client import champion_version, ensure_baselines
 
     ensure_baselines()
     assert client.get("/api/v1/models", headers=auth.headers("alice")).status_code == 403

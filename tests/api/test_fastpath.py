@@ -10,13 +10,13 @@ import pytest
 from waitress import create_server
 
 from api import create_app
+from api.inference.app import create_app as create_inference_app
+from api.inference.app import shutdown
+from api.inference.client import InferenceClient
+from api.inference.settings import ServingSettings
 from config import Config
-from models.registry import ensure_baselines
-from models.serving.app import create_app as create_inference_app
-from models.serving.app import shutdown
-from models.serving.champions import ChampionSet
-from models.serving.client import InferenceClient
-from models.serving.settings import ServingSettings
+from models.registry.champions import ChampionSet
+from models.registry.client import ensure_baselines
 from storage import jobs
 from storage.db import get_db
 
@@ -157,7 +157,7 @@ def test_service_rejecting_the_input_leaves_nothing(engine, auth, upload, sample
                                                     detector_env: Config):
     """An image that passes the header probe but that the service cannot decode is bad input:
     422, and no media, job, result or file is left behind."""
-    from models.serving.client import InferenceRejected
+    from api.inference.client import InferenceRejected
 
     def reject(path, filename, modality):
         raise InferenceRejected(422, {"error": {"code": "invalid_media",

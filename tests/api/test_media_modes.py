@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from steps.probe import MediaInfo
+from models.media.probe import MediaInfo
 from workflows.ingest import Staged, store_blob
 
 

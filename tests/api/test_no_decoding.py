@@ -17,7 +17,8 @@ DECODERS = {
 }
 DECODING_NAMES = {"render_heatmap", "write_heatmap", "read_frame", "peak_frame_png",
                   "decode", "decode_image", "decode_audio", "decode_video", "decode_image_bytes"}
-"""Names of in-repo functions that decode media (steps.explain, models.features, steps.probe)."""
+"""Names of in-repo functions that decode media (steps.explain, models.features,
+models.media.probe)."""
 FULL_PROBES_ALLOWED: set[tuple[str, str]] = set()
 """`probe_media` calls in api/ without `header_only=True` (none: the API decodes nothing)."""
 

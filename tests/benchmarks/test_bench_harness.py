@@ -180,7 +180,7 @@ def test_orchestration_path(detector_env: Config) -> None:
 
 def test_batch_path(detector_env: Config) -> None:
     from benchmarks import batch
-    from models.registry import ensure_baselines
+    from models.registry.client import ensure_baselines
 
     ensure_baselines(detector_env.mlflow_tracking_uri)
     rep = Report("batch", "test", quick=True)

@@ -10,7 +10,7 @@ import pytest
 
 from cli.main import main
 from config import Config
-from models.registry import champion_version, ensure_baselines, register_weights
+from models.registry.client import champion_version, ensure_baselines, register_weights
 from storage import audit
 from storage.db import get_db
 from storage.users import authenticate, create_user

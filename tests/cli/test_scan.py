@@ -18,7 +18,7 @@ from api import create_app
 from cli.main import main
 from cli.scan import write_rows
 from config import Config, get_config
-from models.registry import champion_version, ensure_baselines
+from models.registry.client import champion_version, ensure_baselines
 from storage.db import get_db
 from storage.users import create_user
 

@@ -10,7 +10,7 @@ import sys
 from api import health
 from cli.stack import register_baselines
 from config import Config
-from models.registry import MODEL_NAMES, champion_version
+from models.registry.client import MODEL_NAMES, champion_version
 
 _PROBE = """
 import json, sys
@@ -20,7 +20,7 @@ with embedded_stack() as cfg:
     answer = create_app().test_client().get("/readyz")
     print(json.dumps({"status": answer.status_code, "body": answer.get_json(),
                       "torch": "torch" in sys.modules,
-                      "registry": "models.registry" in sys.modules}))
+                      "registry": "models.registry.client" in sys.modules}))
 """
 
 

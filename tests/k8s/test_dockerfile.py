@@ -37,7 +37,7 @@ def test_training_target_installs_every_catalogue_package():
     """The training workflow's image holds the data sources `prepare` reads."""
     stages = re.split(r"(?m)^FROM ", DOCKERFILE)
     (training,) = [s for s in stages if s.split("\n", 1)[0].strip().endswith("AS training")]
-    assert "models/data/catalog.py models/data/catalog.toml" in training
+    assert "models/training/data/catalog.py models/training/data/catalog.toml" in training
     assert "$(python /tmp/catalog/catalog.py packages)" in training
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from models import applicability
-from models.features import decode
+from models.media.decode import decode
 
 RATE = 16_000
 PHOTOS = Path("/usr/share/doc/opencv-doc/examples/data")

@@ -4,7 +4,7 @@ AUC floor and a ceiling on real items called synthetic.
 The items are drawn with the training seed (so text's reference corpus, which the language
 models and Markov generators learned from, stays out of the human side) in a smaller draw, and
 only those whose group (recording, speaker, photo, document) is held out of every model's
-training (`models.folds.holdout`) are scored, with the weights file exactly as the service
+training (`models.training.folds.holdout`) are scored, with the weights file exactly as the service
 uses it (temperature, media calibration, threshold and band). A model whose score ignores its
 input, or one that calls real media synthetic, fails here.
 """
@@ -16,9 +16,9 @@ import pytest
 
 from models import MODALITIES
 from models.checkpoint import WEIGHTS_DIR, load_checkpoint
-from models.evaluate import _checkpoint_network, _checkpoint_scores
-from models.folds import holdout
-from models.train import _auc, featurize_samples
+from models.training.evaluate import _checkpoint_network, _checkpoint_scores
+from models.training.fit import _auc, featurize_samples
+from models.training.folds import holdout
 
 DRAW_PER_CLASS = {"text": 300, "image": 150, "audio": 120, "video": 80}
 """Media per class drawn; about 15% of them (their group held out) are scored."""
@@ -41,7 +41,7 @@ def var_dir(tmp_path_factory: pytest.TempPathFactory) -> object:
 
 @pytest.mark.parametrize("modality", MODALITIES)
 def test_committed_weights_clear_the_floor_on_unseen_items(modality: str, var_dir) -> None:
-    from models.data import generate
+    from models.training.data import generate
 
     samples = generate(modality, DRAW_PER_CLASS[modality], 0)
     held = holdout(np.array([s.group for s in samples]), seed=0)

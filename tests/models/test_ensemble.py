@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from config import Config
-from models import registry
 from models.ensemble import Ensemble, identity_of
 from models.features import featurize
+from models.registry import client as registry
 from models.scoring import media_score, score
 
 TEXT = ("The committee met on Tuesday. It agreed to repair the bridge before winter. "
@@ -70,7 +70,7 @@ def test_ensemble_alias_adds_a_member(fresh_mlflow: Config) -> None:
 
 
 def test_inference_service_reloads_when_a_member_joins(fresh_mlflow: Config) -> None:
-    from models.serving.champions import ChampionSet
+    from models.registry.champions import ChampionSet
 
     registry.ensure_baselines()
     champions = ChampionSet(fresh_mlflow.mlflow_tracking_uri, modalities=("text",))

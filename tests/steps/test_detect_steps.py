@@ -27,7 +27,7 @@ TEXT = (
 @pytest.fixture(scope="module")
 def champions(mlflow_uri: str) -> dict[str, str]:
     """The committed baselines registered in the session's MLflow (idempotent, once a session)."""
-    from models.registry import ensure_baselines
+    from models.registry.client import ensure_baselines
 
     return ensure_baselines(mlflow_uri)
 

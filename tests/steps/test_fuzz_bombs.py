@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 
 from config import Limits
-from steps.probe import MediaError, probe_media
+from models.media.probe import MediaError, probe_media
 
 LIMITS = Limits()
 

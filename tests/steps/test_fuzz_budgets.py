@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from config import Limits
-from steps.probe import MediaError, probe_media
+from models.media.probe import MediaError, probe_media
 
 
 def _mkv(path: Path, frames: int = 30) -> Path:

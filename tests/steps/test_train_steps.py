@@ -11,7 +11,7 @@ import torch
 
 from config import Config
 from models.checkpoint import WEIGHTS_DIR, load_checkpoint
-from models.registry import MODEL_NAMES, _client, champion_version, register_weights
+from models.registry.client import MODEL_NAMES, _client, champion_version, register_weights
 from steps.train import (
     DECISION_TAG,
     PROMOTION_MARGIN,

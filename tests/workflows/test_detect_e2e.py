@@ -24,7 +24,7 @@ TEXT = (
 
 @pytest.fixture(scope="module")
 def champions(module_env: Config) -> dict[str, str]:
-    from models.registry import ensure_baselines
+    from models.registry.client import ensure_baselines
 
     return ensure_baselines(module_env.mlflow_tracking_uri)
 

@@ -59,7 +59,7 @@ def _image(cfg: Config, seed: int) -> str:
 
 def test_run_rescan_now_rescores_with_the_champion(detector_env: Config):
     from models.checkpoint import WEIGHTS_DIR
-    from models.registry import champion_version, register_weights
+    from models.registry.client import champion_version, register_weights
 
     uri = detector_env.mlflow_tracking_uri  # the image champion only: 4 would take 4 times longer
     champion = champion_version("image", uri) or register_weights(

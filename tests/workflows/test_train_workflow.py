@@ -74,7 +74,7 @@ def test_train_manifest_valid_against_argo_schema():
 
 def test_run_training_now_registers_and_gates(detector_env: Config, tmp_path: Path,
                                               monkeypatch):
-    from models.registry import MODEL_NAMES, _client, champion_version
+    from models.registry.client import MODEL_NAMES, _client, champion_version
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)

@@ -1,0 +1,1 @@
+"""The MLflow registry: the client, the one champion cache, promotion, identities and audits."""

@@ -1,0 +1,1 @@
+"""Training: data sets, networks, the Lightning module, calibration, feature cache, evaluation."""
