@@ -1,5 +1,8 @@
 """The API process (it holds JWT_SECRET and ARGO_TOKEN) decodes no upload: no media decoder is
-imported under api/, and its probes of uploads read headers only (issue 11)."""
+imported by its modules, and its probes of uploads read headers only (issue 11).
+
+`api/inference/` is the inference service, a process of its own without those secrets whose job
+is to decode; of it the API process imports only the client, and nothing else (checked below)."""
 
 from __future__ import annotations
 
@@ -8,12 +11,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 API = ROOT / "api"
+INFERENCE = API / "inference"
+API_PROCESS_IMPORTS_OF_INFERENCE = {"api.inference.client", "api.inference.metrics"}
+"""What the API process may import from the inference service's package: its client and the
+HTTP metrics both services share (no decoder in either)."""
 INGEST = ROOT / "workflows" / "ingest.py"
 """The upload path the API runs in its own process (shared with the CLI)."""
 DECODERS = {
     "cv2", "av", "soundfile", "librosa", "audioread", "pydub", "imageio", "PIL", "skimage",
     "moviepy", "ffmpeg", "torchaudio", "torchvision", "wave", "aifc", "sunau", "scipy.io",
-    "models.features",  # decode_image / decode_audio / decode_video
+    "models.media.decode",  # decode_image / decode_audio / decode_video
+    "models.features",  # featurisers of decoded media
 }
 DECODING_NAMES = {"render_heatmap", "write_heatmap", "read_frame", "peak_frame_png",
                   "decode", "decode_image", "decode_audio", "decode_video", "decode_image_bytes"}
@@ -23,8 +31,15 @@ FULL_PROBES_ALLOWED: set[tuple[str, str]] = set()
 """`probe_media` calls in api/ without `header_only=True` (none: the API decodes nothing)."""
 
 
+def _api_process_paths() -> list[Path]:
+    inference = [INFERENCE / f"{name.rsplit('.', 1)[1]}.py"
+                 for name in sorted(API_PROCESS_IMPORTS_OF_INFERENCE)]
+    return [*(p for p in sorted(API.rglob("*.py")) if INFERENCE not in p.parents),
+            *inference, INGEST]
+
+
 def _modules() -> list[tuple[Path, ast.Module]]:
-    paths = [*sorted(API.rglob("*.py")), INGEST]
+    paths = _api_process_paths()
     return [(path, ast.parse(path.read_text(), str(path))) for path in paths]
 
 
@@ -70,3 +85,18 @@ def test_the_scan_would_catch_the_old_evidence_module() -> None:
             and (any(_forbidden(a.name) or a.name in DECODING_NAMES for a in n.names)
                  or _forbidden(getattr(n, "module", None) or ""))]
     assert len(hits) == 3
+
+
+def test_the_api_process_imports_only_the_inference_client() -> None:
+    found = set()
+    for path, tree in _modules():
+        if INFERENCE in path.parents:
+            continue
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.module
+                     else [])
+            found |= {(path.name, n) for n in names
+                      if n.startswith("api.inference")
+                      and n not in API_PROCESS_IMPORTS_OF_INFERENCE}
+    assert found == set(), f"the API process imports the inference service: {found}"

@@ -20,7 +20,7 @@ from models.media import probe
 from models.media.probe import MediaError, probe_media
 
 LIMITS = Limits()
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _riff_webp(chunk: bytes, payload: bytes) -> bytes:
