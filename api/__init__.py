@@ -76,7 +76,8 @@ def _default_inference(app: Flask, cfg: Any) -> Any:
         return None
     from api.inference.client import InferenceClient
 
-    return InferenceClient(cfg.inference_url, timeout_s=cfg.inference_timeout_s)
+    return InferenceClient(cfg.inference_url, cfg.inference_token,
+                           timeout_s=cfg.inference_timeout_s)
 
 
 def _bootstrap_admin(app: Flask) -> None:

@@ -11,7 +11,8 @@ from api import fastpath, uploads, webhooks
 from api.address import client_address
 from api.auth import current_user, require_token
 from api.context import db, engine, inference, limits, settings
-from api.errors import ApiError, code_for
+from api.error_codes import code_for
+from api.errors import ApiError
 from api.openapi import documented
 from api.quota import check_jobs_in_flight
 from api.ratelimit import upload_limits

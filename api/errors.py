@@ -1,5 +1,9 @@
-"""JSON errors: `{"error": {"code", "message"}}` for every 4xx/5xx, werkzeug's included; no
-message carries a server path, a URL or a stack trace (`redact`)."""
+"""JSON errors of both services (the codes: `api.error_codes`); no message carries a server
+path, a URL or a stack trace (`redact`).
+
+`register_json_errors` installs what the API and the inference service share: `ApiError`,
+werkzeug's errors and unexpected exceptions. `register_errors` adds the API's own: MongoDB
+down, a full volume, a multipart form over its limits."""
 
 from __future__ import annotations
 
@@ -12,25 +16,12 @@ from flask.typing import ResponseReturnValue
 from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "too_large",
-    415: "unsupported_type",
-    422: "invalid_media",
-    429: "too_many_requests",
-    500: "internal_error",
-    503: "unavailable",
-    507: "insufficient_storage",
-}
+from api.error_codes import code_for, error_body
 
 
 class ApiError(Exception):
-    """An error answered as JSON with `status`; `extra` adds top-level fields (e.g. job_id)."""
+    """An error answered as JSON with `status` and `code` (one of `api.error_codes.ERROR_CODES`);
+    `extra` adds top-level fields (e.g. job_id)."""
 
     def __init__(self, status: int, code: str, message: str, **extra: Any):
         super().__init__(message)
@@ -53,15 +44,10 @@ def redact(text: str) -> str:
     return _PATH.sub("<path>", text)
 
 
-def code_for(status: int) -> str:
-    """The default error code of an HTTP status."""
-    return _CODES.get(status, "error")
-
-
 def error_response(status: int, code: str, message: str, **extra: Any) -> ResponseReturnValue:
     """The JSON error body and status; the message is `redact`ed (a last line of defence: the
     code that raises should not put internals in it at all)."""
-    return jsonify({"error": {"code": code, "message": redact(message)}, **extra}), status
+    return jsonify(error_body(code, redact(message), **extra)), status
 
 
 def _api_error(exc: ApiError) -> ResponseReturnValue:
@@ -72,13 +58,18 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
     if exc.code is None or exc.code < 400:
         return exc
     response = exc.get_response()
-    if isinstance(exc, RequestEntityTooLarge) and request.mimetype == "multipart/form-data":
-        return error_response(413, "too_large", _form_too_large())
     body, status = error_response(exc.code, code_for(exc.code), exc.description or exc.name)
     for name in ("Allow", "WWW-Authenticate", "Retry-After"):
         if name in response.headers:
             body.headers[name] = response.headers[name]
     return body, status
+
+
+def _too_large(exc: RequestEntityTooLarge) -> ResponseReturnValue:
+    """A multipart form werkzeug's parser refused gets a message that names the form's limits."""
+    if request.mimetype != "multipart/form-data":
+        return _http_error(exc)
+    return error_response(413, "too_large", _form_too_large())
 
 
 def _form_too_large() -> str:
@@ -117,10 +108,18 @@ def _os_error(exc: OSError) -> ResponseReturnValue:
                           "no space left to store the upload; try again later")
 
 
-def register_errors(app: Flask) -> None:
-    """Install the JSON error handlers on `app`."""
+def register_json_errors(app: Flask) -> None:
+    """Answer `ApiError`, werkzeug's 4xx/5xx and any unexpected exception as JSON (both
+    services)."""
     app.register_error_handler(ApiError, _api_error)
-    app.register_error_handler(ConnectionFailure, _database_down)
-    app.register_error_handler(OSError, _os_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
+
+
+def register_errors(app: Flask) -> None:
+    """Install the API's JSON error handlers on `app`: the shared ones, and MongoDB down (503),
+    a full volume (507) and a refused multipart form (413)."""
+    register_json_errors(app)
+    app.register_error_handler(ConnectionFailure, _database_down)
+    app.register_error_handler(OSError, _os_error)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)

@@ -39,12 +39,10 @@ class Rejected(Exception):
     """The service refused a media as bad input (4xx): `filename`, `status`, `message`."""
 
     def __init__(self, filename: str, error: InferenceRejected) -> None:
-        body = error.body.get("error") if isinstance(error.body, dict) else None
-        message = body.get("message") if isinstance(body, dict) else None
-        super().__init__(message or str(error))
+        super().__init__(error.message)
         self.filename = filename
         self.status = error.status
-        self.message = message or str(error)
+        self.message = error.message
 
 
 def score_job(db: Database, stored: Stored, client: InferenceClient, media_root: Path,

@@ -10,7 +10,8 @@ from typing import IO
 from flask import Request, current_app, request
 
 from api.context import limits
-from api.errors import ApiError, code_for
+from api.error_codes import code_for
+from api.errors import ApiError
 from config import Limits
 from models.media.probe import MediaError
 from workflows.ingest import Staged, stage

@@ -108,11 +108,10 @@ def latency(stack: Stack, quick: bool, report: Report) -> None:
 
 def in_process_scorer(cfg: Any) -> Any:
     """The inference service's own Scorer in this process: same champions, threads, no HTTP."""
-    from api.inference.app import configure_threads
     from api.inference.batcher import MicroBatcher
     from api.inference.metrics import ServiceMetrics
     from api.inference.scorer import Scorer
-    from api.inference.settings import ServingSettings
+    from api.inference.settings import ServingSettings, configure_threads
     from models.registry.champions import ChampionSet
 
     settings = ServingSettings.from_env()

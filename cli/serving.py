@@ -121,10 +121,10 @@ def deadline_server(app: Any, **options: Any) -> DeadlineServer:
 def _inference_server(args: argparse.Namespace) -> int:
     from waitress import serve
 
-    from api.inference.app import configure_threads, create_app, shutdown
-    from api.inference.settings import ServingSettings
+    from api.inference.app import create_app
+    from api.inference.service import shutdown
+    from api.inference.settings import ServingSettings, configure_threads
     from cli.stack import embedded_stack
-    from config import get_config
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     exit_on_sigterm()
@@ -133,14 +133,14 @@ def _inference_server(args: argparse.Namespace) -> int:
     settings = ServingSettings.from_env()
     threads = args.threads or settings.threads
     configure_threads(settings)
-    with embedded_stack(register_models=True):
-        app = create_app(settings=settings)
+    with embedded_stack(register_models=True) as cfg:  # the configuration, read once
+        app = create_app(settings=settings, config=cfg)
         print(f"inference service on http://{args.host}:{args.port}/  (torch threads "
               f"{settings.torch_threads}, {threads} request threads, batch up to "
               f"{settings.batch_max} / {settings.batch_wait_ms} ms; Ctrl-C stops)", flush=True)
         try:
             serve(app, _server=deadline_server, **serve_options(
-                get_config().limits, args.host, args.port, threads, "detector-inference"))
+                cfg.limits, args.host, args.port, threads, "detector-inference"))
         finally:
             shutdown(app)
     return 0

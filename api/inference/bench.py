@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from api.inference.client import InferenceClient
+from config import get_config
 
 SPEECH_DIR = Path("/usr/share/pocketsphinx/test/data")  # pocketsphinx-testdata (`make data`)
 SENTENCES = (
@@ -80,9 +81,10 @@ def make_text(chars: int = 2048) -> str:
     return " ".join(out)[:chars]
 
 
-def run(url: str, kind: str, n: int, concurrency: int) -> dict:
-    """Send `n` requests (`concurrency` at a time); client latencies and server stage times."""
-    client = InferenceClient(url, timeout_s=120)
+def run(url: str, token: str, kind: str, n: int, concurrency: int) -> dict:
+    """Send `n` requests (`concurrency` at a time) with the service's `token`; client latencies
+    and server stage times."""
+    client = InferenceClient(url, token, timeout_s=120)
     with tempfile.TemporaryDirectory() as tmp:
         if kind == "image":
             path = make_jpeg(Path(tmp) / "photo.jpg")
@@ -121,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=1)
     args = parser.parse_args(argv)
-    print(json.dumps(run(args.url, args.kind, args.n, args.concurrency)))
+    token = get_config().inference_token  # INFERENCE_TOKEN, or the one kept under var/
+    print(json.dumps(run(args.url, token, args.kind, args.n, args.concurrency)))
     return 0
 
 

@@ -8,44 +8,46 @@ from typing import Any
 
 import requests
 
+from api.error_codes import code_for, error_body
+
 
 class InferenceUnavailable(Exception):
     """The service cannot answer now (refused, timed out, 5xx): fall back to a queued job."""
 
 
 class InferenceRejected(Exception):
-    """The service refused the input (4xx); `body` is its JSON `{"error": {"code", "message"}}`."""
+    """The service refused the input (4xx): its `status`, its JSON `body`
+    (`{"error": {"code", "message"}}`) and the `code` and `message` read from it."""
 
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
+    def __init__(self, status: int, body: Any) -> None:
         error = body.get("error") if isinstance(body, dict) else None
-        message = error.get("message") if isinstance(error, dict) else str(body)
-        super().__init__(f"{status}: {message}")
+        detail = error if isinstance(error, dict) else {}
         self.status = status
         self.body = body
+        self.code = str(detail.get("code") or code_for(status))
+        self.message = str(detail.get("message") or body)
+        super().__init__(f"{status}: {self.message}")
 
 
 class InferenceClient:
     """Calls `POST /v1/score`, `POST /v1/score/text` and `GET /readyz` of one service URL.
 
-    Safe to share between threads (one HTTP session per thread). `timeout_s` bounds the
-    connect and the read of each call.
+    Safe to share between threads (one HTTP session per thread). `token` is the service's
+    INFERENCE_TOKEN (`Config.inference_token`); `timeout_s` bounds the connect and the read
+    of each call.
     """
 
-    def __init__(self, url: str, timeout_s: float = 10.0, token: str | None = None) -> None:
+    def __init__(self, url: str, token: str, timeout_s: float = 10.0) -> None:
         self.url = url.rstrip("/")
         self.timeout_s = timeout_s
-        self._token = token
+        self._authorization = f"Bearer {token}"
         self._local = threading.local()
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
-            if self._token is None:  # INFERENCE_TOKEN, or the one kept under var/
-                from config import get_config
-
-                self._token = get_config().inference_token
             session = self._local.session = requests.Session()
-            session.headers["Authorization"] = f"Bearer {self._token}"
+            session.headers["Authorization"] = self._authorization
         return session
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -56,8 +58,8 @@ class InferenceClient:
             raise InferenceUnavailable(f"{method} {self.url}{path}: {exc}") from exc
         try:
             body = response.json()
-        except ValueError:
-            body = {"error": {"code": "bad_response", "message": response.text[:500]}}
+        except ValueError:  # not the service's answer (a proxy's page?): its text, shortened
+            body = error_body(code_for(response.status_code), response.text[:500])
         if response.status_code >= 500:
             raise InferenceUnavailable(f"{method} {path}: {response.status_code}: {body}")
         if response.status_code in (401, 403):  # not the caller's input: a configuration fault

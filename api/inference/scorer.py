@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from api.error_codes import code_for
+from api.errors import ApiError
 from api.inference.batcher import MicroBatcher
 from api.inference.metrics import ServiceMetrics
 from config import Limits
@@ -24,9 +26,6 @@ from models.scoring import score
 from models.screening import refusal, screen
 
 TEXT_FILENAME = "text.txt"
-ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
-               413: "too_large", 415: "unsupported_type", 422: "invalid_media",
-               500: "internal_error", 503: "unavailable"}
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +46,6 @@ def _evidence(modality: str, decoded: Any, result: dict) -> dict[str, Any]:
         drawn = heatmap_image(decoded, explanation["units"], explanation.get("faces") or [])
         return {"heatmap_png": base64.b64encode(cv2.imencode(".png", drawn)[1]).decode()}
     return {}
-
-
-class ServingError(Exception):
-    """An error answered as `{"error": {"code", "message"}}` with HTTP `status`."""
-
-    def __init__(self, status: int, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
-        self.code = code or ERROR_CODES.get(status, "error")
 
 
 @dataclass
@@ -86,18 +76,19 @@ class Scorer:
     limits: Limits
 
     def score_file(self, path: Path, filename: str, modality: str | None = None) -> dict:
-        """Score the media at `path`; ServingError (4xx/503) when it will not do."""
+        """Score the media at `path`; ApiError (4xx/503) when it will not do."""
         start = time.perf_counter()
         if modality is not None and modality not in MODALITIES:
-            raise ServingError(400, f"unknown modality {modality!r}; one of {MODALITIES}",
-                               "bad_modality")
+            raise ApiError(400, "bad_modality",
+                           f"unknown modality {modality!r}; one of {MODALITIES}")
         try:  # the image is decoded below (a failure is a 422): its headers are probe enough
             info = probe_media(path, filename, self.limits, decode_images=False)
         except MediaError as exc:
-            raise ServingError(exc.status, f"{filename}: {exc.message}") from exc
+            raise ApiError(exc.status, code_for(exc.status),
+                           f"{filename}: {exc.message}") from exc
         if modality is not None and info.modality != modality:
-            raise ServingError(422, f"{filename}: the file holds {info.modality}, not {modality}",
-                               "modality_mismatch")
+            raise ApiError(422, "modality_mismatch",
+                           f"{filename}: the file holds {info.modality}, not {modality}")
         loaded = self._model(info.modality)
         probed = time.perf_counter()
         try:
@@ -106,12 +97,12 @@ class Scorer:
             else:
                 decoded = decode(info.modality, path)
         except ImageTooLarge as exc:  # the header understated the size: OpenCV's cap held
-            raise ServingError(413, f"{filename}: the image is over the decoder's limit of "
-                               f"{self.limits.max_image_pixels} pixels") from exc
+            raise ApiError(413, "too_large", f"{filename}: the image is over the decoder's "
+                           f"limit of {self.limits.max_image_pixels} pixels") from exc
         except (ValueError, RuntimeError) as exc:  # probed fine, yet will not decode
             log.info("%s: cannot decode: %s", filename, exc)  # the text names the temp path
-            raise ServingError(422, f"{filename}: the {info.modality} cannot be decoded "
-                               "(corrupt or truncated)") from exc
+            raise ApiError(422, "invalid_media", f"{filename}: the {info.modality} cannot be "
+                           "decoded (corrupt or truncated)") from exc
         return self._finish(info.modality, loaded, decoded, start, probed)
 
     def score_text(self, text: str, tmp_dir: Path | None = None) -> dict:
@@ -125,14 +116,14 @@ class Scorer:
             try:
                 probe_media(Path(fh.name), TEXT_FILENAME, self.limits)
             except MediaError as exc:
-                raise ServingError(exc.status, exc.message) from exc
+                raise ApiError(exc.status, code_for(exc.status), exc.message) from exc
         loaded = self._model("text")
         return self._finish("text", loaded, text, start, time.perf_counter())
 
     def _model(self, modality: str) -> Any:
         loaded = self.champions.get(modality)
         if loaded is None:
-            raise ServingError(503, f"no {modality} model is loaded yet", "model_unavailable")
+            raise ApiError(503, "model_unavailable", f"no {modality} model is loaded yet")
         return loaded
 
     def _finish(self, modality: str, loaded: Any, decoded: Any, start: float,

@@ -1,9 +1,13 @@
-"""The inference service's knobs, read from environment variables (see each field's comment)."""
+"""The inference service's knobs, read from environment variables (see each field's comment),
+and the process-wide thread counts they set (`configure_threads`)."""
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 
 def _env(name: str, default: str) -> str:
@@ -59,6 +63,18 @@ class ServingSettings:
             batch_wait_ms=max(0.0, _env_float("INFERENCE_BATCH_WAIT_MS", cls.batch_wait_ms)),
             retry_s=max(0.1, _env_float("INFERENCE_RETRY_S", cls.retry_s)),
         )
+
+
+def configure_threads(settings: ServingSettings) -> None:
+    """Set torch's intra-op threads (INFERENCE_TORCH_THREADS) and numpy's BLAS threads
+    (INFERENCE_BLAS_THREADS) once for the process; waitress's threads run the requests."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(settings.torch_threads)
+    threadpool_limits(settings.blas_threads, user_api="blas")  # stays in force (no `with`)
+    log.info("torch intra-op threads: %d, BLAS threads: %d", torch.get_num_threads(),
+             settings.blas_threads)
 
 
 def metrics_url() -> str:

@@ -42,12 +42,13 @@ def test_a_broken_audio_file_does_not_name_the_temp_path(client: FlaskClient, au
     assert "speech.wav" in body["error"]["message"]
 
 
-def test_fallback_does_not_name_the_inference_service(engine, auth, upload, samples) -> None:
+def test_fallback_does_not_name_the_inference_service(detector_env: Config, engine, auth, upload,
+                                                      samples) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    app = create_app({"TESTING": True, "ENGINE": engine,
-                      "INFERENCE": InferenceClient(url, timeout_s=2)})
+    client = InferenceClient(url, detector_env.inference_token, timeout_s=2)
+    app = create_app({"TESTING": True, "ENGINE": engine, "INFERENCE": client})
     answer = app.test_client().post("/api/v1/detections?mode=sync", headers=auth.headers(),
                                     data=upload((samples["png"], "a.png")))
     assert answer.status_code == 200

@@ -11,10 +11,10 @@ from waitress import create_server
 
 from api import create_app
 from api.inference.app import create_app as create_inference_app
-from api.inference.app import shutdown
 from api.inference.client import InferenceClient
+from api.inference.service import shutdown
 from api.inference.settings import ServingSettings
-from config import Config
+from config import Config, get_config
 from models.registry.champions import ChampionSet
 from models.registry.client import ensure_baselines
 from storage import jobs
@@ -35,6 +35,11 @@ def inference_url(detector_env: Config) -> Iterator[str]:
     shutdown(service)
 
 
+def _inference(url: str, timeout_s: float) -> InferenceClient:
+    """A client of the service at `url` with the test's INFERENCE_TOKEN."""
+    return InferenceClient(url, get_config().inference_token, timeout_s=timeout_s)
+
+
 def _closed_port_url() -> str:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -43,7 +48,7 @@ def _closed_port_url() -> str:
 
 def test_sync_goes_through_the_inference_service(inference_url, engine, auth, upload, samples):
     app = create_app({"TESTING": True, "ENGINE": engine,
-                      "INFERENCE": InferenceClient(inference_url, timeout_s=60)})
+                      "INFERENCE": _inference(inference_url, 60)})
     client = app.test_client()
     answer = client.post("/api/v1/detections?mode=sync", headers=auth.headers(),
                          data=upload((samples["photo_jpg"], "a.jpg"), (samples["txt"], "b.txt")))
@@ -62,7 +67,7 @@ def test_sync_goes_through_the_inference_service(inference_url, engine, auth, up
 
 def test_service_down_falls_back_to_a_queued_job(engine, auth, upload, samples):
     app = create_app({"TESTING": True, "ENGINE": engine,
-                      "INFERENCE": InferenceClient(_closed_port_url(), timeout_s=2)})
+                      "INFERENCE": _inference(_closed_port_url(), 2)})
     client = app.test_client()
     answer = client.post("/api/v1/detections?mode=sync", headers=auth.headers(),
                          data=upload((samples["png"], "a.png")))
@@ -93,7 +98,7 @@ def _nothing_stored(detector_env: Config) -> None:
 def test_sync_answer_matches_what_is_stored(inference_url, engine, auth, upload, samples):
     """The sync answer is built from the documents in hand: it is what a later GET reads."""
     app = create_app({"TESTING": True, "ENGINE": engine,
-                      "INFERENCE": InferenceClient(inference_url, timeout_s=60)})
+                      "INFERENCE": _inference(inference_url, 60)})
     client = app.test_client()
     headers = auth.headers()
     answer = client.post("/api/v1/detections?mode=sync", headers=headers,
@@ -118,7 +123,7 @@ def test_heatmap_comes_drawn_by_the_service(inference_url, engine, auth, upload,
         raise AssertionError("the API process decoded an upload")
 
     app = create_app({"TESTING": True, "ENGINE": engine,
-                      "INFERENCE": InferenceClient(inference_url, timeout_s=60)})
+                      "INFERENCE": _inference(inference_url, 60)})
     client = app.test_client()
     headers = auth.headers()
     answer = client.post("/api/v1/detections?mode=sync", headers=headers,
@@ -237,7 +242,7 @@ def test_fallback_hands_the_decoding_to_the_engine(engine, auth, upload, samples
     """With the service down the job goes to the engine as it is: the API does not decode the
     image the service would have (the worker's preprocess step does, and fails the job)."""
     app = create_app({"TESTING": True, "ENGINE": engine,
-                      "INFERENCE": InferenceClient(_closed_port_url(), timeout_s=2)})
+                      "INFERENCE": _inference(_closed_port_url(), 2)})
     client = app.test_client()
     answer = client.post("/api/v1/detections?mode=sync", headers=auth.headers(),
                          data=upload((_undecodable_jpeg(samples["jpg"]), "bad.jpg")))
@@ -256,7 +261,7 @@ def test_media_the_detectors_do_not_apply_to(inference_url, engine, auth, upload
     silence = io.BytesIO()
     sf.write(silence, np.zeros(32_000, np.float32), 16_000, format="WAV")
     app = create_app({"TESTING": True, "ENGINE": engine,
-                      "INFERENCE": InferenceClient(inference_url, timeout_s=60)})
+                      "INFERENCE": _inference(inference_url, 60)})
     client = app.test_client()
     headers = auth.headers()
     answer = client.post("/api/v1/detections?mode=sync", headers=headers,

@@ -11,7 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from serving_helpers import authed_client, serve_in_thread, stop_server, write_jpeg, write_wav
 
-from api.inference.app import create_app, shutdown
+from api.inference.app import create_app
+from api.inference.service import shutdown
 from api.inference.settings import ServingSettings
 from config import Config
 from models.registry.champions import ChampionSet

@@ -6,6 +6,7 @@ import argparse
 
 import pytest
 
+from api.inference.service import service_of
 from cli import serving
 from config import Config
 
@@ -31,7 +32,7 @@ def test_inference_server_serves_the_app(detector_env: Config,
 
     def fake_serve(app, **kwargs) -> None:  # what waitress would run, without blocking
         served.update(kwargs, client=app.test_client())
-        champions = app.extensions["inference"]["champions"]
+        champions = service_of(app).champions
         champions.stop()
         champions.check()
 
@@ -39,7 +40,7 @@ def test_inference_server_serves_the_app(detector_env: Config,
     monkeypatch.setattr(serving, "exit_on_sigterm", lambda: None)  # keep pytest's handlers
     monkeypatch.setattr(serving, "private_files", lambda: None)  # keep pytest's umask
     threads = []
-    monkeypatch.setattr("api.inference.app.configure_threads", threads.append)
+    monkeypatch.setattr("api.inference.settings.configure_threads", threads.append)
     monkeypatch.setenv("INFERENCE_RELOAD_S", "3600")
     monkeypatch.setenv("INFERENCE_THREADS", "3")
     args = _parser().parse_args(["inference-server", "--port", "9101"])

@@ -8,7 +8,8 @@ from collections.abc import Callable
 import pytest
 from serving_helpers import TEXT, authed_client
 
-from api.inference.app import create_app, shutdown
+from api.inference.app import create_app
+from api.inference.service import shutdown
 from api.inference.settings import ServingSettings
 from config import Config
 from models.registry import champions as champions_module

@@ -39,7 +39,7 @@ def test_summarize_estimates_quantiles_from_buckets() -> None:
 
 def test_sidecar_once_writes_a_snapshot(live_url: str, champions: ChampionSet,
                                         detector_env: Config) -> None:
-    InferenceClient(live_url).score_text(TEXT)
+    InferenceClient(live_url, detector_env.inference_token).score_text(TEXT)
     assert _run("metrics-sidecar", "--once", "--url", f"{live_url}/metrics") == 0
     doc = get_db().logs.find_one({"event": "inference.metrics"})
     assert doc["level"] == "info" and doc["url"] == f"{live_url}/metrics"
