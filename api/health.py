@@ -16,6 +16,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from api.context import db, settings
+from api.error_codes import error_body
 from api.openapi import documented
 from api.schemas import Health
 from models import MODALITIES
@@ -101,6 +102,6 @@ def readyz() -> ResponseReturnValue:
     reasons += _check_models(champions)
     checks = {"mongodb": mongo is None, "champions": champions}
     if reasons:
-        return jsonify({"status": "unavailable", "reasons": reasons, "checks": checks,
-                        "error": {"code": "not_ready", "message": "; ".join(reasons)}}), 503
+        return jsonify(error_body("not_ready", "; ".join(reasons), status="unavailable",
+                                  reasons=reasons, checks=checks)), 503
     return jsonify({"status": "ready", "checks": checks})

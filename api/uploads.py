@@ -12,6 +12,7 @@ from flask import Request, current_app, request
 from api.context import limits
 from api.error_codes import code_for
 from api.errors import ApiError
+from api.request_bodies import clean_filename, json_text
 from config import Limits
 from models.media.probe import MediaError
 from workflows.ingest import Staged, stage
@@ -53,11 +54,6 @@ def remove_temp_files() -> None:
         path.unlink(missing_ok=True)
 
 
-def _clean_name(name: str | None) -> str:
-    base = Path((name or "").replace("\\", "/")).name.strip()
-    return base[:255] or "upload"
-
-
 def _size(stream: IO[bytes]) -> int:
     stream.flush()
     return os.fstat(stream.fileno()).st_size
@@ -75,18 +71,11 @@ def collect() -> list[tuple[Path, str]]:
                            f"{lim.max_files_per_request} a request")
         for f in files:
             f.stream.flush()
-        return [(Path(f.stream.name), _clean_name(f.filename)) for f in files]
+        return [(Path(f.stream.name), clean_filename(f.filename)) for f in files]
     if request.is_json:
-        if (request.content_length or 0) > 4 * lim.max_text_chars + 4096:
-            raise ApiError(413, "too_large", f"the text is longer than {lim.max_text_chars} "
-                           "characters")
-        body = request.get_json(silent=True)
-        if body is None:
-            raise ApiError(400, "bad_json", "the request body is not valid JSON")
-        if not isinstance(body, dict) or not isinstance(body.get("text"), str):
-            raise ApiError(400, "missing_field", 'send JSON {"text": "..."} with a string')
+        text = json_text(lim.max_text_chars)
         with new_temp_file(".txt") as fh:
-            fh.write(body["text"].encode("utf-8"))
+            fh.write(text.encode("utf-8"))
         return [(Path(fh.name), TEXT_FILENAME)]
     raise ApiError(415, "unsupported_type",
                    "send multipart/form-data with the field 'file', or JSON {\"text\": ...}")

@@ -17,6 +17,7 @@ from api.error_codes import error_body
 from api.errors import ApiError, error_response
 from api.inference.metrics import CONTENT_TYPE
 from api.inference.service import current_service
+from api.request_bodies import clean_filename, json_text
 
 CHUNK = 1 << 20
 """Bytes read from the request stream at a time; also the room left for multipart framing."""
@@ -37,11 +38,6 @@ def _require_token() -> ResponseReturnValue | None:
     return None
 
 
-def _clean_name(name: str | None) -> str:
-    base = Path((name or "").replace("\\", "/")).name.strip()
-    return base[:255] or "upload"
-
-
 def _save_body(dest: Path) -> str:
     """Write the request's media to `dest`; returns its filename (multipart or `?filename=`)."""
     if request.mimetype == "multipart/form-data":
@@ -49,11 +45,11 @@ def _save_body(dest: Path) -> str:
         if upload is None:
             raise ApiError(400, "missing_field", "send the media in the multipart field 'file'")
         upload.save(dest)
-        return _clean_name(upload.filename or request.args.get("filename"))
+        return clean_filename(upload.filename or request.args.get("filename"))
     with dest.open("wb") as fh:
         while chunk := request.stream.read(CHUNK):
             fh.write(chunk)
-    return _clean_name(request.args.get("filename"))
+    return clean_filename(request.args.get("filename"))
 
 
 @bp.get("/healthz")
@@ -80,7 +76,7 @@ def prometheus() -> ResponseReturnValue:
 
 @bp.post("/v1/score")
 def score_media() -> ResponseReturnValue:
-    suffix = Path(_clean_name(request.args.get("filename"))).suffix[:16]
+    suffix = Path(clean_filename(request.args.get("filename"))).suffix[:16]
     # one temp file, not a temp folder: a folder costs more to remove, on every request
     handle, name = tempfile.mkstemp(prefix="score-", suffix=suffix)
     os.close(handle)
@@ -96,12 +92,4 @@ def score_media() -> ResponseReturnValue:
 @bp.post("/v1/score/text")
 def score_text() -> ResponseReturnValue:
     service = current_service()
-    max_chars = service.limits.max_text_chars
-    if (request.content_length or 0) > 4 * max_chars + 4096:
-        raise ApiError(413, "too_large", f"the text is longer than {max_chars} characters")
-    body = request.get_json(silent=True)
-    if body is None:
-        raise ApiError(400, "bad_json", "the request body is not valid JSON")
-    if not isinstance(body, dict) or not isinstance(body.get("text"), str):
-        raise ApiError(400, "missing_field", 'send JSON {"text": "..."} with a string')
-    return jsonify(service.scorer.score_text(body["text"]))
+    return jsonify(service.scorer.score_text(json_text(service.limits.max_text_chars)))
