@@ -22,6 +22,7 @@ from api.inference.scorer import ERROR_CODES, Scorer, ServingError
 from api.inference.settings import ServingSettings
 from config import Limits, get_config
 from models.registry.champions import ChampionSet
+from models.registry.settings import RegistrySettings
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20
@@ -81,7 +82,8 @@ def create_app(
     expected = f"Bearer {token or cfg.inference_token}".encode()
     metrics = ServiceMetrics()
     if champions is None:
-        champions = ChampionSet(cfg.mlflow_tracking_uri, settings.reload_s, settings.retry_s)
+        champions = ChampionSet(RegistrySettings.from_config(cfg), settings.reload_s,
+                                settings.retry_s)
     champions.on_swap(metrics.model_loaded)
     for modality in champions.modalities:
         if (loaded := champions.get(modality)) is not None:
