@@ -30,29 +30,16 @@ def mlflow_ui_link(name: str | None, version: str | None) -> str | None:
     return f"{base.rstrip('/')}/#/models/{quote(name)}/versions/{quote(str(version))}"
 
 
-def _versions(client: Any, name: str) -> tuple[list[dict[str, Any]], str | None]:
-    """The newest MAX_VERSIONS versions of `name` (version, aliases, created_at, description,
-    link) and the one holding the champion alias."""
-    from mlflow.exceptions import MlflowException
-
+def _listing(rows: list[dict[str, Any]], name: str) -> tuple[list[dict[str, Any]], str | None]:
+    """The newest MAX_VERSIONS versions of `name` in `rows` (`models.registry.client.list_models`,
+    newest first) as listed here, and the one holding the champion alias."""
     from models.registry.client import ALIAS
 
-    try:  # a search leaves the aliases out: they come from the registered model
-        registered = client.get_registered_model(name)
-        found = client.search_model_versions(f"name = '{name}'")
-    except MlflowException:
-        return [], None
-    by_version: dict[str, list[str]] = {}
-    for alias, version in (registered.aliases or {}).items():
-        by_version.setdefault(str(version), []).append(str(alias))
-    champion = next((v for v, names in by_version.items() if ALIAS in names), None)
-    out = []
-    for mv in sorted(found, key=lambda v: int(v.version), reverse=True)[:MAX_VERSIONS]:
-        aliases = sorted(by_version.get(str(mv.version), []))
-        out.append({"version": str(mv.version), "aliases": aliases,
-                    "created_at": mv.creation_timestamp, "description": mv.description or "",
-                    "link": mlflow_ui_link(name, str(mv.version))})
-    return out, champion
+    mine = [row for row in rows if row["name"] == name]
+    champion = next((row["version"] for row in mine if ALIAS in row["aliases"]), None)
+    return [{"version": row["version"], "aliases": row["aliases"], "created_at": row["created"],
+             "description": row["description"], "link": mlflow_ui_link(name, row["version"])}
+            for row in mine[:MAX_VERSIONS]], champion
 
 
 @bp.get("")
@@ -61,15 +48,18 @@ def _versions(client: Any, name: str) -> tuple[list[dict[str, Any]], str | None]
 def list_models() -> ResponseReturnValue:
     """`{"models": [{"modality", "name", "champion", "versions": [...]}]}`; 403 for non-admins.
     `created_at` is MLflow's (milliseconds since the epoch)."""
-    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
 
-    from models.registry.client import MODEL_NAMES
+    from models.registry import client
+    from models.registry.settings import RegistrySettings
 
-    uri = settings().mlflow_tracking_uri
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    try:
+        rows = client.list_models(RegistrySettings.from_config(settings()))
+    except MlflowException:  # the registry does not answer: nothing listed
+        rows = []
     models = []
-    for modality, name in MODEL_NAMES.items():
-        versions, champion = _versions(client, name)
+    for modality, name in client.MODEL_NAMES.items():
+        versions, champion = _listing(rows, name)
         models.append({"modality": modality, "name": name, "champion": champion,
                        "versions": versions})
     return jsonify({"models": models})

@@ -113,10 +113,11 @@ def in_process_scorer(cfg: Any) -> Any:
     from api.inference.scorer import Scorer
     from api.inference.settings import ServingSettings, configure_threads
     from models.registry.champions import ChampionSet
+    from models.registry.settings import RegistrySettings
 
     settings = ServingSettings.from_env()
     configure_threads(settings)
-    champions = ChampionSet(cfg.mlflow_tracking_uri, reload_s=3600, retry_s=5)
+    champions = ChampionSet(RegistrySettings.from_config(cfg), reload_s=3600, retry_s=5)
     champions.check()
     batcher = MicroBatcher(settings.batch_max, settings.batch_wait_ms)
     return Scorer(champions, batcher, ServiceMetrics(), cfg.limits)

@@ -177,10 +177,12 @@ def _train_workflow(args: argparse.Namespace) -> int:
 def _models_promote(args: argparse.Namespace) -> int:
     from cli.stack import embedded_stack
     from models.registry.promotion import modality_of, promote
+    from models.registry.settings import RegistrySettings
 
     with embedded_stack(register_models=False) as cfg:
         try:
-            promoted = promote(args.name, args.version, user_id=cli_actor())
+            promoted = promote(args.name, args.version, RegistrySettings.from_config(cfg),
+                               record=_audit_cli)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -210,10 +212,11 @@ def _audit_cli(action: str, **details: object) -> None:
 
 def _models_list(args: argparse.Namespace) -> int:
     from cli.stack import embedded_stack
-    from models.registry.promotion import list_models
+    from models.registry.client import list_models
+    from models.registry.settings import RegistrySettings
 
-    with embedded_stack():
-        for row in list_models():
+    with embedded_stack() as cfg:
+        for row in list_models(RegistrySettings.from_config(cfg)):
             print(json.dumps(row))
     return 0
 

@@ -66,8 +66,10 @@ class LocalScan:
         """The modality's champion version (asked once per scan)."""
         if modality not in self._champions:
             from models.registry.client import champion_version
+            from models.registry.settings import RegistrySettings
 
-            self._champions[modality] = champion_version(modality)
+            self._champions[modality] = champion_version(
+                modality, RegistrySettings.from_config(self.cfg))
         return self._champions[modality]
 
     def known_result(self, item: Staged) -> dict[str, Any] | None:

@@ -15,6 +15,7 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from config import Config, get_config
+from models.registry.settings import RegistrySettings
 from storage.embedded import EmbeddedMongo
 
 
@@ -81,8 +82,11 @@ def embedded_stack(register_models: bool = True) -> Iterator[Config]:
 
 _REGISTER = (
     "import json, sys\n"
+    "from pathlib import Path\n"
     "from models.registry.client import ensure_baselines\n"
-    "print(json.dumps(ensure_baselines(sys.argv[1])))\n"
+    "from models.registry.settings import RegistrySettings\n"
+    "registry = RegistrySettings(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]))\n"
+    "print(json.dumps(ensure_baselines(registry)))\n"
 )
 
 
@@ -95,17 +99,19 @@ def register_baselines(cfg: Config, in_process: bool | None = None) -> dict[str,
     serves the API (`detector serve`) would otherwise keep for its whole life. A process that
     scores anyway (torch loaded) registers in-process. Raises RuntimeError if the child fails.
     """
+    registry = RegistrySettings.from_config(cfg)
     if in_process is None:
         in_process = "torch" in sys.modules
     if in_process:
         from models.registry.client import ensure_baselines
 
-        return ensure_baselines(cfg.mlflow_tracking_uri)
+        return ensure_baselines(registry)
     root = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         p for p in (root, os.environ.get("PYTHONPATH")) if p)}
     done = subprocess.run(
-        [sys.executable, "-c", _REGISTER, cfg.mlflow_tracking_uri],
+        [sys.executable, "-c", _REGISTER, registry.tracking_uri, str(registry.artifact_root),
+         str(registry.audit_log)],
         env=env, cwd=os.getcwd(), capture_output=True, text=True, check=False,
     )
     if done.returncode != 0:

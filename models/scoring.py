@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -11,6 +11,48 @@ from models.features.types import Features
 
 TOP_FRACTION = 0.25
 MAX_EXPLAINED_UNITS = 256
+
+
+class LoadedModel(Protocol):
+    """What scores a modality: one registered version (`models.registry.client.RegisteredModel`)
+    or several scored together (`models.ensemble.Ensemble`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def identity(self) -> str:
+        """Every alias and version that scores with it: changes whenever one of them moves."""
+        ...
+
+    @property
+    def threshold(self) -> float: ...
+
+    @property
+    def uncertain_band(self) -> float: ...
+
+    @property
+    def media_calibration(self) -> tuple[float, float]: ...
+
+    @property
+    def text_lm(self) -> Any:
+        """Text: the language models its features are computed with (None: the served ones)."""
+        ...
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Calibrated unit probabilities, shape (N,)."""
+        ...
+
+    def members(self) -> list[tuple[str, LoadedModel]]:
+        """(alias, model) of each member, the champion first; a single model is its only one."""
+        ...
+
+    def predict_members(self, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The combined unit probabilities and each member's."""
+        ...
 
 
 def aggregate(probabilities: np.ndarray) -> float:
@@ -27,13 +69,13 @@ def aggregate(probabilities: np.ndarray) -> float:
     return float(p[:k].mean())
 
 
-def media_score(probabilities: np.ndarray, loaded: Any) -> float:
+def media_score(probabilities: np.ndarray, loaded: LoadedModel) -> float:
     """The calibrated media score: `aggregate` of the unit probabilities, mapped through the
     model's media calibration (`models.training.calibration.calibrate`; identity for models
     without)."""
     from models.training.calibration import calibrate
 
-    params = tuple(getattr(loaded, "media_calibration", (1.0, 0.0)))
+    params = tuple(loaded.media_calibration)
     return float(calibrate(aggregate(probabilities), params))  # type: ignore[arg-type]
 
 
@@ -67,7 +109,7 @@ NOT_APPLICABLE = "not_applicable"
 UNITS = {"image": "patch", "audio": "segment", "video": "frame", "text": "sentence"}
 
 
-def not_applicable_result(modality: str, loaded: Any, reason_code: str,
+def not_applicable_result(modality: str, loaded: LoadedModel, reason_code: str,
                           reason: str) -> dict[str, Any]:
     """The result for media the detector does not apply to: no score, the reason instead.
 
@@ -83,27 +125,27 @@ def not_applicable_result(modality: str, loaded: Any, reason_code: str,
     }
 
 
-def score(modality: str, features: Features, loaded: Any) -> dict[str, Any]:
+def score(modality: str, features: Features, loaded: LoadedModel) -> dict[str, Any]:
     """Score featurised media with a loaded model.
 
     `score` is the probability that the media is synthetic: `aggregate` (mean of the top
     quarter) of the unit probabilities from `loaded.predict(features["x"])`, calibrated at the
     media level (`media_score`).
     `verdict` is `uncertain` within `loaded.uncertain_band` of `loaded.threshold`, otherwise
-    `synthetic` or `authentic`. For an `models.ensemble.Ensemble` the score is the combined one
-    and `ensemble` lists each member's score and verdict beside it. `explanation` lists each
-    unit's score with its box, time span, frame time or sentence, plus the face boxes found.
+    `synthetic` or `authentic`. For several members (`models.ensemble.Ensemble`) the score is
+    the combined one and `ensemble` lists each member's score and verdict beside it.
+    `explanation` lists each unit's score with its box, time span, frame time or sentence,
+    plus the face boxes found.
     """
-    from models.ensemble import Ensemble
     from models.screening import refusal
 
     refused = refusal(features)  # screened out before featurising: no model runs
     if refused is not None:
         return not_applicable_result(modality, loaded, *refused)
     members = None
-    if isinstance(loaded, Ensemble):  # every member's view
+    if len(loaded.members()) > 1:  # every member's view
         probs, each = loaded.predict_members(features["x"])
-        members = [(alias, m, media_score(p, m)) for (alias, m), p in zip(loaded.members, each,
+        members = [(alias, m, media_score(p, m)) for (alias, m), p in zip(loaded.members(), each,
                                                                            strict=True)]
     else:
         probs = loaded.predict(features["x"])

@@ -2,10 +2,8 @@
 
 import json
 import os
-import threading
-import time
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from hera.workflows import Parameter, script
 
@@ -13,49 +11,37 @@ from models.files import atomic_write_text, json_default
 from steps.preprocess import load_features
 from steps.scratch import job_scratch, safe_id, scratch_file
 
+if TYPE_CHECKING:  # it loads torch: the step imports it when it runs
+    from models.registry.champions import ChampionSet
+
 CHAMPION_TTL_S = float(os.environ.get("CHAMPION_TTL_S", "300"))
 """How long a worker keeps a loaded champion before asking the registry again (a promotion)."""
 
-_champions: dict[tuple[str, str | None], tuple[float, Any]] = {}
-_lock = threading.Lock()
 
+def step_champions() -> "ChampionSet":
+    """This process's champion cache (`models.registry.champions.shared_champions`) for the
+    registry the environment names now."""
+    from models.registry.champions import shared_champions
+    from models.registry.settings import RegistrySettings
 
-def champion(modality: str) -> Any:
-    """`models.registry.client.load_model(modality)` (the champion, or the ensemble of it and its
-    `ensemble-*` members), cached per process (and registry) for a while."""
-    key = (modality, os.environ.get("MLFLOW_TRACKING_URI"))
-    with _lock:
-        hit = _champions.get(key)
-        if hit is not None and time.monotonic() - hit[0] < CHAMPION_TTL_S:
-            return hit[1]
-    from models.registry.client import load_model
-
-    loaded = load_model(modality)
-    with _lock:
-        _champions[key] = (time.monotonic(), loaded)
-    return loaded
+    return shared_champions(RegistrySettings.from_env(), CHAMPION_TTL_S)
 
 
 def warm_up() -> list[str]:
-    """Load every modality's champion into this process (a worker starting); the ones loaded.
-
-    Modalities without a champion are skipped: the registry may not be filled yet."""
+    """Load every modality's champion into this process (the local engine calls it when a
+    worker starts); the ones loaded. Modalities without a champion are skipped: the registry
+    may not be filled yet."""
     from models import MODALITIES
 
+    champions = step_champions()
     loaded = []
     for modality in MODALITIES:
         try:
-            champion(modality)
+            champions.current(modality)
         except LookupError:
             continue
         loaded.append(modality)
     return loaded
-
-
-def clear_champions() -> None:
-    """Forget the cached models (tests; after a promotion when waiting is not wanted)."""
-    with _lock:
-        _champions.clear()
 
 
 @script(constructor="runner")
@@ -67,7 +53,7 @@ def infer(
 
     out = job_scratch(job_id) / f"{safe_id(media_id, 'media_id')}.result.json"
     features = load_features(scratch_file(features_path))
-    result = dict(score(modality, features, champion(modality)))
+    result = dict(score(modality, features, step_champions().current(modality)))
     result.update(
         job_id=job_id,
         media_id=media_id,
@@ -75,4 +61,3 @@ def infer(
         scored_at=datetime.now(UTC).isoformat(),
     )
     return str(atomic_write_text(out, json.dumps(result, default=json_default)))
-

@@ -105,10 +105,10 @@ def preprocess(
     decoded = decode_media(media_file(media_path), modality)
     lm = None
     if modality == "text":
-        from steps.infer import champion
+        from steps.infer import step_champions
 
         try:
-            lm = getattr(champion("text"), "text_lm", None)
+            lm = step_champions().current("text").text_lm
         except LookupError:  # no champion yet: the served models (infer will say why)
             lm = None
     with version_lm(lm):

@@ -68,8 +68,9 @@ def live_server(module_env: Config) -> Iterator[str]:
 
     from api import create_app
     from models.registry.client import ensure_baselines
+    from models.registry.settings import RegistrySettings
 
-    ensure_baselines(module_env.mlflow_tracking_uri)
+    ensure_baselines(RegistrySettings.from_config(module_env))
     app = create_app()
     httpd = create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=httpd.run, daemon=True)

@@ -7,10 +7,10 @@ prepares the seeded data set into `<SCRATCH_ROOT>/<workflow uid>/<modality>-data
 into `<modality>.pt` beside it (no retries: a failed training is not cured by running it again),
 scores the candidate and the current champion on the candidate's held-out split, registers the
 weights as a new (non-champion) version with that report, and promotes it only when it beats the
-champion (`steps.train.decide`); `prepare`, `evaluate`, `register` and `promote` retry like the
-detect steps (a volume or MLflow briefly unreachable). The exit handler removes the
-scratch folder (the weights are in MLflow by then). The pods are the detect workflow's
-(`workflows.pod`), with a larger memory limit for training.
+champion (`models.registry.promotion.decide`); `prepare`, `evaluate`, `register` and
+`promote` retry like the detect steps (a volume or MLflow briefly unreachable). The exit
+handler removes the scratch folder (the weights are in MLflow by then). The pods are the
+detect workflow's (`workflows.pod`), with a larger memory limit for training.
 `run_training_now(cfg, modalities)` runs the same definition once on this machine (the local
 engine's walker) and returns the promotion decisions.
 """

@@ -14,6 +14,7 @@ from api.inference.service import EXTENSION, InferenceService
 from api.inference.settings import ServingSettings
 from config import Config, get_config
 from models.registry.champions import ChampionSet
+from models.registry.settings import RegistrySettings
 
 
 def create_app(
@@ -34,7 +35,8 @@ def create_app(
     settings = settings or ServingSettings.from_env()
     metrics = ServiceMetrics()
     if champions is None:
-        champions = ChampionSet(cfg.mlflow_tracking_uri, settings.reload_s, settings.retry_s)
+        champions = ChampionSet(RegistrySettings.from_config(cfg), settings.reload_s,
+                                settings.retry_s)
     champions.on_swap(metrics.model_loaded)
     for modality in champions.modalities:
         if (loaded := champions.get(modality)) is not None:

@@ -17,7 +17,6 @@ from api.inference.batcher import MicroBatcher
 from api.inference.metrics import ServiceMetrics
 from config import Limits
 from models import MODALITIES
-from models.ensemble import Ensemble
 from models.features.text_lm import version_lm
 from models.media.decode import ImageTooLarge, decode, waveform_envelope
 from models.media.probe import MediaError, probe_media
@@ -132,7 +131,7 @@ class Scorer:
         with version_lm(getattr(loaded, "text_lm", None)):  # text: the version's own LMs
             features = screen(modality, decoded)  # refused media: no features, no model
         featurized = time.perf_counter()
-        if isinstance(loaded, Ensemble) or refusal(features) is not None:
+        if len(loaded.members()) > 1 or refusal(features) is not None:
             result = score(modality, features, loaded)  # an ensemble: each member scores once
             modelled = time.perf_counter()
         else:

@@ -1,1 +1,1 @@
-"""The MLflow registry: the client, the one champion cache, promotion, identities and audits."""
+"""The MLflow registry: its settings, the client, the one champion cache, promotion and audits."""

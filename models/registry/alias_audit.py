@@ -16,14 +16,6 @@ log = logging.getLogger("detector.audit")
 _lock = threading.Lock()
 
 
-def audit_path() -> Path:
-    """Where records go: ALIAS_AUDIT_LOG, else <DETECTOR_VAR_DIR>/audit/alias-moves.jsonl."""
-    from config import get_config
-
-    return Path(os.environ.get("ALIAS_AUDIT_LOG") or get_config().var_dir / "audit"
-                / "alias-moves.jsonl")
-
-
 def _actor() -> str:
     """Who moved the alias: the MLflow identity if set, else the OS user, with the host."""
     user = os.environ.get("MLFLOW_TRACKING_USERNAME")
@@ -35,8 +27,10 @@ def _actor() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def move_alias(client: Any, name: str, alias: str, version: str, reason: str) -> dict[str, Any]:
-    """Point `alias` of `name` at `version` and record who, when, from what, and why."""
+def move_alias(client: Any, name: str, alias: str, version: str, reason: str,
+               audit_log: Path) -> dict[str, Any]:
+    """Point `alias` of `name` at `version` and record who, when, from what, and why (a line
+    in `audit_log`, `RegistrySettings.audit_log`)."""
     from mlflow.exceptions import MlflowException
 
     try:
@@ -49,17 +43,15 @@ def move_alias(client: Any, name: str, alias: str, version: str, reason: str) ->
               "reason": reason}
     line = json.dumps(record, sort_keys=True)
     log.warning("alias move %s", line)  # the pod log: kept by the cluster's log pipeline
-    path = audit_path()
     with _lock:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as out:
+        audit_log.parent.mkdir(parents=True, exist_ok=True)
+        with audit_log.open("a", encoding="utf-8") as out:
             out.write(line + "\n")
     return record
 
 
-def read_moves(path: Path | None = None) -> list[dict[str, Any]]:
-    """Every recorded move, oldest first."""
-    path = path or audit_path()
+def read_moves(path: Path) -> list[dict[str, Any]]:
+    """Every move recorded in `path`, oldest first."""
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]

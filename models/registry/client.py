@@ -1,4 +1,8 @@
-"""MLflow registry helpers: register the committed baselines, find and load each champion."""
+"""MLflow registry client: register versions, find and load each champion, read and tag versions.
+
+Every function takes the registry's `RegistrySettings` (made once by the entry point); without
+one it reads them from the environment (tests, a Python shell). Nothing else talks to MLflow's
+client directly."""
 
 from __future__ import annotations
 
@@ -16,11 +20,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from config import get_config
 from models import MODALITIES
 from models.checkpoint import WEIGHTS_DIR, load_checkpoint, network_from_checkpoint
 from models.registry.alias_audit import move_alias
 from models.registry.artifact_guard import load_state_dict_checkpoint, vetted_weights
+from models.registry.settings import RegistrySettings
+from models.scoring import LoadedModel
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +42,14 @@ DEFAULT_THRESHOLD = 0.5
 DEFAULT_BAND = 0.1
 
 _lock = threading.RLock()
-_models: dict[tuple[str, str, str], LoadedModel] = {}
+_models: dict[tuple[str, str, str], RegisteredModel] = {}
 _clients: dict[str, Any] = {}
 
 
 @dataclass
-class LoadedModel:
-    """A champion ready to score: `predict(x)` gives one synthetic probability per unit."""
+class RegisteredModel:
+    """One registered version ready to score (a `models.scoring.LoadedModel`): `predict(x)`
+    gives one synthetic probability per unit."""
 
     name: str
     version: str
@@ -68,6 +74,20 @@ class LoadedModel:
                 logits = self.network(torch.from_numpy(x[i : i + self.batch_size]))
                 out.append(torch.sigmoid(logits.reshape(-1) / self.temperature).double().numpy())
         return np.concatenate(out)
+
+    @property
+    def identity(self) -> str:
+        """What scores with it: the champion alias at this version."""
+        return f"{ALIAS}:{self.version}"
+
+    def members(self) -> list[tuple[str, RegisteredModel]]:
+        """A single model is its only member, under the champion alias."""
+        return [(ALIAS, self)]
+
+    def predict_members(self, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """`predict(x)`, and the same as the one member's probabilities."""
+        probs = self.predict(x)
+        return probs, [probs]
 
 
 def _version_text_lm(folder: Path, tags: dict[str, str], modality: str) -> Any:
@@ -101,14 +121,14 @@ def _calibration_tag(tags: dict[str, str], default: tuple) -> tuple[float, float
         return float(default[0]), float(default[1])
 
 
-def _uri(tracking_uri: str | None) -> str:
-    return tracking_uri or get_config().mlflow_tracking_uri
+def _settings(registry: RegistrySettings | None) -> RegistrySettings:
+    return registry if registry is not None else RegistrySettings.from_env()
 
 
-def _client(tracking_uri: str | None = None) -> Any:
+def _client(registry: RegistrySettings | None = None) -> Any:
     from mlflow import MlflowClient
 
-    uri = _uri(tracking_uri)
+    uri = _settings(registry).tracking_uri
     with _lock:
         if uri not in _clients:
             if uri.startswith("sqlite:///"):
@@ -117,13 +137,13 @@ def _client(tracking_uri: str | None = None) -> Any:
         return _clients[uri]
 
 
-def _experiment_id(client: Any, uri: str) -> str:
+def _experiment_id(client: Any, registry: RegistrySettings) -> str:
     experiment = client.get_experiment_by_name(EXPERIMENT)
     if experiment is not None:
         return experiment.experiment_id
     location = None
-    if not uri.startswith(("http://", "https://", "databricks")):
-        root = get_config().mlflow_artifact_root
+    if not registry.tracking_uri.startswith(("http://", "https://", "databricks")):
+        root = registry.artifact_root
         root.mkdir(parents=True, exist_ok=True)
         location = root.as_uri()
     try:
@@ -135,12 +155,12 @@ def _experiment_id(client: Any, uri: str) -> str:
         return experiment.experiment_id
 
 
-def champion_version(modality: str, tracking_uri: str | None = None) -> str | None:
+def champion_version(modality: str, registry: RegistrySettings | None = None) -> str | None:
     """The version (str) holding the `champion` alias for `modality`, or None."""
     from mlflow.exceptions import MlflowException
 
     try:
-        mv = _client(tracking_uri).get_model_version_by_alias(MODEL_NAMES[modality], ALIAS)
+        mv = _client(registry).get_model_version_by_alias(MODEL_NAMES[modality], ALIAS)
     except MlflowException:
         return None
     return str(mv.version)
@@ -149,7 +169,7 @@ def champion_version(modality: str, tracking_uri: str | None = None) -> str | No
 def register_weights(
     modality: str,
     weights: str | Path,
-    tracking_uri: str | None = None,
+    registry: RegistrySettings | None = None,
     champion: bool = True,
     description: str = "",
     source: str = "trained",
@@ -162,13 +182,13 @@ def register_weights(
     with) is logged beside it and its digest tagged `text_lm_sha256`; loading the version
     checks that digest and scores with those language models (`_version_text_lm`).
     """
-    uri = _uri(tracking_uri)
-    client = _client(uri)
+    registry = _settings(registry)
+    client = _client(registry)
     name = MODEL_NAMES[modality]
     ckpt = load_checkpoint(weights)
     if ckpt["modality"] != modality:
         raise ValueError(f"{weights} holds a {ckpt['modality']} model, not {modality}")
-    run = client.create_run(_experiment_id(client, uri), run_name=f"register-{modality}")
+    run = client.create_run(_experiment_id(client, registry), run_name=f"register-{modality}")
     run_id = run.info.run_id
     with tempfile.TemporaryDirectory() as tmp:
         staged = Path(tmp) / f"{modality}.pt"
@@ -210,7 +230,8 @@ def register_weights(
     )
     version = str(mv.version)
     if champion:
-        move_alias(client, name, ALIAS, version, reason=f"registered ({source})")
+        move_alias(client, name, ALIAS, version, reason=f"registered ({source})",
+                   audit_log=registry.audit_log)
     return version
 
 
@@ -218,14 +239,15 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _stale_baseline(modality: str, version: str, weights: Path, tracking_uri: str | None) -> bool:
+def _stale_baseline(modality: str, version: str, weights: Path,
+                    registry: RegistrySettings) -> bool:
     """Whether the champion is a committed baseline whose weights file has changed since."""
-    tags = _client(tracking_uri).get_model_version(MODEL_NAMES[modality], version).tags or {}
+    tags = _client(registry).get_model_version(MODEL_NAMES[modality], version).tags or {}
     return tags.get("source") == "baseline" and tags.get("weights_sha256") != _sha256(weights)
 
 
 def ensure_baselines(
-    tracking_uri: str | None = None, weights_dir: str | Path = WEIGHTS_DIR
+    registry: RegistrySettings | None = None, weights_dir: str | Path = WEIGHTS_DIR
 ) -> dict[str, str]:
     """Make the committed `models/weights/<modality>.pt` the champion where it should be.
 
@@ -235,15 +257,16 @@ def ensure_baselines(
     a baseline (trained by the workflow or promoted by hand) is left alone. Idempotent; returns
     `{modality: champion version}`.
     """
+    registry = _settings(registry)
     versions = {}
     with _lock:
         for modality in MODALITIES:
             weights = Path(weights_dir) / f"{modality}.pt"
-            version = champion_version(modality, tracking_uri)
-            if version is None or _stale_baseline(modality, version, weights, tracking_uri):
+            version = champion_version(modality, registry)
+            if version is None or _stale_baseline(modality, version, weights, registry):
                 start = time.perf_counter()
                 version = register_weights(
-                    modality, weights, tracking_uri,
+                    modality, weights, registry,
                     description="baseline trained by models.training.fit", source="baseline",
                 )
                 log.info("registered %s v%s in %.1fs", MODEL_NAMES[modality], version,
@@ -259,15 +282,16 @@ def _float_tag(tags: dict[str, str], key: str, default: float) -> float:
         return default
 
 
-def load_version(modality: str, version: str, tracking_uri: str | None = None) -> LoadedModel:
+def load_version(modality: str, version: str,
+                 registry: RegistrySettings | None = None) -> RegisteredModel:
     """Load one registered version (cached per process by tracking URI, name and version)."""
-    uri = _uri(tracking_uri)
+    registry = _settings(registry)
     name = MODEL_NAMES[modality]
-    key = (uri, name, str(version))
+    key = (registry.tracking_uri, name, str(version))
     with _lock:
         if key in _models:
             return _models[key]
-    client = _client(uri)
+    client = _client(registry)
     mv = client.get_model_version(name, str(version))
     tags = dict(mv.tags or {})
     download_uri = client.get_model_version_download_uri(name, str(version))
@@ -287,7 +311,7 @@ def load_version(modality: str, version: str, tracking_uri: str | None = None) -
         defaults = (ckpt["threshold"], ckpt["uncertain_band"], ckpt["temperature"])
         calibration = tuple(ckpt.get("media_calibration", (1.0, 0.0)))
         text_lm = _version_text_lm(weights.parent, tags, modality)
-    loaded = LoadedModel(
+    loaded = RegisteredModel(
         name=name,
         version=str(version),
         modality=modality,
@@ -303,16 +327,16 @@ def load_version(modality: str, version: str, tracking_uri: str | None = None) -
         return _models.setdefault(key, loaded)
 
 
-def load_champion(modality: str, tracking_uri: str | None = None) -> LoadedModel:
+def load_champion(modality: str, registry: RegistrySettings | None = None) -> RegisteredModel:
     """The current champion of `modality` (alias looked up on every call, weights cached)."""
-    version = champion_version(modality, tracking_uri)
+    version = champion_version(modality, registry)
     if version is None:
         raise LookupError(f"{MODEL_NAMES[modality]} has no {ALIAS!r} version; "
                           "call models.registry.client.ensure_baselines()")
-    return load_version(modality, version, tracking_uri)
+    return load_version(modality, version, registry)
 
 
-def model_aliases(modality: str, tracking_uri: str | None = None) -> dict[str, str]:
+def model_aliases(modality: str, registry: RegistrySettings | None = None) -> dict[str, str]:
     """The scoring aliases of `modality` -> version: `champion` first, then every
     `ensemble-*` alias (sorted); empty when there is no champion."""
     from mlflow.exceptions import MlflowException
@@ -320,7 +344,7 @@ def model_aliases(modality: str, tracking_uri: str | None = None) -> dict[str, s
     from models.ensemble import ENSEMBLE_PREFIX
 
     try:
-        registered = _client(tracking_uri).get_registered_model(MODEL_NAMES[modality])
+        registered = _client(registry).get_registered_model(MODEL_NAMES[modality])
     except MlflowException:
         return {}
     aliases = {str(k): str(v) for k, v in (registered.aliases or {}).items()}
@@ -330,21 +354,22 @@ def model_aliases(modality: str, tracking_uri: str | None = None) -> dict[str, s
     return {ALIAS: aliases[ALIAS], **{a: aliases[a] for a in members}}
 
 
-def model_identity(modality: str, tracking_uri: str | None = None) -> str | None:
+def model_identity(modality: str, registry: RegistrySettings | None = None) -> str | None:
     """`alias:version,...` of what scores `modality` now (None without a champion)."""
-    aliases = model_aliases(modality, tracking_uri)
+    aliases = model_aliases(modality, registry)
     return ",".join(f"{a}:{v}" for a, v in aliases.items()) or None
 
 
-def load_model(modality: str, tracking_uri: str | None = None) -> Any:
+def load_model(modality: str, registry: RegistrySettings | None = None) -> LoadedModel:
     """What scores `modality`: the champion alone, or an `models.ensemble.Ensemble` of it and
     its `ensemble-*` members when such aliases exist."""
     from models.ensemble import Ensemble
 
-    aliases = model_aliases(modality, tracking_uri)
+    registry = _settings(registry)
+    aliases = model_aliases(modality, registry)
     if not aliases:
-        return load_champion(modality, tracking_uri)
-    members = [(a, load_version(modality, v, tracking_uri)) for a, v in aliases.items()]
+        return load_champion(modality, registry)
+    members = [(a, load_version(modality, v, registry)) for a, v in aliases.items()]
     if len(members) == 1:
         return members[0][1]
     return Ensemble(members)
@@ -355,3 +380,85 @@ def clear_cache() -> None:
     with _lock:
         _models.clear()
         _clients.clear()
+
+
+def version_tags(modality: str, version: str,
+                 registry: RegistrySettings | None = None) -> dict[str, str]:
+    """The tags of one registered version; ValueError when there is no such version."""
+    from mlflow.exceptions import MlflowException
+
+    name = MODEL_NAMES[modality]
+    try:
+        mv = _client(registry).get_model_version(name, str(version))
+    except MlflowException as exc:
+        raise ValueError(f"{name} has no version {version}") from exc
+    return dict(mv.tags or {})
+
+
+def version_run_metrics(modality: str, version: str,
+                        registry: RegistrySettings | None = None) -> dict[str, float]:
+    """The metrics logged to the run that registered a version (empty without a run)."""
+    client = _client(registry)
+    mv = client.get_model_version(MODEL_NAMES[modality], str(version))
+    return dict(client.get_run(mv.run_id).data.metrics) if mv.run_id else {}
+
+
+def version_checkpoint(modality: str, version: str,
+                       registry: RegistrySettings | None = None) -> dict[str, Any] | None:
+    """A version's weights file read as a checkpoint (its stored metrics, or to score it
+    again), or None when it is not one (a user's model that is not a detector checkpoint)."""
+    import mlflow.artifacts
+
+    name = MODEL_NAMES[modality]
+    try:
+        uri = _client(registry).get_model_version_download_uri(name, str(version))
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp))
+            weights = local / f"{modality}.pt" if local.is_dir() else local
+            return load_checkpoint(weights) if weights.is_file() else None
+    except Exception as exc:  # noqa: BLE001 - a foreign model: no stored figures
+        log.warning("%s v%s: no readable checkpoint (%s)", name, version, exc)
+        return None
+
+
+def set_version_tag(modality: str, version: str, key: str, value: str,
+                    registry: RegistrySettings | None = None) -> None:
+    """Tag one registered version."""
+    _client(registry).set_model_version_tag(MODEL_NAMES[modality], str(version), key, value)
+
+
+def log_version_artifact(modality: str, version: str, path: str | Path, folder: str,
+                         registry: RegistrySettings | None = None) -> None:
+    """Log a file under `folder` of the run that registered a version."""
+    client = _client(registry)
+    mv = client.get_model_version(MODEL_NAMES[modality], str(version))
+    client.log_artifact(mv.run_id, str(path), folder)
+
+
+def move_champion(modality: str, version: str, reason: str,
+                  registry: RegistrySettings | None = None) -> str | None:
+    """Point `champion` of `modality` at `version` (audited); the previous champion."""
+    registry = _settings(registry)
+    moved = move_alias(_client(registry), MODEL_NAMES[modality], ALIAS, str(version), reason,
+                       audit_log=registry.audit_log)
+    return moved["from"]
+
+
+def list_models(registry: RegistrySettings | None = None) -> list[dict[str, Any]]:
+    """Every version of every detector, newest first: name, version, aliases, tags, created
+    (MLflow's milliseconds since the epoch) and description."""
+    client = _client(registry)
+    rows = []
+    for model_name in MODEL_NAMES.values():
+        versions = client.search_model_versions(f"name='{model_name}'")
+        if not versions:
+            continue
+        # a search leaves the aliases out: they come from the registered model
+        aliases = client.get_registered_model(model_name).aliases or {}  # alias -> version
+        for mv in sorted(versions, key=lambda v: int(v.version), reverse=True):
+            version = str(mv.version)
+            rows.append({"name": model_name, "version": version,
+                         "aliases": sorted(a for a, v in aliases.items() if str(v) == version),
+                         "tags": dict(mv.tags or {}), "created": mv.creation_timestamp,
+                         "description": mv.description or ""})
+    return rows

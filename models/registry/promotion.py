@@ -1,11 +1,48 @@
-"""Move the `champion` alias by hand, and list what the registry holds for each detector."""
+"""Promotion: move the `champion` alias by hand, or when a trained candidate beats the champion.
+
+The gate (`decide`) compares held-out AUCs: the candidate's and the champion's scored on the
+candidate's held-out split by the train workflow's evaluate step where it could, otherwise the
+stored figures (`test_auc`, logged to each version's MLflow run by
+`models.registry.client.register_weights`), and the decision's reason says which, naming any
+difference between the two held-out sets. Each move is recorded by the caller's `record`
+(`record(action, **details)`, e.g. an audit log in MongoDB): the registry itself stores nothing
+but the alias-move log (`models.registry.alias_audit`).
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
-from models.registry.alias_audit import move_alias
-from models.registry.client import ALIAS, MODEL_NAMES, _client
+from models.registry.client import (
+    MODEL_NAMES,
+    champion_version,
+    move_champion,
+    set_version_tag,
+    version_checkpoint,
+    version_run_metrics,
+    version_tags,
+)
+from models.registry.settings import RegistrySettings
+
+Recorder = Callable[..., None]
+"""`record(action, **details)`: stores one audit event (the caller knows where)."""
+
+PROMOTED = "model.promoted"
+"""The audit action of a promotion."""
+
+AUC_METRIC = "test_auc"
+"""The held-out (test split) media-level AUC written by `models.training.fit`."""
+
+PROMOTION_MARGIN = 0.005
+"""A candidate must beat the champion's held-out AUC by more than this to take the alias."""
+
+DECISION_TAG = "promotion_decision"
+"""Model-version tag holding the decision JSON (on the candidate version)."""
+
+HELD_OUT_KEYS = ("feature_version", "seed", "quick", "n_test_media")
+"""What identifies the held-out set a figure was measured on; differences are reported."""
 
 
 def modality_of(name: str) -> str:
@@ -16,52 +53,136 @@ def modality_of(name: str) -> str:
     raise ValueError(f"unknown model {name!r}; one of {', '.join(MODEL_NAMES.values())}")
 
 
-def promote(name: str, version: str, tracking_uri: str | None = None,
-            user_id: str | None = None) -> dict[str, Any]:
+def promote(name: str, version: str, registry: RegistrySettings | None = None,
+            record: Recorder | None = None) -> dict[str, Any]:
     """Point `champion` of `name` (e.g. detector-image) at `version`; the previous champion.
 
     Raises ValueError for an unknown name or version. Services that watch the alias (the
     inference service, the workflow steps) pick the new champion up without a restart. The move
-    is logged (`model.promoted`, by `user_id`) when a database is configured. Media whose newest
-    result came from any other version are stale from now on (`steps.rescan_select`).
+    is recorded with `record(PROMOTED, name=..., champion=..., previous=...)` when given. Media
+    whose newest result came from any other version are stale from now on
+    (`steps.rescan_select`).
     """
-    from mlflow.exceptions import MlflowException
-
-    model_name = MODEL_NAMES[modality_of(name)]
-    client = _client(tracking_uri)
-    try:
-        client.get_model_version(model_name, str(version))
-    except MlflowException as exc:
-        raise ValueError(f"{model_name} has no version {version}") from exc
-    alias_move = move_alias(client, model_name, ALIAS, str(version), reason="promoted by hand")
-    moved = {"name": model_name, "champion": str(version), "previous": alias_move["from"]}
-    _log_promotion(moved, user_id)
+    modality = modality_of(name)
+    version_tags(modality, str(version), registry)  # ValueError: no such version
+    previous = move_champion(modality, str(version), "promoted by hand", registry)
+    moved = {"name": MODEL_NAMES[modality], "champion": str(version), "previous": previous}
+    if record is not None:
+        record(PROMOTED, **moved)
     return moved
 
 
-def _log_promotion(moved: dict[str, Any], user_id: str | None) -> None:
-    from storage import audit
-    from storage.db import get_db
+def should_promote(
+    candidate_auc: float | None, champion_auc: float | None, margin: float = PROMOTION_MARGIN
+) -> bool:
+    """The gate: no champion figure (no champion) -> True; no candidate figure -> False;
+    otherwise True only for a strict improvement larger than `margin`."""
+    if candidate_auc is None:
+        return False
+    if champion_auc is None:
+        return True
+    return candidate_auc - champion_auc > margin
 
+
+def _number(value: Any) -> float | None:
     try:
-        db = get_db()
-    except RuntimeError:  # no MongoDB configured (a bare registry call): nothing to log to
-        return
-    audit.record(db, "model.promoted", user_id=user_id, address="cli", **moved)
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
 
 
-def list_models(tracking_uri: str | None = None) -> list[dict[str, Any]]:
-    """Every version of every detector, newest first, with its aliases and tags."""
-    client = _client(tracking_uri)
-    rows = []
-    for model_name in MODEL_NAMES.values():
-        versions = client.search_model_versions(f"name='{model_name}'")
-        if not versions:
-            continue
-        aliases = client.get_registered_model(model_name).aliases or {}  # alias -> version
-        for mv in sorted(versions, key=lambda v: int(v.version), reverse=True):
-            version = str(mv.version)
-            rows.append({"name": model_name, "version": version,
-                         "aliases": sorted(a for a, v in aliases.items() if str(v) == version),
-                         "tags": dict(mv.tags or {}), "created": mv.creation_timestamp})
-    return rows
+def version_evaluation(modality: str, version: str,
+                       registry: RegistrySettings | None = None) -> dict[str, Any]:
+    """The stored held-out figures of one registered version: `auc` plus HELD_OUT_KEYS, from
+    the version's MLflow run metrics, else from the metrics inside its weights file."""
+    tags = version_tags(modality, str(version), registry)
+    metrics: dict[str, Any] = version_run_metrics(modality, str(version), registry)
+    feature_version = tags.get("feature_version")
+    if AUC_METRIC not in metrics:
+        ckpt = version_checkpoint(modality, str(version), registry)
+        if ckpt is not None:
+            metrics = {**ckpt.get("metrics", {}), **metrics}
+            feature_version = feature_version or str(ckpt.get("feature_version"))
+    return {
+        "auc": _number(metrics.get(AUC_METRIC)),
+        "feature_version": feature_version,
+        "seed": _number(metrics.get("seed")),
+        "quick": _number(metrics.get("quick")),
+        "n_test_media": _number(metrics.get("n_test_media")),
+    }
+
+
+def decide(
+    modality: str,
+    candidate: str,
+    champion: str | None,
+    cand_eval: dict[str, Any],
+    champ_eval: dict[str, Any] | None,
+    margin: float = PROMOTION_MARGIN,
+    same_set: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The decision dict {modality, candidate, champion, candidate_auc, champion_auc,
+    promoted, reason, compared_on} (pure: the figures are given).
+
+    `same_set` is the evaluate step's report (`steps.train.evaluate_candidate`): when it scored
+    the current champion on the candidate's held-out split, those two AUCs are compared;
+    otherwise the stored figures `cand_eval` / `champ_eval` (`version_evaluation`)."""
+    fair = (same_set is not None and champion is not None and same_set.get("champion")
+            and str(same_set["champion"].get("version")) == str(champion)
+            and same_set["champion"].get("auc") is not None)
+    if fair:
+        cand_eval = {"auc": same_set["candidate"].get("auc")}
+        champ_eval = {"auc": same_set["champion"]["auc"]}
+    cand_auc = cand_eval.get("auc")
+    champ_auc = champ_eval.get("auc") if champ_eval else None
+    decision = {"modality": modality, "candidate": str(candidate), "champion": champion,
+                "candidate_auc": cand_auc, "champion_auc": champ_auc, "margin": margin,
+                "compared_on": "candidate's held-out split" if fair else "stored figures"}
+    if champion is None:
+        promoted = should_promote(cand_auc, None, margin)
+        reason = "no champion" if promoted else "no champion, but the candidate has no held-out AUC"
+    elif str(champion) == str(candidate):
+        promoted, reason = False, "the candidate is the champion already"
+    elif cand_auc is None:
+        promoted, reason = False, f"the candidate has no stored held-out {AUC_METRIC}"
+    elif champ_auc is None:
+        promoted = False
+        reason = (f"the champion v{champion} has no stored held-out {AUC_METRIC}: not compared; "
+                  "promote by hand (detector models promote) if wanted")
+    else:
+        promoted = should_promote(cand_auc, champ_auc, margin)
+        verb = "beats" if promoted else "does not beat"
+        reason = (f"held-out AUC {cand_auc:.4f} {verb} the champion's {champ_auc:.4f} "
+                  f"by more than {margin}")
+        if fair:
+            reason += (f"; both scored on the candidate's held-out split "
+                       f"({same_set['candidate'].get('n_authentic')} authentic, "
+                       f"{same_set['candidate'].get('n_synthetic')} synthetic media)")
+        else:
+            differ = [k for k in HELD_OUT_KEYS if k in cand_eval and k in (champ_eval or {})
+                      and cand_eval[k] != champ_eval[k]]
+            why = (same_set or {}).get("champion_error")
+            if why:
+                reason += f"; stored figures compared (champion not re-scored: {why})"
+            if differ:
+                shown = ", ".join(f"{k} {champ_eval[k]} -> {cand_eval[k]}" for k in differ)
+                reason += f"; evaluated on different held-out sets ({shown})"
+    decision.update(promoted=promoted, reason=reason)
+    return decision
+
+
+def promote_if_better(modality: str, version: str, same_set: dict[str, Any] | None = None,
+                      registry: RegistrySettings | None = None,
+                      record: Recorder | None = None) -> dict[str, Any]:
+    """Gate a trained candidate against the current champion (`decide`) and move `champion` to
+    it when it wins (`promote`, recorded by `record`); the decision, which is also tagged on
+    the version (DECISION_TAG, JSON)."""
+    champion = champion_version(modality, registry)
+    cand_eval = version_evaluation(modality, version, registry)
+    champ_eval = version_evaluation(modality, champion, registry) if champion is not None else None
+    decision = decide(modality, version, champion, cand_eval, champ_eval, same_set=same_set)
+    if decision["promoted"]:
+        promote(MODEL_NAMES[modality], str(version), registry, record)
+    set_version_tag(modality, str(version), DECISION_TAG, json.dumps(decision, sort_keys=True),
+                    registry)
+    return decision

@@ -17,6 +17,7 @@ from api.inference.settings import ServingSettings
 from config import Config, get_config
 from models.registry.champions import ChampionSet
 from models.registry.client import ensure_baselines
+from models.registry.settings import RegistrySettings
 from storage import jobs
 from storage.db import get_db
 
@@ -25,7 +26,7 @@ from storage.db import get_db
 def inference_url(detector_env: Config) -> Iterator[str]:
     """The real inference service (champions loaded) on waitress, on a free port."""
     ensure_baselines()
-    champions = ChampionSet(detector_env.mlflow_tracking_uri, reload_s=3600)
+    champions = ChampionSet(RegistrySettings.from_config(detector_env), reload_s=3600)
     champions.check()
     service = create_inference_app(champions, ServingSettings(), start=False)
     server = create_server(service, host="127.0.0.1", port=0, threads=2)

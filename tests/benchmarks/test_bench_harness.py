@@ -181,8 +181,9 @@ def test_orchestration_path(detector_env: Config) -> None:
 def test_batch_path(detector_env: Config) -> None:
     from benchmarks import batch
     from models.registry.client import ensure_baselines
+    from models.registry.settings import RegistrySettings
 
-    ensure_baselines(detector_env.mlflow_tracking_uri)
+    ensure_baselines(RegistrySettings.from_config(detector_env))
     rep = Report("batch", "test", quick=True)
     batch.batch(detector_env, True, rep)
     speedup, failed = rep.figures

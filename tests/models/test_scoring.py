@@ -20,10 +20,22 @@ class FixedModel:
     uncertain_band: float = 0.1
     name: str = "detector-test"
     version: str = "7"
+    media_calibration: tuple[float, float] = (1.0, 0.0)
+    text_lm: None = None
+
+    @property
+    def identity(self) -> str:
+        return f"champion:{self.version}"
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         assert len(x) == len(self.probs)
         return np.asarray(self.probs)
+
+    def members(self) -> list[tuple[str, FixedModel]]:
+        return [("champion", self)]
+
+    def predict_members(self, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        return self.predict(x), [self.predict(x)]
 
 
 def test_aggregate_is_mean_of_top_quarter() -> None:

@@ -27,9 +27,12 @@ TEXT = (
 @pytest.fixture(scope="module")
 def champions(mlflow_uri: str) -> dict[str, str]:
     """The committed baselines registered in the session's MLflow (idempotent, once a session)."""
-    from models.registry.client import ensure_baselines
+    from dataclasses import replace
 
-    return ensure_baselines(mlflow_uri)
+    from models.registry.client import ensure_baselines
+    from models.registry.settings import RegistrySettings
+
+    return ensure_baselines(replace(RegistrySettings.from_env(), tracking_uri=mlflow_uri))
 
 
 def write_image(path: Path, seed: int = 0) -> Path:

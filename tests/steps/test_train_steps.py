@@ -11,16 +11,15 @@ import torch
 
 from config import Config
 from models.checkpoint import WEIGHTS_DIR, load_checkpoint
-from models.registry.client import MODEL_NAMES, _client, champion_version, register_weights
-from steps.train import (
+from models.registry.client import champion_version, register_weights, version_tags
+from models.registry.promotion import (
     DECISION_TAG,
     PROMOTION_MARGIN,
     decide,
-    flag,
-    promote,
     should_promote,
     version_evaluation,
 )
+from steps.train import parse_bool, promote
 
 
 @pytest.mark.parametrize(
@@ -45,9 +44,10 @@ def test_should_promote_margin_is_a_parameter():
     assert should_promote(0.86, 0.85, margin=0.05) is False
 
 
-def test_flag_reads_workflow_parameters():
-    assert flag(True) and flag("true") and flag("True") and flag("1")
-    assert not flag(False) and not flag("false") and not flag("False") and not flag("0")
+def test_parse_bool_reads_workflow_parameters():
+    assert parse_bool(True) and parse_bool("true") and parse_bool("True") and parse_bool("1")
+    assert not parse_bool(False) and not parse_bool("false") and not parse_bool("False")
+    assert not parse_bool("0")
 
 
 def test_decide_prefers_the_champion_rescored_on_the_candidates_split():
@@ -104,8 +104,7 @@ def private_registry(detector_env: Config, tmp_path: Path, monkeypatch) -> str:
 
 
 def _decision_tag(version: str) -> dict:
-    mv = _client().get_model_version(MODEL_NAMES["text"], version)
-    return json.loads(mv.tags[DECISION_TAG])
+    return json.loads(version_tags("text", version)[DECISION_TAG])
 
 
 def test_promote_through_mlflow(private_registry: str, tmp_path: Path):

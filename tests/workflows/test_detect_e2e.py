@@ -25,8 +25,9 @@ TEXT = (
 @pytest.fixture(scope="module")
 def champions(module_env: Config) -> dict[str, str]:
     from models.registry.client import ensure_baselines
+    from models.registry.settings import RegistrySettings
 
-    return ensure_baselines(module_env.mlflow_tracking_uri)
+    return ensure_baselines(RegistrySettings.from_config(module_env))
 
 
 def _store(cfg: Config, name: str, modality: str, data: bytes) -> str:

@@ -60,10 +60,12 @@ def _image(cfg: Config, seed: int) -> str:
 def test_run_rescan_now_rescores_with_the_champion(detector_env: Config):
     from models.checkpoint import WEIGHTS_DIR
     from models.registry.client import champion_version, register_weights
+    from models.registry.settings import RegistrySettings
 
-    uri = detector_env.mlflow_tracking_uri  # the image champion only: 4 would take 4 times longer
-    champion = champion_version("image", uri) or register_weights(
-        "image", WEIGHTS_DIR / "image.pt", uri)
+    # the image champion only: 4 would take 4 times longer
+    registry = RegistrySettings.from_config(detector_env)
+    champion = champion_version("image", registry) or register_weights(
+        "image", WEIGHTS_DIR / "image.pt", registry)
     stale, fresh = _image(detector_env, 1), _image(detector_env, 2)
     for media_id, version in ((stale, "0"), (fresh, champion)):
         upsert_result(get_db(), {"job_id": "old-job", "media_id": media_id, "score": 0.5,

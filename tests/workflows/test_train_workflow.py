@@ -74,7 +74,15 @@ def test_train_manifest_valid_against_argo_schema():
 
 def test_run_training_now_registers_and_gates(detector_env: Config, tmp_path: Path,
                                               monkeypatch):
-    from models.registry.client import MODEL_NAMES, _client, champion_version
+    from mlflow import MlflowClient
+
+    from models.registry.client import (
+        MODEL_NAMES,
+        champion_version,
+        list_models,
+        version_run_metrics,
+        version_tags,
+    )
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
@@ -85,16 +93,16 @@ def test_run_training_now_registers_and_gates(detector_env: Config, tmp_path: Pa
     (decision,) = run_training_now(detector_env, ["text"], seed=5, quick=True, workers=1)
 
     name = MODEL_NAMES["text"]
-    versions = _client().search_model_versions(f"name='{name}'")
-    assert [str(v.version) for v in versions] == [decision["candidate"]]
+    assert [row["version"] for row in list_models() if row["name"] == name] == [
+        decision["candidate"]]
     assert decision["modality"] == "text" and decision["champion"] is None
     assert isinstance(decision["candidate_auc"], float), "quick held-out split has one class"
     assert decision["promoted"] is True and decision["reason"] == "no champion"
     assert champion_version("text") == decision["candidate"]
-    mv = _client().get_model_version(name, decision["candidate"])
-    assert json.loads(mv.tags["promotion_decision"])["promoted"] is True
-    run = _client().get_run(mv.run_id)
-    assert run.data.metrics["quick"] == 1.0 and "test_auc" in run.data.metrics
+    tags = version_tags("text", decision["candidate"])
+    assert json.loads(tags["promotion_decision"])["promoted"] is True
+    metrics = version_run_metrics("text", decision["candidate"])
+    assert metrics["quick"] == 1.0 and "test_auc" in metrics
     assert list(detector_env.scratch_root.glob("*")) == []  # exit handler removed the weights
 
     # the same quick training again: equal AUC is no improvement, the alias stays
@@ -107,8 +115,9 @@ def test_run_training_now_registers_and_gates(detector_env: Config, tmp_path: Pa
     # (the same weights score the same; the first decision used the stored out-of-family AUC)
     assert again["candidate_auc"] == again["champion_auc"]
     assert "both scored on the candidate's held-out split" in again["reason"]
-    mv = _client().get_model_version(name, again["candidate"])
-    logged = [a.path for a in _client().list_artifacts(mv.run_id, "evaluation")]
+    mlflow = MlflowClient(uri, registry_uri=uri)  # the run's artifacts, as MLflow lists them
+    mv = mlflow.get_model_version(name, again["candidate"])
+    logged = [a.path for a in mlflow.list_artifacts(mv.run_id, "evaluation")]
     assert logged == ["evaluation/text-evaluation.json"]
 
 

@@ -17,13 +17,14 @@ from api.inference.settings import ServingSettings
 from config import Config
 from models.registry.champions import ChampionSet
 from models.registry.client import ensure_baselines
+from models.registry.settings import RegistrySettings
 
 
 @pytest.fixture
 def champions(detector_env: Config) -> ChampionSet:
     """Every modality's champion from the session MLflow (baselines registered), loaded."""
     ensure_baselines()
-    loaded = ChampionSet(detector_env.mlflow_tracking_uri, reload_s=3600)
+    loaded = ChampionSet(RegistrySettings.from_config(detector_env), reload_s=3600)
     assert set(loaded.check().values()) <= {"loaded", "unchanged"}
     return loaded
 

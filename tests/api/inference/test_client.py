@@ -13,6 +13,7 @@ from api.inference.service import shutdown
 from api.inference.settings import ServingSettings
 from config import Config
 from models.registry.champions import ChampionSet
+from models.registry.settings import RegistrySettings
 
 
 def test_client_scores_through_the_real_server(live_url: str, jpeg: Path, wav: Path,
@@ -62,7 +63,7 @@ def test_client_raises_unavailable_on_a_closed_port(closed_port: int, jpeg: Path
 
 
 def test_client_raises_unavailable_on_5xx(detector_env: Config) -> None:
-    cold = create_app(ChampionSet(detector_env.mlflow_tracking_uri), ServingSettings(),
+    cold = create_app(ChampionSet(RegistrySettings.from_config(detector_env)), ServingSettings(),
                       start=False)  # no model loaded: 503
     url, server = serve_in_thread(cold)
     try:

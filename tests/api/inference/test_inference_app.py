@@ -13,6 +13,7 @@ from serving_helpers import TEXT, authed_client, write_mp4
 from api.inference.app import create_app
 from api.inference.settings import ServingSettings
 from models.registry.champions import ChampionSet
+from models.registry.settings import RegistrySettings
 
 TIMINGS = {"decode", "featurize", "model", "total"}
 
@@ -110,7 +111,7 @@ def test_probes(client: FlaskClient, champions: ChampionSet, detector_env) -> No
     assert ready.status_code == 200
     assert ready.json["models"]["image"]["version"] == champions.get("image").version
 
-    empty = ChampionSet(detector_env.mlflow_tracking_uri)  # nothing loaded yet
+    empty = ChampionSet(RegistrySettings.from_config(detector_env))  # nothing loaded yet
     cold = authed_client(create_app(empty, ServingSettings(), start=False))
     assert cold.get("/healthz").status_code == 200
     not_ready = cold.get("/readyz")

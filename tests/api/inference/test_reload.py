@@ -15,6 +15,7 @@ from config import Config
 from models.registry import champions as champions_module
 from models.registry import client as registry
 from models.registry.champions import ChampionSet
+from models.registry.settings import RegistrySettings
 
 
 def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -27,18 +28,17 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
 
 def test_moved_alias_is_picked_up_without_restart(detector_env: Config) -> None:
     registry.ensure_baselines()
-    champions = ChampionSet(detector_env.mlflow_tracking_uri, reload_s=0.2)
+    champions = ChampionSet(RegistrySettings.from_config(detector_env), reload_s=0.2)
     app = create_app(champions, ServingSettings(batch_max=1), start=True)  # loads in background
     client = authed_client(app)
-    mlflow = registry._client()
     before = registry.champion_version("text")
     try:
         _wait_for(lambda: client.get("/readyz").status_code == 200)
         assert client.post("/v1/score/text", json={"text": TEXT}).json["model"]["version"] == before
 
         new = registry.register_weights("text", registry.WEIGHTS_DIR / "text.pt", champion=False)
-        mlflow.set_model_version_tag("detector-text", new, "threshold", "0.25")
-        mlflow.set_registered_model_alias("detector-text", "champion", new)
+        registry.set_version_tag("text", new, "threshold", "0.25")
+        registry.move_champion("text", new, "test: a new champion")
         _wait_for(lambda: champions.get("text").version == new)
 
         body = client.post("/v1/score/text", json={"text": TEXT}).json
@@ -48,26 +48,27 @@ def test_moved_alias_is_picked_up_without_restart(detector_env: Config) -> None:
         assert f'modality="text",model="detector-text",version="{new}"}} 1.0' in page
         assert f'modality="text",model="detector-text",version="{before}"}} 0.0' in page
     finally:
-        mlflow.set_registered_model_alias("detector-text", "champion", before)
+        registry.move_champion("text", before, "test: the champion back")
         shutdown(app)
 
 
 def test_failed_reload_keeps_the_old_model(detector_env: Config,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     registry.ensure_baselines()
-    champions = ChampionSet(detector_env.mlflow_tracking_uri, modalities=("text", "audio"))
+    champions = ChampionSet(RegistrySettings.from_config(detector_env),
+                            modalities=("text", "audio"))
     assert champions.check() == {"text": "loaded", "audio": "loaded"}
     old = champions.get("text")
     assert champions.check() == {"text": "unchanged", "audio": "unchanged"}
 
-    monkeypatch.setattr(champions_module, "model_identity", lambda m, uri=None: "champion:999")
+    monkeypatch.setattr(champions_module, "model_identity", lambda m, registry=None: "champion:999")
 
-    def broken(modality: str, uri: str | None = None) -> None:
+    def broken(modality: str, registry: RegistrySettings | None = None) -> None:
         raise OSError("artifact store unreachable")
 
     monkeypatch.setattr(champions_module, "load_model", broken)
     assert champions.check() == {"text": "failed", "audio": "failed"}
     assert champions.get("text") is old and champions.ready() == (True, [])
 
-    monkeypatch.setattr(champions_module, "model_identity", lambda m, uri=None: None)
+    monkeypatch.setattr(champions_module, "model_identity", lambda m, registry=None: None)
     assert champions.check()["text"] == "missing" and champions.get("text") is old

@@ -10,6 +10,7 @@ from config import Config
 from models.registry.promotion import modality_of, promote
 from steps.rescan import current_champions
 from steps.rescan_select import select
+from storage import audit
 from storage.db import get_db
 from storage.media import insert_media
 from storage.results import upsert_result
@@ -37,8 +38,15 @@ def test_a_promoted_copy_makes_media_stale(fresh_mlflow: Config, tmp_path):
                              "model": {"name": "detector-image", "version": "1"}})
     assert select(get_db(), current_champions(), fresh_mlflow.media_root).items == []
 
-    moved = promote("detector-image", "2", user_id="admin-1")
+    recorded = []
+
+    def record(action: str, **details: object) -> None:  # what the CLI passes, by admin-1
+        recorded.append((action, details))
+        audit.record(get_db(), action, user_id="admin-1", address="cli", **details)
+
+    moved = promote("detector-image", "2", record=record)
     assert moved == {"name": "detector-image", "champion": "2", "previous": "1"}
+    assert recorded == [("model.promoted", moved)]
     assert [i["media_id"] for i in select(get_db(), current_champions(),
                                           fresh_mlflow.media_root).items] == [media_id]
     event = get_db().logs.find_one({"event": "model.promoted"})

@@ -11,6 +11,7 @@ from config import Config
 from models import MODALITIES
 from models.features import featurize
 from models.registry import client as registry
+from models.registry.settings import RegistrySettings
 from models.scoring import score
 
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
@@ -19,19 +20,19 @@ OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 def test_ensure_baselines_registers_champions_once(fresh_mlflow: Config) -> None:
     versions = registry.ensure_baselines()
     assert set(versions) == set(MODALITIES)
-    client = registry._client()
-    for modality, name in registry.MODEL_NAMES.items():
-        mv = client.get_model_version_by_alias(name, "champion")
-        assert str(mv.version) == versions[modality]
-        assert float(mv.tags["threshold"]) > 0 and float(mv.tags["uncertain_band"]) > 0
+    for modality in MODALITIES:
+        assert registry.champion_version(modality) == versions[modality]
+        tags = registry.version_tags(modality, versions[modality])
+        assert float(tags["threshold"]) > 0 and float(tags["uncertain_band"]) > 0
         # the text model carries the digest of the language models its features came from
-        assert ("text_lm_sha256" in mv.tags) == (modality == "text")
+        assert ("text_lm_sha256" in tags) == (modality == "text")
     lm = registry.WEIGHTS_DIR / "text-lm.npz"
-    assert client.get_model_version("detector-text", versions["text"]).tags[
+    assert registry.version_tags("text", versions["text"])[
         "text_lm_sha256"] == registry._sha256(lm)
     assert registry.ensure_baselines() == versions
-    assert all(len(client.search_model_versions(f"name='{n}'")) == 1
-               for n in registry.MODEL_NAMES.values())
+    listed = registry.list_models()
+    assert sorted((row["name"], row["aliases"]) for row in listed) == sorted(
+        (name, ["champion"]) for name in registry.MODEL_NAMES.values())
     assert registry.champion_version("image") == versions["image"]
 
 
@@ -58,7 +59,7 @@ def test_load_champion_reads_tags_and_caches(detector_env: Config) -> None:
     loaded = registry.load_champion("text")
     assert loaded.name == "detector-text" and isinstance(loaded.version, str)
     assert registry.load_champion("text") is loaded
-    tags = registry._client().get_model_version("detector-text", loaded.version).tags
+    tags = registry.version_tags("text", loaded.version)
     assert loaded.threshold == pytest.approx(float(tags["threshold"]))
     assert loaded.uncertain_band == pytest.approx(float(tags["uncertain_band"]))
     from models.features.text import TEXT_WIDTH
@@ -73,17 +74,18 @@ def test_new_champion_is_picked_up(detector_env: Config, tmp_path: Path) -> None
     before = registry.champion_version("audio")
     version = registry.register_weights("audio", weights, champion=False)
     assert registry.champion_version("audio") == before
-    client = registry._client()
-    client.set_model_version_tag("detector-audio", version, "threshold", "0.3125")
-    client.set_registered_model_alias("detector-audio", "champion", version)
+    registry.set_version_tag("audio", version, "threshold", "0.3125")
+    assert registry.move_champion("audio", version, "test: a new champion") == before
     loaded = registry.load_champion("audio")
     assert loaded.version == version and loaded.threshold == 0.3125
-    client.set_registered_model_alias("detector-audio", "champion", before)
+    registry.move_champion("audio", before, "test: the champion back")
 
 
 def test_missing_champion_is_a_clear_error(tmp_path: Path) -> None:
+    empty = RegistrySettings(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path / "artifacts",
+                             tmp_path / "audit.jsonl")
     with pytest.raises(LookupError):
-        registry.load_champion("image", tracking_uri=f"sqlite:///{tmp_path / 'empty.db'}")
+        registry.load_champion("image", empty)
 
 
 @pytest.mark.skipif(not OPENCV_DATA.exists(), reason="opencv-doc not installed")
