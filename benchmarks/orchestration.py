@@ -68,7 +68,7 @@ def fresh_process_ms(template: str, entrypoint: str) -> float:
 
 def orchestration(cfg: Config, quick: bool, report: Report) -> None:
     """Median per-task overhead on the engine, per-task time in fresh processes, their ratio."""
-    from workflows.local_engine import LocalEngine
+    from workflows.local.engine import LocalEngine
 
     rounds, engine_runs = (1, 3) if quick else (3, 20)
     engine = LocalEngine(cfg, workflow=empty_workflow())

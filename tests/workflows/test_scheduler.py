@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from config import Config, get_config
+from config import Config, Faults, get_config
 from workflows.rescan import build_rescan_workflow
 from workflows.scheduler import CronSpec, Scheduler, rescan_scheduler
 
@@ -28,7 +28,7 @@ class FakeClock:
 
 def _spec(monkeypatch, schedule: str) -> CronSpec:
     monkeypatch.setenv("RESCAN_SCHEDULE", schedule)
-    return CronSpec.from_manifest(build_rescan_workflow().to_dict())
+    return CronSpec.from_manifest(build_rescan_workflow(faults=Faults()).to_dict())
 
 
 def test_the_spec_is_read_from_the_rendered_cronworkflow(monkeypatch):
