@@ -10,7 +10,6 @@ from steps.persist import persist
 from steps.scratch import cleanup_scratch
 from workflows.detect import DetectSteps, build_detect_workflow
 
-
 DEFAULT_FAULTS = Faults()
 
 
