@@ -100,7 +100,7 @@ def build_rescan_workflow(
         schedules=[rescan_schedule(schedule)],
         timezone=TIMEZONE,
         concurrency_policy="Forbid",
-        suspend=True if suspend else None,
+        cron_suspend=True if suspend else None,  # Hera's `suspend` is the workflows' own
         starting_deadline_seconds=STARTING_DEADLINE_S,
         successful_jobs_history_limit=3,
         failed_jobs_history_limit=3,

@@ -54,6 +54,7 @@ def test_cron_shape(manifest, monkeypatch):
     monkeypatch.setenv("RESCAN_SCHEDULE", "off")
     off = build_rescan_workflow(faults=Faults(), **schedule_settings(get_config())).to_dict()
     assert off["spec"]["schedules"] == [DEFAULT_SCHEDULE] and off["spec"]["suspend"] is True
+    assert "suspend" not in off["spec"]["workflowSpec"]  # the schedule stops, not its workflows
 
 
 def _image(cfg: Config, seed: int) -> str:
