@@ -193,15 +193,16 @@ def run_rescan_now(
     from workflows.local.engine import LocalEngine
     from workflows.local.walk import StepFailed
 
+    db = get_db(cfg.mongo_uri, cfg.mongo_db)
     given = {k: v for k, v in (parameters or {}).items() if v}
     if not given.get("job_id"):
         filters = {k: given.get(k, "") for k in RUN_PARAMETERS if k != "job_id"}
-        given["job_id"] = open_rescan(get_db(), "local", filters)["job_id"]
+        given["job_id"] = open_rescan(db, "local", filters)["job_id"]
     job_id = given["job_id"]
 
     def on_node(node: str, **fields: object) -> None:
         if fields.get("status") == "failed":  # a media's failure, kept with its error
-            set_node(get_db(), job_id, node, **fields)
+            set_node(db, job_id, node, **fields)
 
     own = engine is None
     if engine is None:

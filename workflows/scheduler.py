@@ -137,8 +137,9 @@ def rescan_scheduler(cfg: Config, clock: Clock = utc_now) -> Scheduler | None:
     rescans = cfg.rescans
     hooks: list[Callable[[datetime], Any]] = []
     if rescans.retention_days is not None:
-        hooks.append(lambda now: purge_expired(get_db(), cfg.media_root, rescans.retention_days,
-                                               now, limit=rescans.purge_batch))
+        hooks.append(lambda now: purge_expired(get_db(cfg.mongo_uri, cfg.mongo_db), cfg.media_root,
+                                               rescans.retention_days, now,
+                                               limit=rescans.purge_batch))
     on_schedule = rescans.schedule_on and not cfg.argo_server  # on Argo, Argo runs the schedule
     if not on_schedule and not hooks:
         return None
