@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
-from config import get_config
+from config import Config, get_config
+
+if TYPE_CHECKING:
+    from workflows.engine import Engine
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -65,7 +68,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def _default_engine(cfg: Any) -> Any:
+def _default_engine(cfg: Config) -> Engine:
     from workflows.engine import get_engine
 
     return get_engine(cfg)

@@ -9,6 +9,7 @@ from pymongo.database import Database
 
 from config import Config, Limits
 from storage.db import get_db
+from workflows.engine import Engine
 
 
 def settings() -> Config:
@@ -26,8 +27,8 @@ def db() -> Database:
     return get_db(current_app.config["MONGO_URI"], current_app.config["MONGO_DB"])
 
 
-def engine() -> Any:
-    """The workflow engine: `.name`, `.submit(job_id)`, `.refresh(job_id)`, `.wait(job_id, t)`."""
+def engine() -> Engine:
+    """The workflow engine the app was created with (`workflows.engine.Engine`)."""
     return current_app.extensions["engine"]
 
 

@@ -45,17 +45,19 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
-def payload(db: Database, job: dict[str, Any]) -> bytes:
+def payload(db: Database, job: dict[str, Any], argo_ui_url: str | None) -> bytes:
     """The JSON body of a callback: the job as `GET /api/v1/jobs/<id>` shows it, its results."""
-    body = public_job(job, results.results_for_job(db, job["job_id"]))
+    body = public_job(job, results.results_for_job(db, job["job_id"]), argo_ui_url)
     return json.dumps(body, default=JSONProvider.default, separators=(",", ":")).encode()
 
 
 class Deliverer:
     """The scanner and sender threads of one API process (started on first use)."""
 
-    def __init__(self, db_factory: Callable[[], Database], engine: Any, cfg: Webhooks) -> None:
+    def __init__(self, db_factory: Callable[[], Database], engine: Any, cfg: Webhooks,
+                 argo_ui_url: str | None) -> None:
         self._db, self._engine, self.cfg = db_factory, engine, cfg
+        self._argo_ui_url = argo_ui_url  # the job's `links.argo_ui` in the callback body
         self._queue: queue.Queue[str] = queue.Queue(maxsize=cfg.queue_size)
         self._queued: set[str] = set()
         self._refreshed: dict[str, float] = {}
@@ -139,7 +141,7 @@ class Deliverer:
         job = webhooks.claim(db, job_id, self.cfg.lease_s)
         if job is None:
             return
-        body = payload(db, job)
+        body = payload(db, job, self._argo_ui_url)
         secret = webhooks.get_secret(db, job["owner"])["secret"]
         status_code, error = None, None
         try:

@@ -52,9 +52,9 @@ def create_detection() -> ResponseReturnValue:
     fast = mode == "sync" and client is not None and all(
         s.info.modality != "video" for s in staged)
     writers = current_app.extensions["sync_writers"] if fast else None
-    stored = ingest.store(db(), staged, owner, "inference" if fast else engine().name, mode,
-                          settings().media_root, status="running" if fast else "queued",
-                          background=writers)
+    stored = ingest.store_media_and_job(
+        db(), staged, owner, "inference" if fast else engine().name, mode,
+        settings().media_root, status="running" if fast else "queued", background=writers)
     job_id = stored.job["job_id"]
     event = dict(user_id=owner, address=client_address(), job_id=job_id, mode=mode,
                  media_ids=[d["media_id"] for d in stored.media])

@@ -8,9 +8,9 @@ engine instead, so nothing is lost.
 Round trips to MongoDB are what the sync path spends most of its own time on, so this module
 writes each thing once and reads nothing back, and overlaps what it can: the media are stored
 before scoring (a crash never loses an upload) while the job, created `running`, and its event
-are inserted during the scoring call (`workflows.ingest.store(background=...)`); each result is
-inserted (no read first: the job is new) while its node state is inserted beside it; the job
-is finished with one replace guarded by its revision, and the answer is built from the
+are inserted during the scoring call (`workflows.ingest.store_media_and_job(background=...)`);
+each result is inserted (no read first: the job is new) while its node state is inserted beside
+it; the job is finished with one replace guarded by its revision, and the answer is built from the
 documents in hand. Nothing is decoded here: an image's heatmap and a sound's waveform come drawn
 by the service with its answer and are only written to the media volume.
 """

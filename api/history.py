@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from api.auth import current_user, require_token
-from api.context import db
+from api.context import db, settings
 from api.errors import ApiError
 from api.models_admin import mlflow_ui_link
 from api.openapi import documented
@@ -65,13 +65,14 @@ def list_history() -> ResponseReturnValue:
     from workflows.argo_engine import argo_ui_link
 
     jobs = history.jobs_by_id(db(), [doc["job_id"] for doc in items])
+    argo_ui_url = settings().argo_ui_url
     out = []
     for doc in items:
         item = public_result(doc)
         model = item["model"]
         item["links"] = {**(item.get("links") or {}),
                          "job": f"/api/v1/jobs/{doc['job_id']}",
-                         "argo_ui": argo_ui_link(jobs.get(doc["job_id"], {})),
+                         "argo_ui": argo_ui_link(jobs.get(doc["job_id"], {}), argo_ui_url),
                          "mlflow": mlflow_ui_link(model.get("name"), model.get("version"))}
         out.append(item)
     return jsonify({"items": out, "page": page, "per_page": per_page, "total": total})

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from api.auth import current_user, require_token
-from api.context import db, engine
+from api.context import db, engine, settings
 from api.errors import ApiError
 from api.openapi import documented
 from api.schemas import Job
@@ -29,7 +29,7 @@ def _own_job(job_id: str) -> dict[str, Any]:
 
 def _job_response(job_id: str) -> ResponseReturnValue:
     job = jobs.get_job(db(), job_id, owner=current_user()["user_id"])
-    body = public_job(job, results.results_for_job(db(), job_id))
+    body = public_job(job, results.results_for_job(db(), job_id), settings().argo_ui_url)
     body["callback"] = webhooks.public_callback(job)  # delivery attempts of its callback_url
     return jsonify(body)
 

@@ -59,7 +59,7 @@ def public_rescan(job: dict[str, Any]) -> dict[str, Any]:
             "from_versions": job.get("from_versions") or {},
             "created_at": job.get("created_at"), "finished_at": job.get("finished_at"),
             "links": {"self": url_for("rescans.get_rescan", rescan_id=job["job_id"]),
-                      "argo_ui": argo_ui_link(job)}}
+                      "argo_ui": argo_ui_link(job, settings().argo_ui_url)}}
 
 
 @bp.post("")

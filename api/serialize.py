@@ -37,9 +37,10 @@ def public_result(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def public_job(doc: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, Any]:
+def public_job(doc: dict[str, Any], results: list[dict[str, Any]], argo_ui_url: str | None
+               ) -> dict[str, Any]:
     """A job with its results as the API returns it; `links.argo_ui` is its workflow in the
-    Argo UI (null off Argo or when ARGO_UI_URL is unset)."""
+    Argo UI at `argo_ui_url` (null off Argo or when ARGO_UI_URL is unset)."""
     from api.errors import redact
     from workflows.argo_engine import argo_ui_link
 
@@ -50,7 +51,7 @@ def public_job(doc: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, 
     if isinstance(out["error"], str):  # a step's exception text: no server paths or hosts
         out["error"] = redact(out["error"])
     out["results"] = [public_result(r) for r in results]
-    out["links"] = {"argo_ui": argo_ui_link(doc)}
+    out["links"] = {"argo_ui": argo_ui_link(doc, argo_ui_url)}
     return out
 
 

@@ -77,5 +77,6 @@ def register_webhooks(app: Flask) -> None:
 
     uri, name = app.config["MONGO_URI"], app.config["MONGO_DB"]
     app.register_blueprint(bp)
+    cfg = app.config["DETECTOR"]
     app.extensions["webhooks"] = Deliverer(lambda: get_db(uri, name), app.extensions["engine"],
-                                           app.config["DETECTOR"].webhooks)
+                                           cfg.webhooks, cfg.argo_ui_url)

@@ -25,10 +25,11 @@ OWNER = "bench-batch"
 def store_images(cfg: Config, n: int) -> list[str]:
     """`n` distinct 640x480 photos stored as media (content-addressed, probed like uploads)."""
     from storage.db import get_db
-    from workflows.ingest import stage, store_job
+    from workflows.ingest import stage, store_media_and_queued_job
 
     staged = [stage(p, p.name, cfg.limits) for p in media.photo_set(n)]
-    job = store_job(get_db(), staged, OWNER, "local", "async", cfg.media_root, move=False)
+    job = store_media_and_queued_job(get_db(), staged, OWNER, "local", "async", cfg.media_root,
+                                     move=False)
     return job["media_ids"]
 
 
@@ -111,7 +112,7 @@ def _cpu_of(run: Callable[[], Any], pids: list[int], mongo: int | None) -> tuple
 
 def batch(cfg: Config, quick: bool, report: Report) -> None:
     """Engine vs loop on the same media, `rounds` times; the speed-up's median."""
-    from workflows.local_engine import LocalEngine
+    from workflows.local.engine import LocalEngine
 
     rounds, n = (1, 10) if quick else (2, 200)  # 3 rounds took 4 of `make bench`'s 8 minutes
     per_job = cfg.limits.max_files_per_request

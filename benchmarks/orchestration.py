@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from benchmarks.report import Report, figure
-from config import Config
+from config import Config, Faults
 
 REPO = Path(__file__).resolve().parents[1]
 ITEM = {"media_id": "m0", "modality": "image", "media_path": "ab/m0"}
@@ -27,12 +27,12 @@ TASK_INPUTS = {
 """The script nodes of one media's run (3 steps + the exit handler): 4 tasks."""
 
 
-def empty_workflow() -> object:
+def empty_workflow(faults: Faults) -> object:
     from benchmarks import empty_steps as e
     from workflows.detect import DetectSteps, build_detect_workflow
 
     return build_detect_workflow(
-        steps=DetectSteps(e.preprocess, e.infer, e.persist, e.cleanup_scratch))
+        faults=faults, steps=DetectSteps(e.preprocess, e.infer, e.persist, e.cleanup_scratch))
 
 
 def engine_per_task_ms(engine: object, runs: int) -> list[float]:
@@ -68,10 +68,10 @@ def fresh_process_ms(template: str, entrypoint: str) -> float:
 
 def orchestration(cfg: Config, quick: bool, report: Report) -> None:
     """Median per-task overhead on the engine, per-task time in fresh processes, their ratio."""
-    from workflows.local_engine import LocalEngine
+    from workflows.local.engine import LocalEngine
 
     rounds, engine_runs = (1, 3) if quick else (3, 20)
-    engine = LocalEngine(cfg, workflow=empty_workflow())
+    engine = LocalEngine(cfg, workflow=empty_workflow(cfg.faults))
     entrypoints = {t["name"]: _entrypoint(t["script"]["args"])
                    for t in engine.manifest["spec"]["templates"] if "script" in t}
     engine_ms, fresh_ms, ratios = [], [], []

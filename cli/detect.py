@@ -13,7 +13,7 @@ from models.media.probe import MediaError
 from storage import jobs, results, users
 from storage.db import get_db
 from workflows.engine import get_engine
-from workflows.ingest import Staged, stage, store_job
+from workflows.ingest import Staged, stage, store_media_and_queued_job
 
 CLI_USER = "cli"
 
@@ -48,7 +48,8 @@ def detect_paths(paths: list[Path], as_json: bool = False, user: str = CLI_USER)
             return 2
     db = get_db()
     engine = get_engine(cfg)
-    job = store_job(db, staged, _owner(user), engine.name, "cli", cfg.media_root, move=False)
+    job = store_media_and_queued_job(db, staged, _owner(user), engine.name, "cli", cfg.media_root,
+                                     move=False)
     engine.submit(job["job_id"])
     status = engine.wait(job["job_id"], timeout=max(cfg.limits.sync_timeout_s, 600.0))
     by_media = {r["media_id"]: r for r in results.results_for_job(db, job["job_id"])}

@@ -159,7 +159,7 @@ def _train_workflow(args: argparse.Namespace) -> int:
     """The training workflow (train -> register -> promote if better) on the local engine."""
     from cli.stack import embedded_stack
     from models import MODALITIES
-    from workflows.dag_walk import StepFailed
+    from workflows.local.walk import StepFailed
     from workflows.train import run_training_now
 
     with embedded_stack() as cfg:

@@ -18,7 +18,7 @@ from storage import jobs
 from storage._common import NO_ID
 from storage.db import get_db
 from workflows.engine import get_engine
-from workflows.ingest import Staged, stage, store_job
+from workflows.ingest import Staged, stage, store_media_and_queued_job
 
 TERMINAL = ("succeeded", "failed")
 
@@ -92,8 +92,8 @@ class LocalScan:
         batches = []
         for start in range(0, len(items), size):
             batch = items[start:start + size]
-            job = store_job(self.db, batch, self.owner, engine.name, "cli",
-                            self.cfg.media_root, move=False)
+            job = store_media_and_queued_job(self.db, batch, self.owner, engine.name, "cli",
+                                             self.cfg.media_root, move=False)
             engine.submit(job["job_id"])
             batches.append((job["job_id"], batch))
         self._wait(engine, [job_id for job_id, _ in batches], len(items))

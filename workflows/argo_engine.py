@@ -13,13 +13,13 @@ and labels), never an inline spec, so a controller with `workflowRestrictions:
 {templateReferencing: Strict}` runs them and the api's token can start only what the cluster's
 templates define.
 
-Settings (config.py; the two marked * are read here from the environment for now): ARGO_SERVER
-(may carry a path prefix: https://host/argo/), ARGO_TOKEN (with or without the `Bearer `
-prefix), ARGO_TOKEN_FILE (a token file re-read when it changes, e.g. a projected, short-lived
-ServiceAccount token; it wins over ARGO_TOKEN), ARGO_NAMESPACE, ARGO_VERIFY_TLS, *ARGO_TIMEOUT_S
-(seconds per HTTP call, default 10), *ARGO_UI_URL (the Argo UI as users reach it, e.g.
-https://argo.example.com; unset: jobs carry no UI link, since ARGO_SERVER is usually a
-cluster-internal address).
+Settings (config.py, given to the engine when it is built): ARGO_SERVER (may carry a path
+prefix: https://host/argo/), ARGO_TOKEN (with or without the `Bearer ` prefix), ARGO_TOKEN_FILE
+(a token file re-read when it changes, e.g. a projected, short-lived ServiceAccount token; it
+wins over ARGO_TOKEN), ARGO_NAMESPACE, ARGO_VERIFY_TLS, ARGO_TIMEOUT_S (seconds per HTTP call,
+default 10). ARGO_UI_URL (the Argo UI as users reach it, e.g. https://argo.example.com; unset:
+jobs carry no UI link, since ARGO_SERVER is usually a cluster-internal address) is the `base`
+the API passes to `argo_ui_link`.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from hera.workflows.models import (
 )
 from hera.workflows.models import Workflow as WorkflowModel
 
-from config import Config, get_config
+from config import Config
 from workflows.engine import (
     RETRYABLE,
     STOPPABLE,
@@ -84,15 +84,10 @@ def job_status(phase: str | None) -> str | None:
     return PHASES.get(phase or "")
 
 
-def timeout_from_env() -> float:
-    """ARGO_TIMEOUT_S (config), default 10 s."""
-    return get_config().argo_timeout_s
-
-
-def argo_ui_link(job: dict[str, Any], base: str | None = None) -> str | None:
-    """The job's workflow in the Argo UI (ARGO_UI_URL), or None off Argo or without a base.
-    The `uid` query lets the UI show the archived copy once the workflow is deleted."""
-    base = base if base is not None else get_config().argo_ui_url
+def argo_ui_link(job: dict[str, Any], base: str | None) -> str | None:
+    """The job's workflow in the Argo UI at `base` (ARGO_UI_URL, `Config.argo_ui_url`), or None
+    off Argo or without a base. The `uid` query lets the UI show the archived copy once the
+    workflow is deleted."""
     ref = job.get("engine_ref") or {}
     if not base or ref.get("engine") != "argo" or not ref.get("name") or not ref.get("namespace"):
         return None
@@ -117,10 +112,15 @@ def job_labels(job_id: str, media: list[dict[str, str]],
     return labels
 
 
-def _default_champion(modality: str) -> str | None:
-    from models.registry.client import champion_version
+def champion_lookup(tracking_uri: str) -> Callable[[str], str | None]:
+    """The champion version by modality in the registry at `tracking_uri` (MLflow)."""
 
-    return champion_version(modality)
+    def champion(modality: str) -> str | None:
+        from models.registry.client import champion_version
+
+        return champion_version(modality, tracking_uri)
+
+    return champion
 
 
 class TokenFile:
@@ -204,16 +204,15 @@ class ArgoEngine:
         if workflow is None:
             from workflows.detect import build_detect_workflow
 
-            workflow = build_detect_workflow(namespace=cfg.argo_namespace)
+            workflow = build_detect_workflow(faults=cfg.faults, namespace=cfg.argo_namespace)
         if not cfg.argo_server:
             raise ValueError("ARGO_SERVER is not set")
         self.cfg = cfg
         self.workflow = workflow
         self.namespace = cfg.argo_namespace
         self.poll_interval = poll_interval
-        self.champion = champion or _default_champion
-        self.service = service_for(
-            cfg, session, timeout if timeout is not None else timeout_from_env())
+        self.champion = champion or champion_lookup(cfg.mlflow_tracking_uri)
+        self.service = service_for(cfg, session, timeout)
 
     def manifest(self, arguments: dict[str, str], job_id: str) -> WorkflowModel:
         """The Workflow to create: a reference to the WorkflowTemplate (the definition's name

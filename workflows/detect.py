@@ -22,18 +22,14 @@ from dataclasses import dataclass
 
 from hera.workflows import DAG, Parameter, Script, Workflow
 
+from config import Faults
 from workflows.hera_config import configure_hera
-from workflows.pod import (  # noqa: F401 - re-exported: the detect workflow's constants
+from workflows.pod import (
     CLUSTER_NAMES,
-    MEDIA_MOUNT,
-    SCRATCH_MOUNT,
     STEP_BACKOFF,
-    STEP_BACKOFF_MAX,
     STEP_RETRIES,
-    TMP_MOUNT,
     WORKFLOW_LABEL,
     ClusterNames,
-    retry_strategy,
     step_factory,
     workflow_kind,
     workflow_settings,
@@ -99,6 +95,7 @@ def detect_one_dag(step: Callable[[Callable], Script], steps: DetectSteps) -> DA
 
 def build_detect_workflow(
     *,
+    faults: Faults,
     namespace: str | None = None,
     retries: int = STEP_RETRIES,
     backoff: str = STEP_BACKOFF,
@@ -112,12 +109,13 @@ def build_detect_workflow(
     `template` the WorkflowTemplate `detect` with the same spec.
 
     Workflow parameters `job_id` and `media` (see WORKFLOW_PARAMETERS) are filled per job by the
-    engines; `parallelism` caps the pods of one job running at once.
+    engines; `parallelism` caps the pods of one job running at once; `faults` caps the retries
+    and sets every step's deadline (`config.Faults`).
     """
     configure_hera(namespace, image)
     steps = steps or default_steps()
     step = with_registry_identity(
-        step_factory(retries, backoff, names, TEMPLATE_NAME), SCORER_SECRET)
+        step_factory(retries, backoff, names, TEMPLATE_NAME, faults), SCORER_SECRET)
     kind, naming = workflow_kind(TEMPLATE_NAME, template)
     with kind(
         **naming,

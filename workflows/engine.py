@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from config import Config, get_config
+from config import Config
 
 TERMINAL = frozenset({"succeeded", "failed"})
 STOPPABLE = frozenset({"queued", "running"})
@@ -56,9 +56,8 @@ def _key(cfg: Config) -> tuple:
             cfg.local_workers)
 
 
-def get_engine(cfg: Config | None = None) -> Engine:
+def get_engine(cfg: Config) -> Engine:
     """The engine for `cfg` (Argo when ARGO_SERVER is set, else local), built once per process."""
-    cfg = cfg or get_config()
     key = _key(cfg)
     with _lock:
         engine = _engines.get(key)
@@ -68,7 +67,7 @@ def get_engine(cfg: Config | None = None) -> Engine:
 
                 engine = ArgoEngine(cfg)
             else:
-                from workflows.local_engine import LocalEngine
+                from workflows.local.engine import LocalEngine
 
                 engine = LocalEngine(cfg)
             _engines[key] = engine

@@ -93,7 +93,8 @@ def media_doc(item: Staged, owner: str, rel: str) -> dict[str, Any]:
 
 @dataclass
 class Stored:
-    """What `store` recorded: the job, its media documents (in order) and the blobs it created.
+    """What `store_media_and_job` recorded: the job, its media documents (in order) and the
+    blobs it created.
 
     With a `background` executor the job is still being inserted: `wait()` before anything
     that needs it stored (its results, its status)."""
@@ -110,7 +111,7 @@ class Stored:
             pending.result()
 
 
-def store(
+def store_media_and_job(
     db: Database, staged: list[Staged], owner: str, engine_name: str, mode: str,
     media_root: Path, move: bool = True, status: str = "queued",
     background: Executor | None = None,
@@ -154,18 +155,19 @@ def store(
     return stored
 
 
-def store_job(
+def store_media_and_queued_job(
     db: Database, staged: list[Staged], owner: str, engine_name: str, mode: str,
     media_root: Path, move: bool = True,
 ) -> dict[str, Any]:
-    """Store bytes and media documents, then create the queued job; undo all of it if a step
-    fails."""
-    return store(db, staged, owner, engine_name, mode, media_root, move=move).job
+    """`store_media_and_job` with the job queued and inserted before this returns; the job
+    document."""
+    return store_media_and_job(db, staged, owner, engine_name, mode, media_root, move=move).job
 
 
 def discard(db: Database, stored: Stored, media_root: Path) -> None:
-    """Remove what `store` recorded: the job (its nodes and results), the media documents and the
-    blobs no other media document uses. For input found bad after it was stored."""
+    """Remove what `store_media_and_job` recorded: the job (its nodes and results), the media
+    documents and the blobs no other media document uses. For input found bad after it was
+    stored."""
     jobs.delete_job(db, stored.job["job_id"])
     _remove(db, [d["media_id"] for d in stored.media], stored.new_blobs, media_root)
 

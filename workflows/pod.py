@@ -18,7 +18,7 @@ from hera.workflows import (
     models,
 )
 
-from config import get_config
+from config import Faults
 
 MEDIA_MOUNT = "/mnt/media"
 SCRATCH_MOUNT = "/mnt/scratch"
@@ -119,14 +119,15 @@ def pod_security_context() -> models.PodSecurityContext:
     )
 
 
-def retry_strategy(limit: int = STEP_RETRIES, backoff: str = STEP_BACKOFF) -> RetryStrategy:
+def retry_strategy(max_retries: int, limit: int = STEP_RETRIES, backoff: str = STEP_BACKOFF
+                   ) -> RetryStrategy:
     """Retry on any failure (errors included: evicted pods), exponential backoff; `limit` is
-    clipped to MAX_STEP_RETRIES (`config.Faults.max_step_retries`).
+    clipped to `max_retries` (MAX_STEP_RETRIES, `config.Faults.max_step_retries`).
 
     `limit` and `factor` are IntOrString: rendered as strings, the form Argo's schema names.
     """
     return RetryStrategy(
-        limit=str(min(limit, get_config().faults.max_step_retries)),
+        limit=str(min(limit, max_retries)),
         retry_policy="Always",
         backoff=models.Backoff(
             duration=backoff, factor=models.IntOrString("2"), max_duration=STEP_BACKOFF_MAX
@@ -209,14 +210,15 @@ def step_metrics(workflow: str, step: str) -> Metrics:
 
 
 def step_factory(
-    retries: int, backoff: str, names: ClusterNames, workflow: str,
+    retries: int, backoff: str, names: ClusterNames, workflow: str, faults: Faults,
     deadline_s: int | None = None,
 ) -> Callable[[Callable], Script]:
     """`step(fn)`: the Script template of a `@script` function with the shared pod settings,
-    the step metrics labelled with `workflow` (the definition's name) and `activeDeadlineSeconds`
-    = `deadline_s` (default STEP_DEADLINE_S, `config.Faults.step_deadline_s`)."""
+    the step metrics labelled with `workflow` (the definition's name), `retries` clipped to
+    `faults.max_step_retries` and `activeDeadlineSeconds` = `deadline_s` (default
+    `faults.step_deadline_s`, STEP_DEADLINE_S)."""
     if deadline_s is None:
-        deadline_s = get_config().faults.step_deadline_s
+        deadline_s = faults.step_deadline_s
     common = dict(
         active_deadline_seconds=str(deadline_s),  # IntOrString, as Argo's schema names it
         env=env(),
@@ -225,7 +227,7 @@ def step_factory(
         security_context=security_context(),
         resources=Resources(cpu_request="250m", memory_request="512Mi", memory_limit="3Gi"),
     )
-    retry = retry_strategy(retries, backoff)
+    retry = retry_strategy(faults.max_step_retries, retries, backoff)
 
     def step(fn: Callable) -> Script:
         source = getattr(fn, "wrapped_function", fn)

@@ -5,20 +5,21 @@ only reference WorkflowTemplate `rescan`, as Argo's Strict template referencing 
 the kustomize Component listing them; `--check` writes nothing and exits 1 when a committed file
 differs from what the Hera code renders now (CI, and `tests/workflows/test_render.py`). Rendered
 with the default image (`hera_config.DEFAULT_IMAGE`, rewritten by the overlays' `images:`)
-whatever DETECTOR_IMAGE says; RESCAN_SCHEDULE, when set, changes the rescan schedule.
+whatever DETECTOR_IMAGE says, and the default retry cap and step deadlines (`config.Faults()`)
+whatever MAX_STEP_RETRIES and the deadlines say; RESCAN_SCHEDULE, when set, changes the rescan
+schedule (`main` reads the configuration once).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from config import FAULT_VARS
+from config import Faults, get_config
 from workflows.hera_config import DEFAULT_IMAGE
 
 OUT_DIR = Path(__file__).resolve().parents[1] / "k8s" / "argo"
@@ -28,39 +29,32 @@ HEADER = (
 )
 
 
-def _detect() -> dict:
+RENDERED_FAULTS = Faults()
+"""The retry cap and step deadlines of k8s/argo/: the defaults (a cluster's own values are
+the ConfigMap's business, not the committed manifests')."""
+
+
+def _manifests(schedule: dict[str, Any]) -> dict[str, dict]:
+    """The Argo manifests by file name (MANIFESTS), rendered with RENDERED_FAULTS."""
     from workflows.detect import build_detect_workflow
-
-    return build_detect_workflow(namespace=NAMESPACE, template=True, image=DEFAULT_IMAGE).to_dict()
-
-
-def _rescan_pair() -> tuple[dict, dict]:
     from workflows.rescan import build_rescan_workflow, strict_manifests
-
-    return strict_manifests(build_rescan_workflow(namespace=NAMESPACE, image=DEFAULT_IMAGE)
-                            .to_dict())
-
-
-def _rescan_template() -> dict:
-    return _rescan_pair()[0]
-
-
-def _rescan() -> dict:
-    return _rescan_pair()[1]
-
-
-def _train() -> dict:
     from workflows.train import build_train_workflow
 
-    return build_train_workflow(namespace=NAMESPACE, template=True, image=DEFAULT_IMAGE).to_dict()
+    common = dict(faults=RENDERED_FAULTS, namespace=NAMESPACE, image=DEFAULT_IMAGE)
+    detect = build_detect_workflow(**common, template=True).to_dict()
+    rescan_template, rescan = strict_manifests(
+        build_rescan_workflow(**common, **schedule).to_dict())
+    return {
+        "detect-workflowtemplate.yaml": detect,
+        "rescan-cronworkflow.yaml": rescan,
+        "rescan-workflowtemplate.yaml": rescan_template,
+        "train-workflowtemplate.yaml": build_train_workflow(**common, template=True).to_dict(),
+    }
 
 
-MANIFESTS: dict[str, Callable[[], dict]] = {
-    "detect-workflowtemplate.yaml": _detect,
-    "rescan-cronworkflow.yaml": _rescan,
-    "rescan-workflowtemplate.yaml": _rescan_template,
-    "train-workflowtemplate.yaml": _train,
-}
+MANIFESTS = ("detect-workflowtemplate.yaml", "rescan-cronworkflow.yaml",
+             "rescan-workflowtemplate.yaml", "train-workflowtemplate.yaml")
+"""The files `_manifests` renders, in the kustomization's order."""
 
 IMAGE_PATHS = {
     "WorkflowTemplate": "spec/templates/script/image",
@@ -81,32 +75,28 @@ def _kustomizeconfig() -> dict:
     return {"images": [{"path": p, "kind": k} for k, p in IMAGE_PATHS.items()]}
 
 
-def render() -> dict[str, str]:
-    """File name -> text of every file of k8s/argo/ (retry cap and step deadlines at their
-    defaults, whatever `config.FAULT_VARS` say in this environment)."""
-    saved = {name: os.environ.pop(name) for name in FAULT_VARS if name in os.environ}
-    try:
-        docs = {name: build() for name, build in MANIFESTS.items()}
-    finally:
-        os.environ.update(saved)
+def render(schedule: dict[str, Any] | None = None) -> dict[str, str]:
+    """File name -> text of every file of k8s/argo/; `schedule`: the rescan schedule keywords
+    (`workflows.rescan.schedule_settings`), by default DEFAULT_SCHEDULE."""
+    docs = _manifests(schedule or {})
     docs["kustomization.yaml"] = _kustomization()
     docs["kustomizeconfig.yaml"] = _kustomizeconfig()
     return {name: HEADER + yaml.safe_dump(doc, sort_keys=False) for name, doc in docs.items()}
 
 
-def stale(out_dir: Path = OUT_DIR) -> list[str]:
-    """Files of `out_dir` that differ from the rendering (missing ones included)."""
+def stale(rendered: dict[str, str], out_dir: Path = OUT_DIR) -> list[str]:
+    """Files of `out_dir` that differ from `rendered` (missing ones included)."""
     return [
-        name for name, text in render().items()
+        name for name, text in rendered.items()
         if not (out_dir / name).exists() or (out_dir / name).read_text() != text
     ]
 
 
-def write(out_dir: Path = OUT_DIR) -> list[str]:
-    """Write every file into `out_dir`; the names of those that changed."""
-    changed = stale(out_dir)
+def write(rendered: dict[str, str], out_dir: Path = OUT_DIR) -> list[str]:
+    """Write every file of `rendered` into `out_dir`; the names of those that changed."""
+    changed = stale(rendered, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name, text in render().items():
+    for name, text in rendered.items():
         (out_dir / name).write_text(text)
     return changed
 
@@ -116,12 +106,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only compare; exit 1 on change")
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="folder (default k8s/argo)")
     args = parser.parse_args(argv)
+    from workflows.rescan import schedule_settings
+
+    rendered = render(schedule_settings(get_config()))
     if args.check:
-        changed = stale(args.out)
+        changed = stale(rendered, args.out)
         for name in changed:
             print(f"{args.out / name}: differs from workflows/ (run `make manifests`)")
         return 1 if changed else 0
-    for name in write(args.out):
+    for name in write(rendered, args.out):
         print(f"wrote {args.out / name}")
     return 0
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hera.workflows import DAG, CronWorkflow, Parameter
 from hera.workflows.models import ContinueOn
 
-from config import Config, get_config
+from config import Config, Faults
 from workflows.detect import ITEM_FIELDS, DetectSteps, default_steps, detect_one_dag
 from workflows.hera_config import configure_hera
 from workflows.pod import (
@@ -36,7 +36,7 @@ from workflows.registry_identity import SCORER_SECRET, with_registry_identity
 from workflows.token_policy import executor_token_only
 
 if TYPE_CHECKING:
-    from workflows.local_engine import LocalEngine
+    from workflows.local.engine import LocalEngine
 
 NAME = "rescan"
 DEFAULT_SCHEDULE = "0 3 * * *"
@@ -55,17 +55,24 @@ filters (`steps.rescan_select.Filters`: one modality, uploaded since an ISO date
 media ids). The schedule runs with none of them."""
 
 
-def rescan_schedule() -> str:
-    """RESCAN_SCHEDULE or DEFAULT_SCHEDULE (also when it is `off`: the CronWorkflow is then
-    rendered suspended)."""
-    value = get_config().rescan_schedule
+def rescan_schedule(value: str | None) -> str:
+    """The cron expression for RESCAN_SCHEDULE `value` (`Config.rescan_schedule`):
+    DEFAULT_SCHEDULE when unset or `off` (the CronWorkflow is then rendered suspended)."""
     return DEFAULT_SCHEDULE if not value or value.lower() == "off" else value
+
+
+def schedule_settings(cfg: Config) -> dict[str, Any]:
+    """The `schedule` and `suspend` keywords of `build_rescan_workflow` as `cfg` says
+    (RESCAN_SCHEDULE; `off` suspends the CronWorkflow)."""
+    return {"schedule": cfg.rescan_schedule, "suspend": not cfg.rescans.schedule_on}
 
 
 def build_rescan_workflow(
     *,
+    faults: Faults,
     namespace: str | None = None,
     schedule: str | None = None,
+    suspend: bool = False,
     batch_size: int = BATCH_SIZE,
     max_media: int = MAX_MEDIA,
     retries: int = STEP_RETRIES,
@@ -76,18 +83,24 @@ def build_rescan_workflow(
     image: str | None = None,
 ) -> CronWorkflow:
     """The CronWorkflow `rescan` (entrypoint DAG `rescan`); parameters `batch_size`,
-    `max_media` and `engine` (`argo`; the local run passes `local`)."""
+    `max_media` and `engine` (`argo`; the local run passes `local`).
+
+    `schedule` (RESCAN_SCHEDULE, see `rescan_schedule`) and `suspend` as `schedule_settings`
+    gives them; `faults` caps the retries and sets every step's deadline (`config.Faults`)."""
     from steps.rescan import finish_rescan, select_stale
 
     configure_hera(namespace, image)
-    step = with_registry_identity(step_factory(retries, backoff, names, NAME), SCORER_SECRET)
+    # imported before the workflow's context opens: a `@script` made inside it would join it
+    steps = steps or default_steps()
+    step = with_registry_identity(step_factory(retries, backoff, names, NAME, faults),
+                                  SCORER_SECRET)
     with CronWorkflow(
         name=NAME,
         namespace=namespace,
-        schedules=[schedule or rescan_schedule()],
+        schedules=[rescan_schedule(schedule)],
         timezone=TIMEZONE,
         concurrency_policy="Forbid",
-        suspend=True if not get_config().rescans.schedule_on else None,
+        cron_suspend=True if suspend else None,  # Hera's `suspend` is the workflows' own
         starting_deadline_seconds=STARTING_DEADLINE_S,
         successful_jobs_history_limit=3,
         failed_jobs_history_limit=3,
@@ -104,7 +117,7 @@ def build_rescan_workflow(
         ),
         **executor_token_only(names.service_account),
     ) as w:
-        one = detect_one_dag(step, steps or default_steps())
+        one = detect_one_dag(step, steps)
         select, finish = step(select_stale), step(finish_rescan)
         with DAG(name="rescan-batch", inputs=[Parameter(name="job_id"),
                                               Parameter(name="media")]) as batch:
@@ -173,31 +186,31 @@ def run_rescan_now(
     `engine`: a local engine built with this workflow whose warm workers to use (kept running);
     by default one is started and stopped for this run. A
     media whose steps fail fails only itself (recorded on the job's nodes with its error); a
-    failure of selection raises `workflows.dag_walk.StepFailed` (the job is closed `failed`)."""
+    failure of selection raises `workflows.local.walk.StepFailed` (the job is closed `failed`)."""
     from storage.db import get_db
     from storage.jobs import set_node
     from storage.rescans import open_rescan
-    from workflows.dag_walk import StepFailed, WorkflowRun
+    from workflows.local.engine import LocalEngine
+    from workflows.local.walk import StepFailed
 
+    db = get_db(cfg.mongo_uri, cfg.mongo_db)
     given = {k: v for k, v in (parameters or {}).items() if v}
     if not given.get("job_id"):
         filters = {k: given.get(k, "") for k in RUN_PARAMETERS if k != "job_id"}
-        given["job_id"] = open_rescan(get_db(), "local", filters)["job_id"]
+        given["job_id"] = open_rescan(db, "local", filters)["job_id"]
     job_id = given["job_id"]
 
     def on_node(node: str, **fields: object) -> None:
         if fields.get("status") == "failed":  # a media's failure, kept with its error
-            set_node(get_db(), job_id, node, **fields)
-
-    from workflows.local_engine import LocalEngine
+            set_node(db, job_id, node, **fields)
 
     own = engine is None
     if engine is None:
-        engine = LocalEngine(cfg, workflow=build(), workers=workers)
+        engine = LocalEngine(cfg, workflow=build(faults=cfg.faults), workers=workers)
     arguments = {"batch_size": str(batch_size), "max_media": str(max_media), "engine": "local",
                  **given}
     try:
-        WorkflowRun(engine.manifest, arguments, engine._run_script, on_node=on_node).run()
+        engine.run_workflow(arguments, on_node=on_node)
     except StepFailed as exc:
         if not MEDIA_NODE.search(exc.node):
             raise

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from config import Config
+
 _log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
@@ -122,25 +124,27 @@ class Scheduler:
             self._thread.join(timeout=5)
 
 
-def rescan_scheduler(cfg: Any, clock: Clock = utc_now) -> Scheduler | None:
+def rescan_scheduler(cfg: Config, clock: Clock = utc_now) -> Scheduler | None:
     """The scheduler `detector serve` runs: the rescan CronWorkflow as rendered now (RESCAN_
     SCHEDULE), started through `workflows.rescan_runner`, and the retention purge when
     RETENTION_DAYS is set. No schedule on Argo (its controller runs the CronWorkflow) or with
     RESCAN_SCHEDULE=off; None when nothing is left to do."""
     from storage.db import get_db
     from storage.purge import purge_expired
-    from workflows.rescan import build_rescan_workflow
+    from workflows.rescan import build_rescan_workflow, schedule_settings
     from workflows.rescan_runner import RescanRunning, local_rescan_running, start_rescan
 
     rescans = cfg.rescans
     hooks: list[Callable[[datetime], Any]] = []
     if rescans.retention_days is not None:
-        hooks.append(lambda now: purge_expired(get_db(), cfg.media_root, rescans.retention_days,
-                                               now, limit=rescans.purge_batch))
+        hooks.append(lambda now: purge_expired(get_db(cfg.mongo_uri, cfg.mongo_db), cfg.media_root,
+                                               rescans.retention_days, now,
+                                               limit=rescans.purge_batch))
     on_schedule = rescans.schedule_on and not cfg.argo_server  # on Argo, Argo runs the schedule
     if not on_schedule and not hooks:
         return None
-    spec = CronSpec.from_manifest(build_rescan_workflow().to_dict())
+    spec = CronSpec.from_manifest(
+        build_rescan_workflow(faults=cfg.faults, **schedule_settings(cfg)).to_dict())
     if not on_schedule:
         spec = CronSpec((), spec.timezone)
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 
 from hera.workflows import DAG, Parameter, Resources, Workflow
 
-from config import Config, get_config
+from config import Config, Faults
 from workflows.hera_config import configure_hera
 from workflows.pod import (
     CLUSTER_NAMES,
@@ -48,6 +48,7 @@ TRAIN_RESOURCES = Resources(cpu_request="1", memory_request="2Gi", memory_limit=
 
 def build_train_workflow(
     *,
+    faults: Faults,
     namespace: str | None = None,
     modalities: Sequence[str] = ("image", "audio", "video", "text"),
     seed: int = 0,
@@ -60,14 +61,15 @@ def build_train_workflow(
     image: str | None = None,
 ) -> Workflow:
     """The train Workflow (generate_name `train-`, entrypoint DAG `train-all`), or with
-    `template` the WorkflowTemplate `train`; the arguments given here are the defaults."""
+    `template` the WorkflowTemplate `train`; the arguments given here are the defaults. `faults`
+    caps the retries and sets the steps' deadline (TRAIN_STEP_DEADLINE_S)."""
     from steps.scratch import cleanup_scratch
     from steps.train import evaluate, prepare, promote, register, train
 
     configure_hera(namespace, image)
     step = with_registry_identity(
-        step_factory(retries, backoff, names, NAME,
-                     deadline_s=get_config().faults.train_step_deadline_s), TRAINER_SECRET)
+        step_factory(retries, backoff, names, NAME, faults,
+                     deadline_s=faults.train_step_deadline_s), TRAINER_SECRET)
     kind, naming = workflow_kind(NAME, template)
     with kind(
         **naming,
@@ -138,15 +140,16 @@ def run_training_now(
     build: Callable[..., Workflow] = build_train_workflow,
 ) -> list[dict]:
     """Train, register and gate `modalities` once on this machine and wait; the promotion
-    decisions in the order of `modalities`. Raises `workflows.dag_walk.StepFailed` when a
+    decisions in the order of `modalities`. Raises `workflows.local.walk.StepFailed` when a
     step fails for good (the other modalities' steps run to their end first)."""
     from models import MODALITIES
-    from workflows.local_engine import LocalEngine
+    from workflows.local.engine import LocalEngine
 
     unknown = [m for m in modalities if m not in MODALITIES]
     if unknown or not modalities:
         raise ValueError(f"modalities must be some of {', '.join(MODALITIES)}: {unknown}")
-    engine = LocalEngine(cfg, workflow=build(), workers=workers or min(len(modalities), 4))
+    engine = LocalEngine(cfg, workflow=build(faults=cfg.faults),
+                         workers=workers or min(len(modalities), 4))
     try:
         run = engine.run_workflow({"modalities": json.dumps(list(modalities)),
                                    "seed": str(int(seed)), "quick": json.dumps(bool(quick))})

@@ -109,7 +109,7 @@ def test_step_errors_in_a_job_are_redacted() -> None:
            "error": "FileNotFoundError: [Errno 2] No such file: '/srv/app/var/media/ab/abcd'",
            "nodes": {"preprocess(0)": {"status": "failed", "error":
                                        "ConnectionError: http://argo.internal:2746/api down"}}}
-    out = public_job(job, [])
+    out = public_job(job, [], None)
     _no_leak(out)
     assert out["error"].startswith("FileNotFoundError: [Errno 2] No such file:")
 

@@ -119,7 +119,7 @@ def test_sync_path_stores_the_services_envelope_without_decoding(client, auth, u
     assert client.get(url, headers=alice).json == envelope
 
 
-def test_history_filters_and_pages_own_results(client, auth, upload, samples,
+def test_history_filters_and_pages_own_results(client, auth, upload, samples, make_app,
                                                monkeypatch) -> None:
     alice, bob = auth.headers("alice"), auth.headers("bob")
     _detect(client, alice, {"data": upload((samples["png"], "a.png"))})
@@ -151,7 +151,7 @@ def test_history_filters_and_pages_own_results(client, auth, upload, samples,
     for bad in ("modality=pdf", "verdict=fake", "since=yesterday", "page=0", "per_page=101"):
         assert client.get(f"/api/v1/history?{bad}", headers=alice).status_code == 400, bad
     monkeypatch.setenv("MLFLOW_UI_URL", "https://mlflow.example.com/")
-    monkeypatch.setenv("ARGO_UI_URL", "https://argo.example.com/")
+    client = make_app(ARGO_UI_URL="https://argo.example.com/").test_client()  # read at build
     jobs.update_job(get_db(), sound["job_id"], engine_ref={
         "engine": "argo", "namespace": "detector", "name": "detect-ab12", "uid": "u1"})
     links = listed("modality=audio")["items"][0]["links"]

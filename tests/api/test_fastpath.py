@@ -231,7 +231,7 @@ def test_job_insert_failing_in_the_background_undoes_the_upload(
 
     monkeypatch.setattr(jobs, "insert_job", broken)
     with ThreadPoolExecutor(1) as pool:
-        stored = ingest.store(get_db(), staged, "alice", "inference", "sync",
+        stored = ingest.store_media_and_job(get_db(), staged, "alice", "inference", "sync",
                               detector_env.media_root, status="running", background=pool)
         with pytest.raises(RuntimeError, match="insert failed"):
             stored.wait()

@@ -117,8 +117,9 @@ def test_an_engine_without_the_action_answers_409(detector_env):
     assert client.post(f"/api/v1/jobs/{job_id}/stop", headers=alice).status_code == 409
 
 
-def test_argo_ui_link_on_the_job(client, auth, monkeypatch):
+def test_argo_ui_link_on_the_job(client, auth, acting, monkeypatch):
     monkeypatch.setenv("ARGO_UI_URL", "https://argo.example.com/")
+    client = create_app({"TESTING": True, "ENGINE": acting}).test_client()  # read at build
     alice = auth.headers("alice")
     ref = {"engine": "argo", "namespace": "deepfake-detector", "name": "detect-x1y2z",
            "uid": "0b6c"}

@@ -53,7 +53,7 @@ def test_a_remote_scan_waits_for_the_cap_instead_of_failing_files(detector_env, 
     from api import create_app
     from cli.scan_remote import scan_remote
     from config import Scan
-    from workflows.local_engine import LocalEngine
+    from workflows.local.engine import LocalEngine
 
     monkeypatch.setenv("MAX_JOBS_IN_FLIGHT_PER_USER", "1")
     engine = LocalEngine(detector_env, workflow=toy_workflow(retries=0), workers=1)

@@ -15,7 +15,7 @@ from storage import jobs
 from storage.db import get_db
 from storage.embedded import EmbeddedMongo
 from storage.janitor import sweep
-from workflows.local_engine import LocalEngine
+from workflows.local.engine import LocalEngine
 
 TEXT = "Plain words written by a person for the detector to read, twice over."
 LEAKS = ("127.0.0.1", "localhost", "http:", "pymongo", "Errno", "refused", "Topology",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from config import Faults
 from workflows.detect import build_detect_workflow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,7 +21,7 @@ def test_preprocess_through_the_container_entrypoint(tmp_path):
     (media / "ab").mkdir(parents=True)
     (media / "ab" / "essay.txt").write_text("A sentence to featurise. And another one here.")
 
-    manifest = build_detect_workflow().to_dict()
+    manifest = build_detect_workflow(faults=Faults()).to_dict()
     template = next(t for t in manifest["spec"]["templates"] if t["name"] == "preprocess")
     script = template["script"]
     # Argo writes the rendered `source` ({{inputs.parameters}}: a JSON list) to a file and

@@ -16,7 +16,8 @@ from storage.jobs import create_job, get_job
 from storage.media import insert_media
 from workflows import argo_schema
 from workflows.argo_engine import ArgoEngine, job_status
-from workflows.engine import get_engine, shutdown_engines
+from workflows.engine import Engine, get_engine, shutdown_engines
+from workflows.local.engine import LocalEngine
 
 HOST = "https://argo.test"
 
@@ -230,5 +231,42 @@ def test_get_engine_chooses_by_config(argo_cfg, monkeypatch):
         monkeypatch.delenv("ARGO_SERVER")
         local = get_engine(get_config())
         assert local.name == "local" and local is not engine
+        # what the API's `api.context.engine()` returns: both satisfy the Engine protocol
+        assert isinstance(engine, ArgoEngine) and isinstance(local, LocalEngine)
+        assert isinstance(engine, Engine) and isinstance(local, Engine)
     finally:
         shutdown_engines()
+
+
+def test_the_app_holds_the_configured_engine(argo_cfg):
+    """`create_app` builds the engine from the configuration it read once; the API's accessor
+    hands it out as an Engine."""
+    from api import create_app
+    from api.context import engine as app_engine
+
+    try:
+        app = create_app({"TESTING": True})
+        with app.app_context():
+            held = app_engine()
+        assert held is get_engine(argo_cfg) and isinstance(held, Engine)
+    finally:
+        shutdown_engines()
+
+
+def test_engine_protocol_rejects_an_incomplete_engine():
+    class NoRetry:
+        name = "partial"
+
+        def submit(self, job_id: str) -> None:
+            pass
+
+        def refresh(self, job_id: str) -> None:
+            pass
+
+        def wait(self, job_id: str, timeout: float) -> str:
+            return "queued"
+
+        def stop(self, job_id: str) -> None:
+            pass
+
+    assert not isinstance(NoRetry(), Engine)

@@ -198,11 +198,10 @@ def test_a_job_never_submitted_is_stopped_and_resubmitted(make):
     assert get_job(get_db(), job_id)["engine_ref"]["engine"] == "argo"
 
 
-def test_argo_ui_link(monkeypatch):
+def test_argo_ui_link():
     ref = {"engine": "argo", "namespace": "ns", "name": "detect-ab12c", "uid": "u-1"}
-    monkeypatch.delenv("ARGO_UI_URL", raising=False)
-    assert argo_ui_link({"engine_ref": ref}) is None
-    monkeypatch.setenv("ARGO_UI_URL", "https://host/argo/")
-    assert argo_ui_link({"engine_ref": ref}) == "https://host/argo/workflows/ns/detect-ab12c?uid=u-1"
-    assert argo_ui_link({"engine_ref": {"engine": "local", "pid": 1}}) is None
+    assert argo_ui_link({"engine_ref": ref}, None) is None
+    base = "https://host/argo/"
+    assert argo_ui_link({"engine_ref": ref}, base) == "https://host/argo/workflows/ns/detect-ab12c?uid=u-1"
+    assert argo_ui_link({"engine_ref": {"engine": "local", "pid": 1}}, base) is None
 

@@ -7,18 +7,15 @@ import json
 import jsonschema
 import pytest
 
+from config import Faults
 from workflows import argo_schema
-from workflows.detect import (
-    MEDIA_MOUNT,
-    SCRATCH_MOUNT,
-    STEP_RETRIES,
-    build_detect_workflow,
-)
+from workflows.detect import build_detect_workflow
+from workflows.pod import MEDIA_MOUNT, SCRATCH_MOUNT, STEP_RETRIES
 
 
 @pytest.fixture(scope="module")
 def manifest() -> dict:
-    return build_detect_workflow(namespace="detector").to_dict()
+    return build_detect_workflow(faults=Faults(), namespace="detector").to_dict()
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +121,6 @@ def test_step_templates(manifest, name, entrypoint, outputs):
 
 def test_import_order_does_not_change_the_image(monkeypatch):
     monkeypatch.setenv("DETECTOR_IMAGE", "registry.example/detector:test")
-    manifest = build_detect_workflow().to_dict()
+    manifest = build_detect_workflow(faults=Faults()).to_dict()
     images = {t["script"]["image"] for t in manifest["spec"]["templates"] if "script" in t}
     assert images == {"registry.example/detector:test"}

@@ -14,7 +14,7 @@ from storage.db import get_db
 from storage.jobs import create_job, get_job
 from storage.media import insert_media
 from storage.results import results_for_job
-from workflows.local_engine import LocalEngine
+from workflows.local.engine import LocalEngine
 
 TEXT = (
     "Rain fell over the harbour all night. By morning the boats were back, and the market "

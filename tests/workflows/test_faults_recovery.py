@@ -19,7 +19,7 @@ from storage.db import get_db
 from storage.jobs import get_job
 from storage.media import insert_media
 from storage.results import results_for_job
-from workflows.local_engine import LocalEngine
+from workflows.local.engine import LocalEngine
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,7 +29,7 @@ import json, sys, time
 from config import get_config
 from storage.db import get_db
 from storage.jobs import create_job, this_process, update_job
-from workflows.local_engine import LocalEngine
+from workflows.local.engine import LocalEngine
 from wf_helpers import toy_workflow
 
 media = json.loads(sys.argv[1])

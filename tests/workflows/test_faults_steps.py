@@ -15,7 +15,7 @@ from storage.db import get_db
 from storage.jobs import create_job, get_job
 from storage.media import insert_media
 from storage.results import results_for_job
-from workflows.local_engine import LocalEngine
+from workflows.local.engine import LocalEngine
 from workflows.render import render
 
 CAP = 1  # MAX_STEP_RETRIES here: 2 attempts
@@ -31,7 +31,7 @@ def engine(module_env: Config) -> Iterator[LocalEngine]:
         from config import get_config
 
         cfg = get_config()
-        engine = LocalEngine(cfg, workflow=toy_workflow(retries=5), workers=1)
+        engine = LocalEngine(cfg, workflow=toy_workflow(retries=5, faults=cfg.faults), workers=1)
     engine.warm_up()
     yield engine
     engine.shutdown()
@@ -63,7 +63,7 @@ def test_rendered_manifests_have_a_retry_limit_and_a_deadline_on_every_step():
     """k8s/argo/: no step without a bounded retry limit and an activeDeadlineSeconds."""
     import yaml
 
-    from workflows.dag_walk import workflow_spec
+    from workflows.local.walk import workflow_spec
 
     for name, text in render().items():
         doc = yaml.safe_load(text)

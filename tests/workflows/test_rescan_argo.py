@@ -9,7 +9,7 @@ import requests
 from fake_argo import FakeArgoServer
 
 from api import create_app
-from config import Config, get_config
+from config import Config, Faults, get_config
 from steps.rescan_select import Filters
 from storage import users
 from storage.db import get_db
@@ -29,7 +29,8 @@ def argo(detector_env: Config, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("ARGO_NAMESPACE", "detector")
     monkeypatch.setenv("ARGO_UI_URL", "https://argo-ui.test")
     server = FakeArgoServer(argo_schema.load("swagger"), token="s3cret", strict=True)
-    _, cron = strict_manifests(build_rescan_workflow(namespace="detector").to_dict())
+    built = build_rescan_workflow(faults=Faults(), namespace="detector")
+    _, cron = strict_manifests(built.to_dict())
     server.crons[("detector", "rescan")] = cron  # as rendered: a template reference
     session = requests.Session()
     session.mount(HOST, server)

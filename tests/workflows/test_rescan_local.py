@@ -13,7 +13,7 @@ import pytest
 import rescan_toy_steps
 from mlflow import MlflowClient
 
-from config import Config, get_config
+from config import Config, Faults, get_config
 from steps.persist import persist
 from steps.scratch import cleanup_scratch
 from storage.db import get_db
@@ -21,7 +21,7 @@ from storage.jobs import get_job
 from storage.media import MODALITIES
 from storage.results import result_history
 from workflows.detect import DetectSteps
-from workflows.local_engine import LocalEngine
+from workflows.local.engine import LocalEngine
 from workflows.rescan import build_rescan_workflow, run_rescan_now
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -30,7 +30,7 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 def _build():
     steps = DetectSteps(rescan_toy_steps.preprocess, rescan_toy_steps.infer, persist,
                         cleanup_scratch)
-    return build_rescan_workflow(steps=steps, retries=0, backoff="0s")
+    return build_rescan_workflow(faults=Faults(), steps=steps, retries=0, backoff="0s")
 
 
 @pytest.fixture(scope="module")

@@ -9,18 +9,23 @@ import cv2
 import numpy as np
 import pytest
 
-from config import Config
+from config import Config, Faults, get_config
 from steps.rescan import current_champions, stale_media
 from storage.db import get_db
 from storage.jobs import get_job
 from storage.media import insert_media
 from storage.results import latest_result, upsert_result
-from workflows.rescan import DEFAULT_SCHEDULE, build_rescan_workflow, run_rescan_now
+from workflows.rescan import (
+    DEFAULT_SCHEDULE,
+    build_rescan_workflow,
+    run_rescan_now,
+    schedule_settings,
+)
 
 
 @pytest.fixture(scope="module")
 def manifest() -> dict:
-    return build_rescan_workflow(namespace="deepfake-detector").to_dict()
+    return build_rescan_workflow(faults=Faults(), namespace="deepfake-detector").to_dict()
 
 
 def test_cron_shape(manifest, monkeypatch):
@@ -41,8 +46,15 @@ def test_cron_shape(manifest, monkeypatch):
     assert per_media["template"] == "detect-one"
     assert per_media["withParam"] == "{{inputs.parameters.media}}"
     assert templates["select-stale"]["script"]["args"][-1] == "steps.rescan:select_stale"
+    assert "suspend" not in spec
     monkeypatch.setenv("RESCAN_SCHEDULE", "*/30 * * * *")
-    assert build_rescan_workflow().to_dict()["spec"]["schedules"] == ["*/30 * * * *"]
+    timing = schedule_settings(get_config())
+    assert build_rescan_workflow(faults=Faults(), **timing).to_dict()["spec"]["schedules"] == [
+        "*/30 * * * *"]
+    monkeypatch.setenv("RESCAN_SCHEDULE", "off")
+    off = build_rescan_workflow(faults=Faults(), **schedule_settings(get_config())).to_dict()
+    assert off["spec"]["schedules"] == [DEFAULT_SCHEDULE] and off["spec"]["suspend"] is True
+    assert "suspend" not in off["spec"]["workflowSpec"]  # the schedule stops, not its workflows
 
 
 def _image(cfg: Config, seed: int) -> str:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from config import Config, get_config
-from workflows.rescan import build_rescan_workflow
+from workflows.rescan import build_rescan_workflow, schedule_settings
 from workflows.scheduler import CronSpec, Scheduler, rescan_scheduler
 
 
@@ -28,7 +28,9 @@ class FakeClock:
 
 def _spec(monkeypatch, schedule: str) -> CronSpec:
     monkeypatch.setenv("RESCAN_SCHEDULE", schedule)
-    return CronSpec.from_manifest(build_rescan_workflow().to_dict())
+    cfg = get_config()
+    return CronSpec.from_manifest(
+        build_rescan_workflow(faults=cfg.faults, **schedule_settings(cfg)).to_dict())
 
 
 def test_the_spec_is_read_from_the_rendered_cronworkflow(monkeypatch):

@@ -10,14 +10,15 @@ import jsonschema
 import pytest
 import yaml
 
-from config import Config
+from config import Config, Faults
 from workflows import argo_schema, render
 from workflows.train import ENTRYPOINT, PER_MODALITY, build_train_workflow, run_training_now
 
 
 @pytest.fixture(scope="module")
 def manifest() -> dict:
-    return build_train_workflow(namespace="deepfake-detector", template=True).to_dict()
+    return build_train_workflow(faults=Faults(), namespace="deepfake-detector", template=True
+                                ).to_dict()
 
 
 def test_train_dag_shape(manifest):
@@ -54,7 +55,7 @@ def test_train_dag_shape(manifest):
     assert int(templates["promote"]["retryStrategy"]["limit"]) >= 1
     cleanup = templates["exit-handler"]["dag"]["tasks"][0]
     assert cleanup["template"] == "cleanup-scratch"
-    assert build_train_workflow().to_dict()["metadata"]["generateName"] == "train-"
+    assert build_train_workflow(faults=Faults()).to_dict()["metadata"]["generateName"] == "train-"
 
 
 def test_train_manifest_valid_against_argo_schema():

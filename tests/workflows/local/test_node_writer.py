@@ -10,7 +10,7 @@ from storage.db import get_db
 from storage.jobs import create_job, get_job, set_node
 from storage.media import insert_media
 from storage.node_batch import StoredNode, job_status, load_nodes, media_by_id, write_nodes
-from workflows.local_engine import NodeWriter
+from workflows.local.node_writer import NodeWriter
 
 
 def _job() -> str:

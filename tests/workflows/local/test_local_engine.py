@@ -16,7 +16,7 @@ from storage.jobs import create_job, get_job
 from storage.media import insert_media
 from storage.results import results_for_job
 from workflows.engine import STOPPED, Engine, JobStateError
-from workflows.local_engine import LocalEngine
+from workflows.local.engine import LocalEngine
 
 STEPS = ("preprocess", "infer", "persist")
 

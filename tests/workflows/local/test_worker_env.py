@@ -8,7 +8,7 @@ import pytest
 from wf_helpers import toy_workflow
 
 from config import SECRET_VARS, Config, get_config
-from workflows.local_engine import LocalEngine
+from workflows.local.engine import LocalEngine
 
 
 def test_a_step_sees_no_secret(module_env: Config, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -16,7 +16,7 @@ def test_a_step_sees_no_secret(module_env: Config, monkeypatch: pytest.MonkeyPat
         monkeypatch.setenv(name, f"secret-value-of-{name}")
     engine = LocalEngine(get_config(), workflow=toy_workflow(), workers=1)
     try:
-        pool = engine._get_pool()  # the engine's own worker pool, as steps run in it
+        pool = engine.scripts.pool()  # the engine's own worker pool, as steps run in it
         seen = {name: pool.submit(os.getenv, name).result(timeout=120) for name in SECRET_VARS}
         assert seen == dict.fromkeys(SECRET_VARS)
         mongo = pool.submit(os.getenv, "MONGO_URI").result(timeout=60)

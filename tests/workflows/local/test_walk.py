@@ -8,7 +8,7 @@ import threading
 import pytest
 from wf_helpers import toy_workflow
 
-from workflows.dag_walk import (
+from workflows.local.walk import (
     StepFailed,
     WorkflowError,
     WorkflowRun,

@@ -1,0 +1,1 @@
+"""The local engine (`engine.LocalEngine`) and its parts: walker, scripts, worker, node writer."""
