@@ -380,6 +380,11 @@ class Config:
         """Where a local MLflow keeps artifacts: MLFLOW_ARTIFACT_ROOT or var/mlartifacts."""
         return Path(_env("MLFLOW_ARTIFACT_ROOT", str(self.var_dir / "mlartifacts"))).resolve()
 
+    @property
+    def alias_audit_log(self) -> Path:
+        """One JSON line per registry alias move: ALIAS_AUDIT_LOG or var/audit/alias-moves.jsonl."""
+        return Path(_env("ALIAS_AUDIT_LOG", str(self.var_dir / "audit" / "alias-moves.jsonl")))
+
 
 SECRET_VARS = ("JWT_SECRET", "ARGO_TOKEN", "DETECTOR_ADMIN_PASSWORD")
 """Secrets of the API process that processes decoding untrusted media must not inherit (the

@@ -49,6 +49,7 @@ from hera.workflows.models import (
 from hera.workflows.models import Workflow as WorkflowModel
 
 from config import Config
+from models.registry.settings import RegistrySettings
 from workflows.engine import (
     RETRYABLE,
     STOPPABLE,
@@ -112,13 +113,13 @@ def job_labels(job_id: str, media: list[dict[str, str]],
     return labels
 
 
-def champion_lookup(tracking_uri: str) -> Callable[[str], str | None]:
-    """The champion version by modality in the registry at `tracking_uri` (MLflow)."""
+def champion_lookup(registry: RegistrySettings) -> Callable[[str], str | None]:
+    """The champion version by modality in the MLflow registry `registry` names."""
 
     def champion(modality: str) -> str | None:
         from models.registry.client import champion_version
 
-        return champion_version(modality, tracking_uri)
+        return champion_version(modality, registry)
 
     return champion
 
@@ -211,7 +212,7 @@ class ArgoEngine:
         self.workflow = workflow
         self.namespace = cfg.argo_namespace
         self.poll_interval = poll_interval
-        self.champion = champion or champion_lookup(cfg.mlflow_tracking_uri)
+        self.champion = champion or champion_lookup(RegistrySettings.from_config(cfg))
         self.service = service_for(cfg, session, timeout)
 
     def manifest(self, arguments: dict[str, str], job_id: str) -> WorkflowModel:

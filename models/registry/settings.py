@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -16,6 +15,9 @@ class _RegistryConfig(Protocol):
 
     @property
     def mlflow_artifact_root(self) -> Path: ...
+
+    @property
+    def alias_audit_log(self) -> Path: ...
 
 
 @dataclass(frozen=True)
@@ -31,9 +33,8 @@ class RegistrySettings:
     @classmethod
     def from_config(cls, cfg: _RegistryConfig) -> RegistrySettings:
         """The settings of a loaded configuration (`config.Config`)."""
-        audit = os.environ.get("ALIAS_AUDIT_LOG") or cfg.var_dir / "audit" / "alias-moves.jsonl"
         return cls(tracking_uri=cfg.mlflow_tracking_uri,
-                   artifact_root=cfg.mlflow_artifact_root, audit_log=Path(audit))
+                   artifact_root=cfg.mlflow_artifact_root, audit_log=cfg.alias_audit_log)
 
     @classmethod
     def from_env(cls) -> RegistrySettings:
