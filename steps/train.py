@@ -17,8 +17,9 @@ from typing import Annotated, Any
 
 from hera.workflows import Parameter, script
 
+from config import get_config
 from models.files import atomic_write_text
-from steps.scratch import job_scratch, safe_id, scratch_file
+from storage.paths import Volumes, safe_id
 
 # No `from __future__ import annotations` in step modules: Hera reads the live annotations.
 
@@ -204,7 +205,7 @@ def prepare(
 
     if modality not in MODALITIES:
         raise ValueError(f"unknown modality {modality!r}")
-    out_dir = job_scratch(run_id)
+    out_dir = Volumes.from_config(get_config()).job_scratch(run_id)
     out_dir.mkdir(parents=True, exist_ok=True)
     with single_thread():
         prepared = prepare_data(modality, int(seed), flag(quick))
@@ -219,10 +220,11 @@ def train(
     `<SCRATCH_ROOT>/<run_id>/<modality>.pt`; its path (the metrics ride inside it)."""
     from models.training.fit import load_prepared, single_thread, train_prepared
 
-    prepared = load_prepared(scratch_file(data_path))
+    volumes = Volumes.from_config(get_config())
+    prepared = load_prepared(volumes.scratch_file(data_path))
     if prepared.modality != modality:
         raise ValueError(f"{data_path} holds {prepared.modality} data, not {modality}")
-    out_dir = job_scratch(run_id)
+    out_dir = volumes.job_scratch(run_id)
     with single_thread():
         metrics = train_prepared(prepared, out_dir)
     log.info("trained %s: held-out AUC %s", modality, metrics.get(AUC_METRIC))
@@ -237,9 +239,11 @@ def evaluate(
     (`evaluate_candidate`); the report's path (JSON beside the weights)."""
     from models.training.fit import load_prepared, single_thread
 
-    weights = scratch_file(weights_path)
+    volumes = Volumes.from_config(get_config())
+    weights = volumes.scratch_file(weights_path)
     with single_thread():
-        report = evaluate_candidate(modality, weights, load_prepared(scratch_file(data_path)))
+        report = evaluate_candidate(modality, weights,
+                                    load_prepared(volumes.scratch_file(data_path)))
     path = atomic_write_text(weights.with_name(EVALUATION_FILE.format(modality=modality)),
                              json.dumps(report, indent=2, sort_keys=True, default=str) + "\n")
     champ = report["champion"]
@@ -257,13 +261,15 @@ def register(
     evaluate step's report is logged there as an artifact."""
     from models.registry.client import MODEL_NAMES, _client, register_weights
 
-    weights = scratch_file(weights_path)
+    volumes = Volumes.from_config(get_config())
+    weights = volumes.scratch_file(weights_path)
     note = f"trained by workflow {safe_id(run_id, 'run_id')}" if run_id else "trained"
     version = register_weights(modality, weights, champion=False, description=note)
     if evaluation_path:
         client = _client()
         mv = client.get_model_version(MODEL_NAMES[modality], version)
-        client.log_artifact(mv.run_id, str(scratch_file(evaluation_path)), "evaluation")
+        evaluation = volumes.scratch_file(evaluation_path)
+        client.log_artifact(mv.run_id, str(evaluation), "evaluation")
     return version
 
 
@@ -279,7 +285,8 @@ def promote(
 
     same_set = None
     if evaluation_path:
-        same_set = json.loads(scratch_file(evaluation_path).read_text())
+        volumes = Volumes.from_config(get_config())
+        same_set = json.loads(volumes.scratch_file(evaluation_path).read_text())
     champion = champion_version(modality)
     cand_eval = version_evaluation(modality, version)
     champ_eval = version_evaluation(modality, champion) if champion is not None else None

@@ -9,12 +9,9 @@ from typing import Any
 
 from pymongo.database import Database
 
+from storage.evidence import EVIDENCE_KEYS
 from storage.media import bytes_in_use, delete_media, get_media
 from storage.results import delete_for_media
-
-EVIDENCE_FILES = ("frame", "waveform")
-"""Keys of a result's `explanation` naming a file the worker drew beside the `heatmap`: a video's
-peak frame, a sound's waveform envelope (`steps.explain.write_evidence`)."""
 
 
 def _remove(root: Path, rel: str | None) -> bool:
@@ -40,7 +37,7 @@ def delete_media_fully(db: Database, media_root: Path, media_id: str,
     heatmaps = sum(_remove(media_root, (r.get("explanation") or {}).get("heatmap"))
                    for r in results)
     evidence = sum(_remove(media_root, (r.get("explanation") or {}).get(key))
-                   for r in results for key in EVIDENCE_FILES)
+                   for r in results for key in EVIDENCE_KEYS)
     delete_media(db, [media_id])
     shared = bytes_in_use(db, media["path"])
     removed = False if shared else _remove(media_root, media["path"])

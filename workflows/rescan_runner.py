@@ -11,7 +11,7 @@ from typing import Any
 import requests
 
 from config import Config
-from steps.rescan_select import NO_FILTERS, Filters
+from storage.rescan_select import NO_FILTERS, Filters
 
 _local = threading.Lock()
 """Held while this process walks a rescan: on one machine, as on Argo, runs never overlap
@@ -37,7 +37,7 @@ def start_rescan(cfg: Config, filters: Filters = NO_FILTERS, started_by: str | N
     from storage.logs import log_event
     from storage.rescans import open_rescan
 
-    db = get_db()
+    db = get_db(cfg.mongo_uri, cfg.mongo_db)
     params = filters.as_parameters()
     if cfg.argo_server:
         job = open_rescan(db, "argo", params, started_by)
@@ -74,7 +74,7 @@ def _local_run(cfg: Config, job_id: str, params: dict[str, str],
                                     max_media=cfg.rescans.max_media,
                                     parameters={**params, "job_id": job_id})
         except Exception as exc:  # noqa: BLE001 - the job says why; nobody else would
-            db = get_db()
+            db = get_db(cfg.mongo_uri, cfg.mongo_db)
             job = get_job(db, job_id)
             if job is not None and job["status"] not in ("succeeded", "failed"):
                 update_job(db, job_id, status="failed", error=f"rescan failed: {exc}",
@@ -102,7 +102,7 @@ def submit_to_argo(cfg: Config, job_id: str, params: dict[str, str],
         namespace=cfg.argo_namespace, resource_kind="cronwf", resource_name=NAME,
         submit_options=SubmitOpts(parameters=[f"{k}={v}" for k, v in values.items()],
                                   labels=f"{JOB_LABEL}={job_id}"))
-    db = get_db()
+    db = get_db(cfg.mongo_uri, cfg.mongo_db)
     try:
         created = service.submit_workflow(request, namespace=cfg.argo_namespace)
     except (HeraException, requests.RequestException) as exc:
