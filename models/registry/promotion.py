@@ -23,7 +23,7 @@ def promote(name: str, version: str, tracking_uri: str | None = None,
     Raises ValueError for an unknown name or version. Services that watch the alias (the
     inference service, the workflow steps) pick the new champion up without a restart. The move
     is logged (`model.promoted`, by `user_id`) when a database is configured. Media whose newest
-    result came from any other version are stale from now on (`steps.rescan_select`).
+    result came from any other version are stale from now on (`storage.rescan_select`).
     """
     from mlflow.exceptions import MlflowException
 

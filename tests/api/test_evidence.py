@@ -99,12 +99,12 @@ def test_sync_path_stores_the_services_envelope_without_decoding(client, auth, u
                                                                  monkeypatch) -> None:
     """The API's sync path (`lazy_heatmap`) writes the envelope the inference service sent and
     never decodes the upload itself."""
-    import models.features
+    import models.media.decode
 
     def refuse(*_args: object) -> None:
         raise AssertionError("the API process decoded an upload")
 
-    monkeypatch.setattr(models.features, "decode_audio", refuse)
+    monkeypatch.setattr(models.media.decode, "decode_audio", refuse)
     alice = auth.headers("alice")
     sound = _detect(client, alice, {"data": upload((samples["wav"], "s.wav"))})
     from storage.evidence import build_result
