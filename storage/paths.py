@@ -29,6 +29,16 @@ def media_file(media_root: Path, media_path: str) -> Path:
     return path
 
 
+def stored_file(media_root: Path, rel: object) -> Path | None:
+    """The file a document recorded at `rel` (relative to MEDIA_ROOT) when it is there and inside
+    MEDIA_ROOT; None otherwise (not a path, gone, or a path that leaves the root)."""
+    if not isinstance(rel, str) or not rel:
+        return None
+    root = media_root.resolve()
+    path = (root / rel).resolve()
+    return path if path.is_relative_to(root) and path.is_file() else None
+
+
 @dataclass(frozen=True)
 class Volumes:
     """MEDIA_ROOT (the media volume: /mnt/media in a pod, var/media on one machine) and

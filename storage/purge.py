@@ -11,15 +11,14 @@ from pymongo.database import Database
 
 from storage.evidence import EVIDENCE_KEYS
 from storage.media import bytes_in_use, delete_media, get_media
+from storage.paths import stored_file
 from storage.results import delete_for_media
 
 
 def _remove(root: Path, rel: str | None) -> bool:
     """Remove MEDIA_ROOT/`rel` if it is a file inside the root; whether it was removed."""
-    if not rel:
-        return False
-    path = (root / rel).resolve()
-    if not path.is_relative_to(root.resolve()) or not path.is_file():
+    path = stored_file(root, rel)
+    if path is None:
         return False
     path.unlink(missing_ok=True)
     return True
