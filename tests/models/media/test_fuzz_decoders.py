@@ -193,7 +193,7 @@ def test_memory_stayed_under_the_ceiling() -> None:
     env = {**os.environ, **{name: str(value) for name, value in SMALL_LIMITS}}
     done = subprocess.run([sys.executable, "-c", script, __file__], capture_output=True,
                           text=True, errors="replace", env=env, timeout=600,
-                          cwd=Path(__file__).parents[2])
+                          cwd=Path(__file__).parents[3])
     assert done.returncode == 0, done.stderr[-2000:]
     grown_mb = float(done.stdout.strip().splitlines()[-1])
     assert grown_mb < RSS_CEILING_MB
