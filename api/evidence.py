@@ -14,6 +14,7 @@ from api.errors import ApiError
 from api.openapi import documented
 from api.schemas import Waveform
 from storage import results
+from storage.paths import stored_file
 
 bp = Blueprint("evidence", __name__, url_prefix="/api/v1/results")
 require_token(bp)
@@ -24,10 +25,8 @@ def _stored(media_id: str, key: str, what: str) -> Path:
     `explanation.<key>`; 404 when there is none (someone else's media looks exactly like a
     missing one). The API only reads what the worker wrote: it decodes no upload itself."""
     doc = results.latest_result(db(), media_id, current_user()["user_id"])
-    rel = ((doc or {}).get("explanation") or {}).get(key)
-    root = settings().media_root.resolve()
-    path = (root / rel).resolve() if isinstance(rel, str) and rel else None
-    if path is None or not path.is_relative_to(root) or not path.is_file():
+    path = stored_file(settings().media_root, ((doc or {}).get("explanation") or {}).get(key))
+    if path is None:
         raise ApiError(404, "not_found", f"no {what} for media {media_id}")
     return path
 

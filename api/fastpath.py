@@ -25,9 +25,9 @@ from typing import Any
 from pymongo.database import Database
 
 from api.inference.client import InferenceClient, InferenceRejected, InferenceUnavailable
-from steps.persist import build_result
 from storage import jobs, logs, results
 from storage._common import utcnow
+from storage.evidence import build_result
 from workflows.ingest import Stored
 
 
@@ -72,19 +72,20 @@ def score_job(db: Database, stored: Stored, client: InferenceClient, media_root:
             stored.wait()
             if 400 <= exc.status < 500 and exc.status not in (404, 405):
                 raise Rejected(doc["filename"], exc) from exc
-            jobs.set_node(db, job_id, f"inference({index})", fresh=True, status="failed",
+            jobs.set_node(db, job_id, f"inference({index})", insert_first=True, status="failed",
                           started_at=started, finished_at=utcnow(), attempts=1, error=str(exc))
             done = jobs.update_created_job(db, job, status="failed",
                                            error=f"{doc['filename']}: inference failed "
                                                  f"({exc.status})")
             return done or job, scored
         stored.wait()  # the job is stored before its results
-        node = functools.partial(jobs.set_node, db, job_id, f"inference({index})", fresh=True,
-                                 status="succeeded", started_at=started, finished_at=utcnow(),
-                                 attempts=1)
+        node = functools.partial(jobs.set_node, db, job_id, f"inference({index})",
+                                 insert_first=True, status="succeeded", started_at=started,
+                                 finished_at=utcnow(), attempts=1)
         pending = background.submit(node) if background is not None else None
         scored.append(results.upsert_result(
-            db, build_result(job_id, doc, result, lazy_heatmap=True), fresh=True))
+            db, build_result(media_root, job_id, doc, result, lazy_heatmap=True),
+            insert_first=True))
         if pending is not None:
             pending.result()
         else:

@@ -25,7 +25,7 @@ MAX_MEDIA_IDS = 10_000
 
 
 def _filters(body: Any) -> Any:
-    from steps.rescan_select import Filters, parse_since
+    from storage.rescan_select import Filters, parse_since
 
     if body is None:
         body = {}

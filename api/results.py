@@ -15,6 +15,7 @@ from api.rescan_schemas import ResultOrHistory, ResultQuery
 from api.schemas import PageQuery, ResultsPage
 from api.serialize import public_result
 from storage import results
+from storage.paths import stored_file
 
 bp = Blueprint("results", __name__, url_prefix="/api/v1/results")
 require_token(bp)
@@ -95,9 +96,7 @@ def heatmap(media_id: str) -> ResponseReturnValue:
     the API only sends the stored file and decodes no upload itself."""
     owner = current_user()["user_id"]
     doc = results.latest_result(db(), media_id, owner)
-    rel = ((doc or {}).get("explanation") or {}).get("heatmap")
-    root = settings().media_root.resolve()
-    path = (root / rel).resolve() if isinstance(rel, str) and rel else None
-    if path is None or not path.is_relative_to(root) or not path.is_file():
+    path = stored_file(settings().media_root, ((doc or {}).get("explanation") or {}).get("heatmap"))
+    if path is None:
         raise ApiError(404, "not_found", f"no heatmap for media {media_id}")
     return send_file(path, mimetype="image/png")  # Cache-Control: no-store (api/security.py)

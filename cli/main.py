@@ -189,7 +189,7 @@ def _models_promote(args: argparse.Namespace) -> int:
         print(json.dumps(promoted), flush=True)
         if args.rescan:  # the media of that modality scored by any other version
             from cli.rescan import run
-            from steps.rescan_select import Filters
+            from storage.rescan_select import Filters
 
             return run(cfg, Filters(modality=modality_of(args.name)), as_json=False)
     return 0

@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def filters_of(args: argparse.Namespace) -> Any:
     """The selection filters the arguments ask for (SystemExit on a bad date)."""
-    from steps.rescan_select import Filters, parse_since
+    from storage.rescan_select import Filters, parse_since
 
     try:
         since = parse_since(args.since) if args.since else None
@@ -52,12 +52,13 @@ def main(args: argparse.Namespace) -> int:
 
 def dry_run(cfg: Config, filters: Any, as_json: bool, out: TextIO = sys.stdout) -> int:
     """Print what a rescan would select, per modality and model version; score nothing."""
-    from steps.rescan import current_champions
-    from steps.rescan_select import select
+    from models.registry.aliases import current_champions
     from storage.db import get_db
+    from storage.rescan_select import select
 
-    champions = current_champions()
-    chosen = select(get_db(), champions, cfg.media_root, filters, cfg.rescans.max_media)
+    champions = current_champions(cfg.mlflow_tracking_uri)
+    chosen = select(get_db(cfg.mongo_uri, cfg.mongo_db), champions, cfg.media_root, filters,
+                    cfg.rescans.max_media)
     counts = chosen.counts()
     for modality, versions in sorted(counts.items()):
         for version, n in sorted(versions.items()):
@@ -85,7 +86,7 @@ def run(cfg: Config, filters: Any, as_json: bool, out: TextIO = sys.stdout) -> i
     except RescanRunning as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    db = get_db()
+    db = get_db(cfg.mongo_uri, cfg.mongo_db)
     bar = tqdm(total=0, unit="media", desc="rescan", file=sys.stderr, disable=None)
     while True:
         job = get_rescan(db, job_id)

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 from hera.workflows import Parameter, script
 
-from models.files import atomic_write_text, json_default
-from steps.preprocess import load_features
-from steps.scratch import job_scratch, safe_id, scratch_file
+from config import get_config
+from models.files import atomic_write_text, json_default, load_features
+from storage.paths import Volumes, safe_id
 
 if TYPE_CHECKING:  # it loads torch: the step imports it when it runs
     from models.registry.champions import ChampionSet
@@ -51,8 +51,9 @@ def infer(
     """Score `features_path` with the champion; write `<job scratch>/<media_id>.result.json`."""
     from models.scoring import score
 
-    out = job_scratch(job_id) / f"{safe_id(media_id, 'media_id')}.result.json"
-    features = load_features(scratch_file(features_path))
+    volumes = Volumes.from_config(get_config())
+    out = volumes.job_scratch(job_id) / f"{safe_id(media_id, 'media_id')}.result.json"
+    features = load_features(volumes.scratch_file(features_path))
     result = dict(score(modality, features, step_champions().current(modality)))
     result.update(
         job_id=job_id,

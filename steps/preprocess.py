@@ -1,39 +1,22 @@
 """Step 1 of detect: decode one media file and write its model features to scratch (.npz)."""
 
-import io
-import json
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
 from hera.workflows import Parameter, script
 
-from models.files import atomic_write_bytes, json_default
-from steps.scratch import job_scratch, media_file, safe_id
+from config import get_config
+from models.files import save_features
+from storage.paths import Volumes, safe_id
 
-
-def save_features(path: Path, features: dict[str, Any]) -> Path:
-    """Write the arrays of `features` plus `meta` (as JSON) to `path` atomically."""
-    arrays = {k: np.asarray(v) for k, v in features.items() if k != "meta"}
-    if "x" not in arrays:
-        raise ValueError("features have no 'x' array")
-    arrays["meta"] = np.array(json.dumps(features.get("meta") or {}, default=json_default))
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return atomic_write_bytes(path, buffer.getvalue())
-
-
-def load_features(path: Path) -> dict[str, Any]:
-    """The inverse of `save_features`: arrays by name and `meta` as a dict."""
-    with np.load(path, allow_pickle=False) as data:
-        features: dict[str, Any] = {k: data[k] for k in data.files if k != "meta"}
-        features["meta"] = json.loads(str(data["meta"])) if "meta" in data.files else {}
-    return features
+# No `from __future__ import annotations` in step modules: Hera reads the live annotations.
 
 
 def warm_up() -> None:
     """Featurise a tiny sample of each modality, so the first real media does not pay for
-    lazy imports and JIT compilation (text ~2 s, audio ~3 s measured on one core)."""
+    lazy imports and JIT compilation (text ~2 s, audio ~3 s measured on one core).
+
+    The local engine's warm workers call each step module's `warm_up` when they start."""
     from models.features import featurize
 
     black = np.zeros((64, 64, 3), np.uint8)
@@ -53,38 +36,6 @@ def warm_up() -> None:
     warm()  # the applicability check's speech detector (`models.screening`)
 
 
-def check_media(path: Path, modality: str) -> None:
-    """The full probe of a stored media (`models.media.probe.probe_media`, everything decoded
-    that it
-    checks); MediaError when it is broken, over a limit or not `modality`."""
-    from config import Limits
-    from models.media.probe import MediaError, probe_media
-
-    info = probe_media(path, "media.txt" if modality == "text" else path.name, Limits.from_env())
-    if info.modality != modality:
-        raise MediaError(f"the file holds {info.modality}, not {modality}", 422)
-
-
-def decode_media(path: Path, modality: str) -> Any:
-    """`check_media`, then decode for the featuriser; whatever the decoders raise on a broken
-    file becomes a MediaError (422) without the file's path."""
-    import cv2
-    import soundfile as sf
-
-    from models.media.decode import ImageTooLarge, decode
-    from models.media.probe import MediaError
-
-    check_media(path, modality)
-    try:
-        return decode(modality, path)
-    except ImageTooLarge as exc:
-        raise MediaError("the image is over the decoder's pixel limit", 413) from exc
-    except (ValueError, RuntimeError, EOFError, cv2.error, sf.LibsndfileError) as exc:
-        raise MediaError(f"the {modality} file cannot be decoded (corrupt or truncated)",
-                         422) from exc
-
-
-
 @script(constructor="runner")
 def preprocess(
     job_id: str, media_id: str, modality: str, media_path: str
@@ -99,10 +50,13 @@ def preprocess(
     reason (`models.screening`), which the infer step turns into a `not_applicable` result.
     Text is featurised with the language models of the champion that will score it."""
     from models.features.text_lm import version_lm
+    from models.media.load import decode_media
     from models.screening import screen
 
-    out = job_scratch(job_id) / f"{safe_id(media_id, 'media_id')}.npz"
-    decoded = decode_media(media_file(media_path), modality)
+    cfg = get_config()
+    volumes = Volumes.from_config(cfg)
+    out = volumes.job_scratch(job_id) / f"{safe_id(media_id, 'media_id')}.npz"
+    decoded = decode_media(volumes.media_file(media_path), modality, cfg.limits)
     lm = None
     if modality == "text":
         from steps.infer import step_champions

@@ -12,9 +12,10 @@ from typing import Annotated, Any
 
 from hera.workflows import Parameter, script
 
+from config import get_config
 from models.files import atomic_write_text
 from models.registry.settings import RegistrySettings
-from steps.scratch import job_scratch, safe_id, scratch_file
+from storage.paths import Volumes, safe_id
 
 # No `from __future__ import annotations` in step modules: Hera reads the live annotations.
 
@@ -80,7 +81,7 @@ def prepare(
 
     if modality not in MODALITIES:
         raise ValueError(f"unknown modality {modality!r}")
-    out_dir = job_scratch(run_id)
+    out_dir = Volumes.from_config(get_config()).job_scratch(run_id)
     out_dir.mkdir(parents=True, exist_ok=True)
     with single_thread():
         prepared = prepare_data(modality, int(seed), parse_bool(quick))
@@ -96,10 +97,11 @@ def train(
     from models.registry.promotion import AUC_METRIC
     from models.training.fit import load_prepared, single_thread, train_prepared
 
-    prepared = load_prepared(scratch_file(data_path))
+    volumes = Volumes.from_config(get_config())
+    prepared = load_prepared(volumes.scratch_file(data_path))
     if prepared.modality != modality:
         raise ValueError(f"{data_path} holds {prepared.modality} data, not {modality}")
-    out_dir = job_scratch(run_id)
+    out_dir = volumes.job_scratch(run_id)
     with single_thread():
         metrics = train_prepared(prepared, out_dir)
     log.info("trained %s: held-out AUC %s", modality, metrics.get(AUC_METRIC))
@@ -114,10 +116,13 @@ def evaluate(
     (`evaluate_candidate`); the report's path (JSON beside the weights)."""
     from models.training.fit import load_prepared, single_thread
 
-    weights = scratch_file(weights_path)
+    cfg = get_config()
+    volumes = Volumes.from_config(cfg)
+    weights = volumes.scratch_file(weights_path)
     with single_thread():
-        report = evaluate_candidate(modality, weights, load_prepared(scratch_file(data_path)),
-                                    RegistrySettings.from_env())
+        report = evaluate_candidate(modality, weights,
+                                    load_prepared(volumes.scratch_file(data_path)),
+                                    RegistrySettings.from_config(cfg))
     path = atomic_write_text(weights.with_name(EVALUATION_FILE.format(modality=modality)),
                              json.dumps(report, indent=2, sort_keys=True, default=str) + "\n")
     champ = report["champion"]
@@ -135,13 +140,14 @@ def register(
     evaluate step's report is logged there as an artifact."""
     from models.registry.client import log_version_artifact, register_weights
 
-    registry = RegistrySettings.from_env()
-    weights = scratch_file(weights_path)
+    cfg = get_config()
+    registry, volumes = RegistrySettings.from_config(cfg), Volumes.from_config(cfg)
+    weights = volumes.scratch_file(weights_path)
     note = f"trained by workflow {safe_id(run_id, 'run_id')}" if run_id else "trained"
     version = register_weights(modality, weights, registry, champion=False, description=note)
     if evaluation_path:
-        log_version_artifact(modality, version, scratch_file(evaluation_path), "evaluation",
-                             registry)
+        log_version_artifact(modality, version, volumes.scratch_file(evaluation_path),
+                             "evaluation", registry)
     return version
 
 
@@ -155,11 +161,13 @@ def promote(
     the version."""
     from models.registry.promotion import promote_if_better
 
+    cfg = get_config()
+    volumes = Volumes.from_config(cfg)
     same_set = None
     if evaluation_path:
-        same_set = json.loads(scratch_file(evaluation_path).read_text())
-    decision = promote_if_better(modality, str(version), same_set, RegistrySettings.from_env(),
-                                 record_audit)
+        same_set = json.loads(volumes.scratch_file(evaluation_path).read_text())
+    decision = promote_if_better(modality, str(version), same_set,
+                                 RegistrySettings.from_config(cfg), record_audit)
     text = json.dumps(decision, sort_keys=True)
     log.info("promotion %s", text)
     return text

@@ -50,8 +50,8 @@ def modify(
     query: dict[str, Any],
     change: Callable[[dict[str, Any]], None],
     new: Callable[[], dict[str, Any]] | None = None,
-    current: tuple[dict[str, Any], int] | None = None,
-    fresh: bool = False,
+    last_stored: tuple[dict[str, Any], int] | None = None,
+    insert_first: bool = False,
 ) -> dict[str, Any] | None:
     """Apply `change(doc)` in place to the one document matching `query` and store it.
 
@@ -59,15 +59,15 @@ def modify(
     return None. Retries when another writer got there first.
 
     Round trips saved where the caller knows better (each falls back to the read when wrong):
-    `current` = (the document as this caller last stored it, its `_rev`) replaces it guarded by
-    that revision without reading it first; `fresh=True` (with `new`) tries the insert first,
-    for a document that cannot exist yet (a new job's result or node).
+    `last_stored` = (the document as this caller last stored it, its `_rev`) replaces it guarded
+    by that revision without reading it first; `insert_first=True` (with `new`) tries the insert
+    first, for a document that cannot exist yet (a new job's result or node).
     """
     for attempt in range(_ATTEMPTS):
-        if attempt == 0 and fresh and new is not None:
+        if attempt == 0 and insert_first and new is not None:
             doc = None
-        elif attempt == 0 and current is not None:
-            known, rev = current
+        elif attempt == 0 and last_stored is not None:
+            known, rev = last_stored
             doc = {k: v for k, v in known.items() if k not in ("_id", "_rev")}
             change(doc)
             doc["_rev"] = rev + 1

@@ -88,7 +88,7 @@ def update_created_job(db: Database, job: dict[str, Any], **fields: Any) -> dict
     return _update(db, job["job_id"], (job, 0), fields)
 
 
-def _update(db: Database, job_id: str, current: tuple[dict[str, Any], int] | None,
+def _update(db: Database, job_id: str, last_stored: tuple[dict[str, Any], int] | None,
             fields: dict[str, Any]) -> dict[str, Any] | None:
     if "status" in fields and fields["status"] not in STATUSES:
         raise ValueError(f"unknown job status {fields['status']!r}")
@@ -96,7 +96,8 @@ def _update(db: Database, job_id: str, current: tuple[dict[str, Any], int] | Non
         if key in fields:
             raise ValueError(f"{key} cannot be changed")
     fields["updated_at"] = utcnow()
-    return modify(db.jobs, {"job_id": job_id}, lambda job: job.update(fields), current=current)
+    return modify(db.jobs, {"job_id": job_id}, lambda job: job.update(fields),
+                  last_stored=last_stored)
 
 
 def check_node(node: str, fields: dict[str, Any]) -> None:
@@ -109,10 +110,10 @@ def check_node(node: str, fields: dict[str, Any]) -> None:
         raise ValueError(f"unknown node fields {sorted(unknown)}")
 
 
-def set_node(db: Database, job_id: str, node: str, fresh: bool = False,
+def set_node(db: Database, job_id: str, node: str, insert_first: bool = False,
              **fields: Any) -> dict[str, Any]:
     """Record a workflow node's state (status, started_at, finished_at, attempts, error);
-    returns the node's whole state. `fresh`: the node has no state yet (inserted without a
+    returns the node's whole state. `insert_first`: the node has no state yet (inserted without a
     read first; still correct when it has)."""
     check_node(node, fields)
 
@@ -121,7 +122,8 @@ def set_node(db: Database, job_id: str, node: str, fresh: bool = False,
         doc["updated_at"] = utcnow()
 
     stored = modify(db.job_nodes, {"job_id": job_id, "node": node}, change,
-                    new=lambda: {"job_id": job_id, "node": node, "state": {}}, fresh=fresh)
+                    new=lambda: {"job_id": job_id, "node": node, "state": {}},
+                    insert_first=insert_first)
     return stored["state"]
 
 

@@ -9,20 +9,16 @@ from typing import Any
 
 from pymongo.database import Database
 
+from storage.evidence import EVIDENCE_KEYS
 from storage.media import bytes_in_use, delete_media, get_media
+from storage.paths import stored_file
 from storage.results import delete_for_media
-
-EVIDENCE_FILES = ("frame", "waveform")
-"""Keys of a result's `explanation` naming a file the worker drew beside the `heatmap`: a video's
-peak frame, a sound's waveform envelope (`steps.explain.write_evidence`)."""
 
 
 def _remove(root: Path, rel: str | None) -> bool:
     """Remove MEDIA_ROOT/`rel` if it is a file inside the root; whether it was removed."""
-    if not rel:
-        return False
-    path = (root / rel).resolve()
-    if not path.is_relative_to(root.resolve()) or not path.is_file():
+    path = stored_file(root, rel)
+    if path is None:
         return False
     path.unlink(missing_ok=True)
     return True
@@ -40,7 +36,7 @@ def delete_media_fully(db: Database, media_root: Path, media_id: str,
     heatmaps = sum(_remove(media_root, (r.get("explanation") or {}).get("heatmap"))
                    for r in results)
     evidence = sum(_remove(media_root, (r.get("explanation") or {}).get(key))
-                   for r in results for key in EVIDENCE_FILES)
+                   for r in results for key in EVIDENCE_KEYS)
     delete_media(db, [media_id])
     shared = bytes_in_use(db, media["path"])
     removed = False if shared else _remove(media_root, media["path"])

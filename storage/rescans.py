@@ -4,12 +4,14 @@ verdict changed, failed, missing bytes) from the results they made."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from pymongo.database import Database
 
 from storage._common import NO_ID
 from storage.jobs import create_job, get_job, update_job
+from storage.paths import safe_id
 from storage.results import count_for_job
 
 RESCAN_OWNER = "system"
@@ -79,3 +81,9 @@ def summary(db: Database, job: dict[str, Any], finished: bool | None = None
     if not finished:
         out["pending"] = max(0, len(ids) - rescored - len(errors))
     return out
+
+
+def rescan_pointer(scratch_root: Path, workflow_uid: str) -> Path:
+    """The scratch file where a rescan workflow keeps the id of the job it fills, from selection
+    to its exit handler: `<SCRATCH_ROOT>/rescan-<workflow_uid>.job`."""
+    return scratch_root / f"rescan-{safe_id(workflow_uid, 'workflow_uid')}.job"

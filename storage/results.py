@@ -4,7 +4,7 @@ retried persist never duplicates; the newest is the media's current result."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.database import Database
@@ -15,6 +15,46 @@ from storage._common import NO_ID, modify, utcnow
 _FROM_MEDIA = ("owner", "sha256", "modality", "filename")
 _NEWEST = [("created_at", -1), ("media_id", 1)]
 _LATEST_FIELDS = {"_id": 0, "media_id": 1, "model": 1, "verdict": 1, "created_at": 1}
+RESULT_FIELDS = ("score", "verdict", "model", "explanation")
+REFUSAL_FIELDS = ("reason", "reason_code")
+"""Kept only on `not_applicable` results (`models.scoring.not_applicable_result`)."""
+
+
+def model_key(model: dict[str, Any] | None) -> tuple[str, str]:
+    """(name, version) of a result's `model`, both as text: what tells two models apart."""
+    model = model or {}
+    return str(model.get("name")), str(model.get("version"))
+
+
+def result_document(job_id: str, media: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """The results-collection document for one media of one job, from a scored `result`.
+
+    `created_at` is left to `upsert_result`: set on the first write and kept by a retry."""
+    doc = {
+        "job_id": job_id,
+        "media_id": media["media_id"],
+        "owner": media.get("owner"),
+        "sha256": media.get("sha256"),
+        "modality": media.get("modality") or result.get("modality"),
+        "filename": media.get("filename"),
+        "scored_at": result.get("scored_at") or datetime.now(UTC).isoformat(),
+    }
+    doc.update({k: result.get(k) for k in RESULT_FIELDS})
+    doc.update({k: result[k] for k in REFUSAL_FIELDS if result.get(k) is not None})
+    if result.get("ensemble"):  # several models scored it: each one's score and the combined
+        doc["ensemble"] = result["ensemble"]
+    return doc
+
+
+def note_change(previous: dict[str, Any] | None, doc: dict[str, Any]) -> dict[str, Any]:
+    """`doc` with `changed_from` (the earlier verdict) and `previous_model` when `previous`, the
+    media's newest result so far, came from another model version and had another verdict."""
+    if previous is None or model_key(previous.get("model")) == model_key(doc.get("model")):
+        return doc  # the first result, or a retry of this one
+    doc = {**doc, "previous_model": previous.get("model")}
+    if previous.get("verdict") != doc.get("verdict"):
+        doc["changed_from"] = previous.get("verdict")
+    return doc
 
 
 def result_key(doc: dict[str, Any]) -> dict[str, Any]:
@@ -27,7 +67,7 @@ def result_key(doc: dict[str, Any]) -> dict[str, Any]:
             "model.version": None if model.get("version") is None else str(model["version"])}
 
 
-def upsert_result(db: Database, doc: dict[str, Any], fresh: bool = False,
+def upsert_result(db: Database, doc: dict[str, Any], insert_first: bool = False,
                   take_over: bool = False) -> dict[str, Any]:
     """Insert or replace the result of (`media_id`, `model.name`, `model.version`); return it.
 
@@ -35,8 +75,8 @@ def upsert_result(db: Database, doc: dict[str, Any], fresh: bool = False,
     `not_applicable` verdict has a null `score` and adds `reason`, `reason_code`); `owner`,
     `sha256`, `modality` and `filename` default to the media document's. `created_at` and
     `job_id` are kept from the first write (a retried batch or a second rescan changes
-    neither) unless `doc` gives a `created_at`. `fresh`: the media has no result by this model
-    yet (the insert is tried without a read first; still correct when it has one).
+    neither) unless `doc` gives a `created_at`. `insert_first`: the media has no result by this
+    model yet (the insert is tried without a read first; still correct when it has one).
     `take_over`: this job makes the result current again (a champion rolled back to a version
     that scored the media before): `job_id` and `created_at` become this write's.
     """
@@ -58,7 +98,8 @@ def upsert_result(db: Database, doc: dict[str, Any], fresh: bool = False,
         fields.setdefault("created_at", now)
     return modify(
         db.results, key, lambda stored: stored.update(fields),
-        new=lambda: {"job_id": job_id, "media_id": media_id, "created_at": now}, fresh=fresh,
+        new=lambda: {"job_id": job_id, "media_id": media_id, "created_at": now},
+        insert_first=insert_first,
     )
 
 

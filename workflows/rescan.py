@@ -51,7 +51,7 @@ MEDIA_NODE = re.compile(r"rescan-batch\(\d+\)/detect-one\(\d+\)/")
 """A node of one media's detect steps: its failure is that media's alone."""
 RUN_PARAMETERS = ("job_id", "modality", "since", "media_ids")
 """Set per run ("" = unset): a rescan job opened beforehand (the API's, the CLI's), and the
-filters (`steps.rescan_select.Filters`: one modality, uploaded since an ISO date, a JSON list of
+filters (`storage.rescan_select.Filters`: one modality, uploaded since an ISO date, a JSON list of
 media ids). The schedule runs with none of them."""
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import requests
 
 from config import Config
-from steps.rescan_select import NO_FILTERS, Filters
+from storage.rescan_select import NO_FILTERS, Filters
 
 _local = threading.Lock()
 """Held while this process walks a rescan: on one machine, as on Argo, runs never overlap

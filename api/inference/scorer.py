@@ -40,7 +40,7 @@ def _evidence(modality: str, decoded: Any, result: dict) -> dict[str, Any]:
 
         import cv2
 
-        from steps.explain import heatmap_image
+        from models.explain import heatmap_image
 
         drawn = heatmap_image(decoded, explanation["units"], explanation.get("faces") or [])
         return {"heatmap_png": base64.b64encode(cv2.imencode(".png", drawn)[1]).decode()}

@@ -61,7 +61,7 @@ def promote(name: str, version: str, registry: RegistrySettings | None = None,
     inference service, the workflow steps) pick the new champion up without a restart. The move
     is recorded with `record(PROMOTED, name=..., champion=..., previous=...)` when given. Media
     whose newest result came from any other version are stale from now on
-    (`steps.rescan_select`).
+    (`storage.rescan_select`).
     """
     modality = modality_of(name)
     version_tags(modality, str(version), registry)  # ValueError: no such version

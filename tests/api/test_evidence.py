@@ -11,6 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from api.schemas import HistoryPage, ModelsList, Waveform
+from config import get_config
 from storage import jobs, results
 from storage.db import get_db
 
@@ -26,12 +27,12 @@ def _detect(client: FlaskClient, headers: dict, body: dict, **kwargs) -> dict:
 
 def _persist(result: dict, explanation: dict, **extra: object) -> None:
     """What the workflow's persist step does in the worker: draw the evidence files from the
-    stored upload and record them on the result (`steps.persist.build_result`)."""
-    from steps.persist import build_result
+    stored upload and record them on the result (`storage.evidence.build_result`)."""
+    from storage.evidence import build_result
     from storage.media import get_media
 
     db = get_db()
-    doc = build_result(result["job_id"], get_media(db, result["media_id"]),
+    doc = build_result(get_config().media_root, result["job_id"], get_media(db, result["media_id"]),
                        {"score": 0.9, "verdict": "synthetic", "explanation": explanation,
                         **extra})
     results.upsert_result(db, doc)
@@ -106,15 +107,17 @@ def test_sync_path_stores_the_services_envelope_without_decoding(client, auth, u
     monkeypatch.setattr(models.media.decode, "decode_audio", refuse)
     alice = auth.headers("alice")
     sound = _detect(client, alice, {"data": upload((samples["wav"], "s.wav"))})
-    from steps.persist import build_result
+    from storage.evidence import build_result
     from storage.media import get_media
 
+    media_root = get_config().media_root
     item = get_media(get_db(), sound["media_id"])
     envelope = {"duration_s": 2.0, "peaks": [[-0.5, 0.5], [-0.25, 0.25]]}
-    bare = build_result(sound["job_id"], item, {"explanation": {}}, lazy_heatmap=True)
+    bare = build_result(media_root, sound["job_id"], item, {"explanation": {}}, lazy_heatmap=True)
     assert "waveform" not in bare["explanation"]  # nothing sent: nothing decoded, nothing kept
     results.upsert_result(get_db(), build_result(
-        sound["job_id"], item, {"explanation": {}, "waveform": envelope}, lazy_heatmap=True))
+        media_root, sound["job_id"], item, {"explanation": {}, "waveform": envelope},
+        lazy_heatmap=True))
     url = f"/api/v1/results/{sound['media_id']}/waveform"
     assert client.get(url, headers=alice).json == envelope
 

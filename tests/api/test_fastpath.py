@@ -118,7 +118,7 @@ def test_sync_answer_matches_what_is_stored(inference_url, engine, auth, upload,
 def test_heatmap_comes_drawn_by_the_service(inference_url, engine, auth, upload, samples,
                                             detector_env: Config, monkeypatch):
     """The sync path stores the heatmap the inference service drew: the API decodes nothing."""
-    import steps.explain
+    import models.explain
 
     def refuse(*_args: object) -> None:
         raise AssertionError("the API process decoded an upload")
@@ -137,7 +137,7 @@ def test_heatmap_comes_drawn_by_the_service(inference_url, engine, auth, upload,
     stored = get_db().results.find_one({"media_id": result["media_id"]})
     png = detector_env.media_root / stored["explanation"]["heatmap"]
     assert png.is_file()  # written with the result, from the service's answer
-    monkeypatch.setattr(steps.explain, "render_heatmap", refuse)
+    monkeypatch.setattr(models.explain, "render_heatmap", refuse)
     first = client.get(link, headers=headers)
     assert first.status_code == 200 and first.data == png.read_bytes()
     assert first.data.startswith(b"\x89PNG")
@@ -199,7 +199,7 @@ def no_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_media_for_the_engine_are_not_decoded_by_the_api(mode, engine, auth, upload, samples,
                                                          no_decoding):
     """Every upload is probed from its headers: a JPEG only a decoder refuses is taken, and its
-    job fails in the worker's preprocess step (`steps.preprocess.check_media`)."""
+    job fails in the worker's preprocess step (`models.media.load.check_media`)."""
     stand_in = StandInClient(lambda *a: pytest.fail("the service must not be called"))
     app = create_app({"TESTING": True, "ENGINE": engine, "INFERENCE": stand_in})
     client = app.test_client()

@@ -20,13 +20,14 @@ INGEST = ROOT / "workflows" / "ingest.py"
 DECODERS = {
     "cv2", "av", "soundfile", "librosa", "audioread", "pydub", "imageio", "PIL", "skimage",
     "moviepy", "ffmpeg", "torchaudio", "torchvision", "wave", "aifc", "sunau", "scipy.io",
-    "models.media.decode",  # decode_image / decode_audio / decode_video
+    "models.media.decode", "models.media.load", "models.explain",  # decoders, renderers
     "models.features",  # featurisers of decoded media
 }
-DECODING_NAMES = {"render_heatmap", "write_heatmap", "read_frame", "peak_frame_png",
-                  "decode", "decode_image", "decode_audio", "decode_video", "decode_image_bytes"}
-"""Names of in-repo functions that decode media (steps.explain, models.features,
-models.media.probe)."""
+DECODING_NAMES = {"render_heatmap", "write_heatmap", "write_evidence", "read_frame",
+                  "peak_frame_png", "decode", "decode_image", "decode_audio", "decode_video",
+                  "decode_image_bytes", "check_media", "decode_media"}
+"""Names of in-repo functions that decode media (models.explain, storage.evidence,
+models.features, models.media.decode, models.media.load, models.media.probe)."""
 FULL_PROBES_ALLOWED: set[tuple[str, str]] = set()
 """`probe_media` calls in api/ without `header_only=True` (none: the API decodes nothing)."""
 
@@ -80,7 +81,7 @@ def test_the_scan_would_catch_the_old_evidence_module() -> None:
     """The decoding the API once did (api/evidence.py, api/results.py) is what the scan finds."""
     old = ast.parse("import cv2\nimport numpy as np\n"
                     "def waveform():\n    from models.features import decode_audio\n"
-                    "from steps.explain import render_heatmap\n")
+                    "from models.explain import render_heatmap\n")
     hits = [n for n in ast.walk(old) if isinstance(n, ast.Import | ast.ImportFrom)
             and (any(_forbidden(a.name) or a.name in DECODING_NAMES for a in n.names)
                  or _forbidden(getattr(n, "module", None) or ""))]

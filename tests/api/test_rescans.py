@@ -8,6 +8,7 @@ import time
 import pytest
 
 import steps.rescan as rescan_steps
+from models.registry import aliases
 from storage import media, results
 from storage.db import get_db
 
@@ -19,7 +20,7 @@ def in_process_run(monkeypatch, detector_env):
     """The rescan's walk done in this process by the real select and finish steps (persist
     writes a result per media, as the detect steps would); the engine walk is tested in
     tests/workflows/test_rescan_local.py."""
-    monkeypatch.setattr(rescan_steps, "current_champions", lambda: CHAMPIONS)
+    monkeypatch.setattr(aliases, "current_champions", lambda _uri: CHAMPIONS)
 
     def run(cfg, batch_size, max_media, parameters):
         import json

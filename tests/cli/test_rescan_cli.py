@@ -13,6 +13,7 @@ import steps.rescan as rescan_steps
 from cli.main import build_parser, main
 from cli.rescan import dry_run, filters_of, run
 from config import Config
+from models.registry import aliases
 from storage import media, results
 from storage.db import get_db
 
@@ -21,7 +22,7 @@ CHAMPIONS = {"text": ("detector-text", "3"), "image": ("detector-image", "3")}
 
 @pytest.fixture
 def stale(detector_env: Config, monkeypatch) -> dict[str, str]:
-    monkeypatch.setattr(rescan_steps, "current_champions", lambda: CHAMPIONS)
+    monkeypatch.setattr(aliases, "current_champions", lambda _uri: CHAMPIONS)
     ids = {}
     for name, modality, version, keep in (("t1", "text", "1", True), ("t2", "text", "2", True),
                                           ("i1", "image", "2", True),

@@ -91,7 +91,7 @@ def test_inference_service_reloads_when_a_member_joins(fresh_mlflow: Config) -> 
 
 def test_ensemble_reaches_the_stored_and_public_result(fresh_mlflow: Config) -> None:
     from api.serialize import public_result
-    from steps.persist import result_document
+    from storage.results import result_document
 
     registry.ensure_baselines()
     member = _second_text_version("0.5")

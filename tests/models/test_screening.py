@@ -30,7 +30,7 @@ def test_refused_media_is_not_featurised(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_the_marker_survives_the_scratch_file(tmp_path) -> None:
-    from steps.preprocess import load_features, save_features
+    from models.files import load_features, save_features
 
     features = screening.screen("audio", (np.zeros(16_000, np.float32), 16_000))
     loaded = load_features(save_features(tmp_path / "f.npz", features))

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from config import Config
+from models.files import load_features
 from steps.infer import infer
 from steps.persist import persist
-from steps.preprocess import load_features, preprocess
-from steps.scratch import cleanup_scratch, job_scratch
+from steps.preprocess import preprocess
+from steps.scratch import cleanup_scratch
 from storage.db import get_db
 from storage.media import insert_media
 from storage.results import results_for_job
@@ -86,7 +87,7 @@ def test_three_steps_end_to_end(detector_env, champions, modality, name):
     assert stored["score"] == result["score"] and stored["created_at"] is not None
 
     cleanup_scratch(job_id)
-    assert not job_scratch(job_id).exists()
+    assert not (detector_env.scratch_root / job_id).exists()
     assert (detector_env.media_root / media["path"]).exists()
 
 

@@ -6,19 +6,20 @@ from __future__ import annotations
 import json
 import time
 
-from config import Config
+from config import Config, get_config
 from models.files import atomic_write_text
 from steps.persist import persist
-from steps.scratch import job_scratch
 from storage.db import get_db
 from storage.media import insert_media
+from storage.paths import Volumes
 from storage.results import result_history
 
 
 def _score(job_id: str, media_id: str, version: str, verdict: str) -> None:
     result = {"score": 0.8 if verdict == "synthetic" else 0.2, "verdict": verdict,
               "model": {"name": "detector-text", "version": version}, "explanation": {}}
-    path = atomic_write_text(job_scratch(job_id) / f"{media_id}.json", json.dumps(result))
+    scratch = Volumes.from_config(get_config()).job_scratch(job_id)
+    path = atomic_write_text(scratch / f"{media_id}.json", json.dumps(result))
     persist(job_id=job_id, media_id=media_id, result_path=str(path))
     time.sleep(0.005)  # results are ordered by created_at, kept to the millisecond
 

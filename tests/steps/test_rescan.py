@@ -1,14 +1,14 @@
-"""Rescan selection on the real embedded MongoDB: which media are stale, batches, the job."""
+"""The rescan steps on the real embedded MongoDB: selection opens (or fills) the job, the exit
+handler closes it with its summary."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 import steps.rescan as rescan
 from config import Config, get_config
+from models.registry import aliases
 from storage.db import get_db
 from storage.jobs import get_job
 from storage.media import insert_media
@@ -37,49 +37,9 @@ def _result(media_id: str, job: str, name: str, version: str, minutes: int = 0) 
     })
 
 
-@pytest.mark.parametrize("model,stale", [
-    ({"name": "detector-image", "version": "1"}, True),   # older
-    ({"name": "detector-image", "version": "3"}, False),  # the champion's
-    ({"name": "detector-image", "version": "4"}, True),   # newer: the champion was rolled back
-    ({"name": "someone-else", "version": "3"}, True),     # another model
-    (None, True),
-])
-def test_any_other_version_is_stale(model, stale):
-    assert rescan.is_stale(model, ("detector-image", "3")) is stale
-
-
-def test_batches():
-    items = [{"media_id": str(i)} for i in range(5)]
-    assert [len(b) for b in rescan.batches(items, 2)] == [2, 2, 1]
-    assert rescan.batches([], 3) == []
-    with pytest.raises(ValueError):
-        rescan.batches(items, 0)
-
-
-def test_stale_media_is_judged_by_the_latest_result(detector_env: Config):
-    old = _media()
-    _result(old, "j1", "detector-image", "2")
-    rescored = _media()  # old result, then a newer one by the champion: not stale
-    _result(rescored, "j1", "detector-image", "1")
-    _result(rescored, "j2", "detector-image", "3", minutes=1)
-    current = _media()
-    _result(current, "j1", "detector-image", "3")
-    foreign = _media("text")  # another model's result counts as stale
-    _result(foreign, "j1", "someone-else", "1")
-    rolled_back = _media()  # newer than the champion (a rollback): stale too
-    _result(rolled_back, "j1", "detector-image", "4")
-    audio = _media("audio")  # no champion for audio: never selected
-    _result(audio, "j1", "detector-audio", "0")
-
-    items = rescan.stale_media(get_db(), CHAMPIONS)
-    assert sorted(i["media_id"] for i in items) == sorted([old, foreign, rolled_back])
-    assert {"media_id": old, "modality": "image", "media_path": "cd/image"} in items
-    assert len(rescan.stale_media(get_db(), CHAMPIONS, max_media=1)) == 1
-
-
 def test_select_stale_opens_a_system_job_and_finish_closes_it(detector_env: Config,
                                                               monkeypatch):
-    monkeypatch.setattr(rescan, "current_champions", lambda: CHAMPIONS)
+    monkeypatch.setattr(aliases, "current_champions", lambda _uri: CHAMPIONS)
     assert rescan.select_stale(batch_size=2, workflow_uid="uid-0") == "[]"  # nothing stale
     rescan.finish_rescan("uid-0", "Succeeded")  # no job opened: nothing to do
 
@@ -106,45 +66,8 @@ def test_select_stale_opens_a_system_job_and_finish_closes_it(detector_env: Conf
     assert not (detector_env.scratch_root / job_id).exists()
 
 
-def test_not_applicable_media_are_not_rescanned(detector_env: Config):
-    refused = _media()  # refused before any model ran: a new champion would refuse it too
-    upsert_result(get_db(), {
-        "job_id": "j1", "media_id": refused, "score": None, "verdict": "not_applicable",
-        "reason": "The image is blank.", "reason_code": "image_flat",
-        "model": {"name": "detector-image", "version": "2"},
-    })
-    scored = _media()
-    _result(scored, "j1", "detector-image", "2")
-    assert [i["media_id"] for i in rescan.stale_media(get_db(), CHAMPIONS)] == [scored]
-
-
-def test_filters_narrow_the_selection(detector_env: Config):
-    early = datetime(2026, 1, 1, tzinfo=UTC)
-    old_image = _media(created_at=early)
-    new_image = _media()
-    text = _media("text")
-    for media_id in (old_image, new_image):
-        _result(media_id, "j1", "detector-image", "1")
-    _result(text, "j1", "detector-text", "0")
-    db = get_db()
-
-    def chosen(**kw) -> list[str]:
-        found = rescan.select(db, CHAMPIONS, detector_env.media_root, rescan.Filters(**kw))
-        return sorted(i["media_id"] for i in found.items)
-
-    assert chosen() == sorted([old_image, new_image, text])
-    assert chosen(modality="text") == [text]
-    assert chosen(since=datetime(2026, 2, 1, tzinfo=UTC)) == sorted([new_image, text])
-    assert chosen(media_ids=(old_image, "unknown")) == [old_image]
-    params = rescan.Filters.parse("image", "2026-02-01", '["a"]')
-    assert params.as_parameters() == {"modality": "image", "since": "2026-02-01T00:00:00+00:00",
-                                      "media_ids": '["a"]'}
-    with pytest.raises(ValueError):
-        rescan.Filters.parse(media_ids='{"a": 1}')
-
-
 def test_media_whose_bytes_are_gone_are_listed_as_missing(detector_env: Config, monkeypatch):
-    monkeypatch.setattr(rescan, "current_champions", lambda: CHAMPIONS)
+    monkeypatch.setattr(aliases, "current_champions", lambda _uri: CHAMPIONS)
     present = _media()
     gone = insert_media(get_db(), {"owner": "u1", "sha256": "ee" * 32, "modality": "image",
                                    "filename": "y", "size": 1, "path": "ee/deleted"})
@@ -166,7 +89,7 @@ def test_a_given_job_is_filled_and_closed_even_when_nothing_is_stale(detector_en
                                                                      monkeypatch):
     from storage.rescans import open_rescan
 
-    monkeypatch.setattr(rescan, "current_champions", lambda: CHAMPIONS)
+    monkeypatch.setattr(aliases, "current_champions", lambda _uri: CHAMPIONS)
     job_id = open_rescan(get_db(), "local", {}, started_by="admin")["job_id"]
     assert rescan.select_stale(batch_size=5, workflow_uid="uid-e", job_id=job_id) == "[]"
     rescan.finish_rescan("uid-e", "Succeeded", job_id=job_id)
@@ -179,7 +102,7 @@ def test_a_given_job_is_filled_and_closed_even_when_nothing_is_stale(detector_en
 def test_a_failed_media_is_recorded_with_its_error(detector_env: Config, monkeypatch):
     from storage.jobs import set_node
 
-    monkeypatch.setattr(rescan, "current_champions", lambda: CHAMPIONS)
+    monkeypatch.setattr(aliases, "current_champions", lambda _uri: CHAMPIONS)
     ok, bad = _media(), _media()
     for media_id in (ok, bad):
         _result(media_id, "j1", "detector-image", "2")

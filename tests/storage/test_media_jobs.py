@@ -150,18 +150,18 @@ def test_update_created_job_after_another_writer_reads_first(db: Database) -> No
     assert db.jobs.find_one({"job_id": job["job_id"]})["_rev"] == 2
 
 
-def test_fresh_writes_are_still_upserts(db: Database) -> None:
-    """`fresh=True` only skips the first read: a node or result that exists is updated."""
+def test_insert_first_writes_are_still_upserts(db: Database) -> None:
+    """`insert_first=True` only skips the first read: a node or result that exists is updated."""
     from storage import results
 
     job_id = jobs.create_job(db, "alice", ["m1"], engine="inference", mode="sync")["job_id"]
-    jobs.set_node(db, job_id, "inference(0)", fresh=True, status="running", attempts=1)
-    state = jobs.set_node(db, job_id, "inference(0)", fresh=True, status="succeeded")
+    jobs.set_node(db, job_id, "inference(0)", insert_first=True, status="running", attempts=1)
+    state = jobs.set_node(db, job_id, "inference(0)", insert_first=True, status="succeeded")
     assert state == {"status": "succeeded", "attempts": 1}
     assert db.job_nodes.count_documents({"job_id": job_id}) == 1
     base = {"job_id": job_id, "media_id": "m1", "owner": "alice", "sha256": "s",
             "modality": "text", "filename": "a.txt", "model": {"name": "m", "version": "1"}}
-    first = results.upsert_result(db, {**base, "score": 0.1}, fresh=True)
-    second = results.upsert_result(db, {**base, "score": 0.9}, fresh=True)
+    first = results.upsert_result(db, {**base, "score": 0.1}, insert_first=True)
+    second = results.upsert_result(db, {**base, "score": 0.9}, insert_first=True)
     assert second["score"] == 0.9 and second["created_at"] == first["created_at"]
     assert db.results.count_documents({"job_id": job_id}) == 1

@@ -8,15 +8,15 @@ from typing import Annotated
 
 from hera.workflows import Parameter, script
 
+from config import get_config
 from models.files import atomic_write_text
-from steps.scratch import job_scratch, media_file, scratch_file
+from models.registry.aliases import current_champions
+from storage.paths import Volumes
 
 
 @functools.lru_cache(maxsize=8)
 def _champion(modality: str) -> str:
-    from steps.rescan import current_champions
-
-    return current_champions()[modality][1]
+    return current_champions(get_config().mlflow_tracking_uri)[modality][1]
 
 
 @script(constructor="runner")
@@ -24,10 +24,12 @@ def preprocess(
     job_id: str, media_id: str, modality: str, media_path: str
 ) -> Annotated[str, Parameter(name="features_path")]:
     """The bytes as 'features'; bytes starting with UNREADABLE cannot be decoded."""
-    data = media_file(media_path).read_bytes()
+    volumes = Volumes.from_config(get_config())
+    data = volumes.media_file(media_path).read_bytes()
     if data.startswith(b"UNREADABLE"):
         raise ValueError(f"cannot decode {media_id}")
-    return str(atomic_write_text(job_scratch(job_id) / f"{media_id}.feat", data.decode()))
+    return str(atomic_write_text(volumes.job_scratch(job_id) / f"{media_id}.feat",
+                                 data.decode()))
 
 
 @script(constructor="runner")
@@ -35,9 +37,10 @@ def infer(
     job_id: str, media_id: str, modality: str, features_path: str
 ) -> Annotated[str, Parameter(name="result_path")]:
     """`synthetic` when the features say `fake`, else `authentic`, by today's champion."""
-    fake = "fake" in scratch_file(features_path).read_text()
+    volumes = Volumes.from_config(get_config())
+    fake = "fake" in volumes.scratch_file(features_path).read_text()
     result = {"score": 0.9 if fake else 0.1, "verdict": "synthetic" if fake else "authentic",
               "model": {"name": f"detector-{modality}", "version": _champion(modality)},
               "explanation": {"unit": "toy"}}
-    out = job_scratch(job_id) / f"{media_id}.result.json"
+    out = volumes.job_scratch(job_id) / f"{media_id}.result.json"
     return str(atomic_write_text(out, json.dumps(result)))

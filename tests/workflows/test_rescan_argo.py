@@ -10,10 +10,10 @@ from fake_argo import FakeArgoServer
 
 from api import create_app
 from config import Config, Faults, get_config
-from steps.rescan_select import Filters
 from storage import users
 from storage.db import get_db
 from storage.jobs import get_job
+from storage.rescan_select import Filters
 from workflows import argo_schema
 from workflows.rescan import build_rescan_workflow, strict_manifests
 from workflows.rescan_runner import start_rescan

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from config import Config, Faults, get_config
-from steps.rescan import current_champions, stale_media
+from models.registry.aliases import current_champions
 from storage.db import get_db
 from storage.jobs import get_job
 from storage.media import insert_media
+from storage.rescan_select import select
 from storage.results import latest_result, upsert_result
 from workflows.rescan import (
     DEFAULT_SCHEDULE,
@@ -95,4 +96,5 @@ def test_run_rescan_now_rescores_with_the_champion(detector_env: Config):
     assert latest["model"] == {"name": "detector-image", "version": champion}
     assert latest_result(get_db(), fresh, "u1")["job_id"] == "old-job"
     assert not (detector_env.scratch_root / job_id).exists()
-    assert stale_media(get_db(), current_champions()) == []  # nothing stale any more
+    champions = current_champions(detector_env.mlflow_tracking_uri)
+    assert select(get_db(), champions, detector_env.media_root).items == []  # nothing stale now

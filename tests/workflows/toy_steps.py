@@ -8,8 +8,9 @@ from typing import Annotated
 
 from hera.workflows import Parameter, script
 
+from config import get_config
 from models.files import atomic_write_text
-from steps.scratch import job_scratch, media_file, scratch_file
+from storage.paths import Volumes
 
 
 @script(constructor="runner")
@@ -19,7 +20,8 @@ def preprocess(
     """Upper-case a text file into scratch; 'fail-always' raises, 'fail-once' fails one attempt,
     'crash-once' kills the worker process once, 'crash-always' on every attempt, 'slow' takes a
     second, 'hang' a minute, 'hang-once' a minute on the first attempt only."""
-    text = media_file(media_path).read_text()
+    volumes = Volumes.from_config(get_config())
+    text = volumes.media_file(media_path).read_text()
     if "slow" in text:
         time.sleep(1.0)
     if "hang" in text and "hang-once" not in text:
@@ -28,7 +30,7 @@ def preprocess(
         os._exit(3)
     if "fail-always" in text:
         raise RuntimeError(f"cannot decode {media_id}")
-    marker = job_scratch(job_id) / f"{media_id}.tried"
+    marker = volumes.job_scratch(job_id) / f"{media_id}.tried"
     if "hang-once" in text and not marker.exists():
         atomic_write_text(marker, "1")
         time.sleep(60.0)
@@ -38,7 +40,7 @@ def preprocess(
     if "fail-once" in text and not marker.exists():
         atomic_write_text(marker, "1")
         raise RuntimeError("transient failure")
-    return str(atomic_write_text(job_scratch(job_id) / f"{media_id}.feat", text.upper()))
+    return str(atomic_write_text(volumes.job_scratch(job_id) / f"{media_id}.feat", text.upper()))
 
 
 @script(constructor="runner")
@@ -46,14 +48,15 @@ def infer(
     job_id: str, media_id: str, modality: str, features_path: str
 ) -> Annotated[str, Parameter(name="result_path")]:
     """A 'score' from the features' length, written as the result JSON the real infer writes."""
-    features = scratch_file(features_path).read_text()
+    volumes = Volumes.from_config(get_config())
+    features = volumes.scratch_file(features_path).read_text()
     result = {
         "score": min(1.0, len(features) / 100),
         "verdict": "authentic",
         "model": {"name": "toy", "version": "1"},
         "explanation": {"chars": len(features)},
     }
-    out = job_scratch(job_id) / f"{media_id}.result.json"
+    out = volumes.job_scratch(job_id) / f"{media_id}.result.json"
     return str(atomic_write_text(out, json.dumps(result)))
 
 

@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config import Limits
+from models.media.load import decode_media
 from models.media.probe import MediaError, probe_media
-from steps.preprocess import decode_media
 
 LIMITS = replace(Limits(), max_image_pixels=4_000_000, max_video_pixels=1_000_000,
                  max_video_frames=600, max_audio_seconds=30.0, max_audio_samples=30 * 48_000,
@@ -120,7 +120,7 @@ def _run(kind: str, data: bytes) -> None:
         name = "note.txt" if modality == "text" else f"upload.{kind}"
         _check(lambda: probe_media(path, name, LIMITS, header_only=True))  # the API's probe
         if data:  # the worker's full probe and decode (limits from the environment)
-            _check(lambda: decode_media(path, modality))
+            _check(lambda: decode_media(path, modality, Limits.from_env()))
 
 
 SMALL_LIMITS = (("MAX_IMAGE_PIXELS", LIMITS.max_image_pixels),
@@ -151,7 +151,7 @@ def test_mutated_files_are_a_result_or_a_4xx(kind: str) -> None:
         path.write_bytes(seed(kind))
         modality = SEEDS[kind][1]
         probe_media(path, "note.txt" if modality == "text" else "seed", LIMITS, header_only=True)
-        decode_media(path, modality)
+        decode_media(path, modality, Limits.from_env())
     fuzz()
 
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 from mlflow import MlflowClient
 
 from config import Config
+from models.registry.aliases import current_champions
 from models.registry.promotion import modality_of, promote
-from steps.rescan import current_champions
-from steps.rescan_select import select
 from storage import audit
 from storage.db import get_db
 from storage.media import insert_media
+from storage.rescan_select import select
 from storage.results import upsert_result
 
 
@@ -36,7 +36,8 @@ def test_a_promoted_copy_makes_media_stale(fresh_mlflow: Config, tmp_path):
     upsert_result(get_db(), {"job_id": "up", "media_id": media_id, "score": 0.2,
                              "verdict": "authentic",
                              "model": {"name": "detector-image", "version": "1"}})
-    assert select(get_db(), current_champions(), fresh_mlflow.media_root).items == []
+    assert select(get_db(), current_champions(fresh_mlflow.mlflow_tracking_uri),
+                  fresh_mlflow.media_root).items == []
 
     recorded = []
 
@@ -47,16 +48,17 @@ def test_a_promoted_copy_makes_media_stale(fresh_mlflow: Config, tmp_path):
     moved = promote("detector-image", "2", record=record)
     assert moved == {"name": "detector-image", "champion": "2", "previous": "1"}
     assert recorded == [("model.promoted", moved)]
-    assert [i["media_id"] for i in select(get_db(), current_champions(),
+    champions = current_champions(fresh_mlflow.mlflow_tracking_uri)
+    assert [i["media_id"] for i in select(get_db(), champions,
                                           fresh_mlflow.media_root).items] == [media_id]
     event = get_db().logs.find_one({"event": "model.promoted"})
     assert (event["user_id"], event["champion"], event["previous"]) == ("admin-1", "2", "1")
     assert modality_of("detector-image") == "image" and modality_of("text") == "text"
-    assert current_champions() == {"image": ("detector-image", "2")}  # read without torch
+    assert champions == {"image": ("detector-image", "2")}  # read without torch
 
 
 def test_selection_names_the_registry_models():
+    from models.registry.aliases import MODEL_NAMES as SELECTION_NAMES
     from models.registry.client import MODEL_NAMES
-    from steps.rescan import MODEL_NAMES as SELECTION_NAMES
 
     assert SELECTION_NAMES == MODEL_NAMES

@@ -10,7 +10,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-NOT_APPLICABLE = "not_applicable"  # `models.scoring.NOT_APPLICABLE` (steps import no models)
+from storage.results import latest_by_media, model_key
+
+NOT_APPLICABLE = "not_applicable"
+"""`models.scoring.NOT_APPLICABLE` (a test checks they agree): that module loads numpy and cv2,
+which selecting media does not need (the CLI's `rescan --dry-run`, the API's rescan routes)."""
 MAX_MEDIA = 10_000
 """Media rescored by one run at most; the rest wait for the next run (oldest results first)."""
 
@@ -72,16 +76,13 @@ class Selection:
 def is_stale(model: dict[str, Any] | None, champion: tuple[str, str]) -> bool:
     """Whether a result by `model` {name, version} is not the champion's (name, version): any
     other version is stale, older, newer (a rollback) or a copy promoted under a new number."""
-    model = model or {}
-    return (str(model.get("name")), str(model.get("version"))) != champion
+    return model_key(model) != champion
 
 
 def select(db: Any, champions: dict[str, tuple[str, str]], media_root: Path,
            filters: Filters = NO_FILTERS, max_media: int = MAX_MEDIA) -> Selection:
     """The stale media for `champions[modality] = (model name, version)`, oldest result first;
     two queries a modality (media, newest results)."""
-    from storage.results import latest_by_media
-
     chosen = Selection()
     candidates: list[tuple[Any, dict[str, Any], dict[str, Any]]] = []
     for modality, champion in sorted(champions.items()):
@@ -114,3 +115,10 @@ def select(db: Any, champions: dict[str, tuple[str, str]], media_root: Path,
         else:
             chosen.missing.append(media_id)
     return chosen
+
+
+def batches(items: list[dict[str, str]], batch_size: int) -> list[list[dict[str, str]]]:
+    """`items` cut into lists of at most `batch_size`."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    return [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
