@@ -25,7 +25,7 @@ from steps.scratch import job_scratch, safe_id, scratch_file
 log = logging.getLogger(__name__)
 
 AUC_METRIC = "test_auc"
-"""The held-out (test split) media-level AUC written by `models.training.fit`."""
+"""The held-out (test split) media-level AUC written by `models.training.baseline`."""
 
 PROMOTION_MARGIN = 0.005
 """A candidate must beat the champion's held-out AUC by more than this to take the alias."""
@@ -195,19 +195,22 @@ def evaluate_candidate(modality: str, weights: Path, prepared: Any) -> dict[str,
 def prepare(
     modality: str, seed: int = 0, quick: bool = False, run_id: str = "local"
 ) -> Annotated[str, Parameter(name="data_path")]:
-    """Generate and featurise `modality`'s seeded data set (models.training.fit.prepare,
-    cached under
-    VAR_DIR) into `<SCRATCH_ROOT>/<run_id>/<modality>-data.npz`; its path."""
+    """Generate and featurise `modality`'s seeded data set
+    (models.training.feature_cache.load_or_prepare, cached under VAR_DIR) into
+    `<SCRATCH_ROOT>/<run_id>/<modality>-data.npz`; its path."""
+    from config import get_config
     from models import MODALITIES
-    from models.training.fit import prepare as prepare_data
-    from models.training.fit import save_prepared, single_thread
+    from models.training.feature_cache import load_or_prepare
+    from models.training.generator_cache import single_thread
+    from models.training.prepared import save_prepared
 
     if modality not in MODALITIES:
         raise ValueError(f"unknown modality {modality!r}")
     out_dir = job_scratch(run_id)
     out_dir.mkdir(parents=True, exist_ok=True)
     with single_thread():
-        prepared = prepare_data(modality, int(seed), flag(quick))
+        prepared = load_or_prepare(get_config().var_dir / "cache", modality, int(seed),
+                                   flag(quick))
     return str(save_prepared(out_dir / f"{modality}-data.npz", prepared))
 
 
@@ -215,16 +218,19 @@ def prepare(
 def train(
     modality: str, data_path: str, run_id: str = "local"
 ) -> Annotated[str, Parameter(name="weights_path")]:
-    """Train `modality` on the prepared data (models.training.fit.train_prepared) into
+    """Train `modality` on the prepared data (models.training.baseline.train_prepared) into
     `<SCRATCH_ROOT>/<run_id>/<modality>.pt`; its path (the metrics ride inside it)."""
-    from models.training.fit import load_prepared, single_thread, train_prepared
+    from config import get_config
+    from models.training.baseline import train_prepared
+    from models.training.generator_cache import single_thread
+    from models.training.prepared import load_prepared
 
     prepared = load_prepared(scratch_file(data_path))
     if prepared.modality != modality:
         raise ValueError(f"{data_path} holds {prepared.modality} data, not {modality}")
     out_dir = job_scratch(run_id)
     with single_thread():
-        metrics = train_prepared(prepared, out_dir)
+        metrics = train_prepared(prepared, out_dir, cache_dir=get_config().var_dir / "cache")
     log.info("trained %s: held-out AUC %s", modality, metrics.get(AUC_METRIC))
     return str(out_dir / f"{modality}.pt")
 
@@ -235,7 +241,8 @@ def evaluate(
 ) -> Annotated[str, Parameter(name="evaluation_path")]:
     """Score the candidate and the current champion on the candidate's held-out split
     (`evaluate_candidate`); the report's path (JSON beside the weights)."""
-    from models.training.fit import load_prepared, single_thread
+    from models.training.generator_cache import single_thread
+    from models.training.prepared import load_prepared
 
     weights = scratch_file(weights_path)
     with single_thread():
