@@ -17,9 +17,9 @@ import pytest
 from models import MODALITIES
 from models.checkpoint import WEIGHTS_DIR, load_checkpoint
 from models.training.evaluate import _checkpoint_network, _checkpoint_scores
+from models.training.folds import holdout
 from models.training.scores import auc
 from models.training.units import featurize_samples
-from models.training.folds import holdout
 
 DRAW_PER_CLASS = {"text": 300, "image": 150, "audio": 120, "video": 80}
 """Media per class drawn; about 15% of them (their group held out) are scored."""
