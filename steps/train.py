@@ -201,8 +201,8 @@ def prepare(
     from config import get_config
     from models import MODALITIES
     from models.training.feature_cache import load_or_prepare
-    from models.training.generator_cache import single_thread
     from models.training.prepared import save_prepared
+    from models.training.threads import single_thread
 
     if modality not in MODALITIES:
         raise ValueError(f"unknown modality {modality!r}")
@@ -222,8 +222,8 @@ def train(
     `<SCRATCH_ROOT>/<run_id>/<modality>.pt`; its path (the metrics ride inside it)."""
     from config import get_config
     from models.training.baseline import train_prepared
-    from models.training.generator_cache import single_thread
     from models.training.prepared import load_prepared
+    from models.training.threads import single_thread
 
     prepared = load_prepared(scratch_file(data_path))
     if prepared.modality != modality:
@@ -241,8 +241,8 @@ def evaluate(
 ) -> Annotated[str, Parameter(name="evaluation_path")]:
     """Score the candidate and the current champion on the candidate's held-out split
     (`evaluate_candidate`); the report's path (JSON beside the weights)."""
-    from models.training.generator_cache import single_thread
     from models.training.prepared import load_prepared
+    from models.training.threads import single_thread
 
     weights = scratch_file(weights_path)
     with single_thread():

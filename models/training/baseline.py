@@ -1,5 +1,4 @@
-"""The baseline of each modality: cross-validate, train the final model, calibrate it, and
-write its weights and metrics."""
+"""The baseline of each modality: cross-validate, train the final model, calibrate, write it."""
 
 from __future__ import annotations
 
@@ -23,10 +22,10 @@ from models.training.calibration import (
 from models.training.cross_validation import cross_validate, family_table
 from models.training.feature_cache import load_or_prepare
 from models.training.fit import fit
-from models.training.generator_cache import single_thread
 from models.training.networks import DEFAULT_HPARAMS
 from models.training.prepared import Prepared, prepare
 from models.training.scores import auc
+from models.training.threads import single_thread
 
 log = logging.getLogger(__name__)
 

@@ -248,8 +248,8 @@ def _task(modality: str, what: str, data_path: str, weights_dir: str, seed: int,
           quick: bool, cache_dir: Path) -> tuple[str, str, dict[str, Any]]:
     """One unit of work for the pool on the prepared data of `data_path`: `what` is a held-out
     generator, or one of "@family", "@in_distribution", "@robustness"."""
-    from models.training.generator_cache import single_thread
     from models.training.prepared import load_prepared
+    from models.training.threads import single_thread
 
     weights = Path(weights_dir) / f"{modality}.pt"
     with single_thread():
@@ -327,8 +327,8 @@ def _prepare(modality: str, seed: int, quick: bool, cache_dir: Path) -> tuple[st
     """Prepare (or find cached) a modality's data: its cache file and its generators. The tasks
     read that file, so they all see the same data even if the code changes meanwhile."""
     from models.training.feature_cache import cache_path, load_or_prepare
-    from models.training.generator_cache import single_thread
     from models.training.prepared import save_prepared
+    from models.training.threads import single_thread
 
     with single_thread():
         prepared = load_or_prepare(cache_dir, modality, seed, quick)
