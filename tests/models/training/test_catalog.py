@@ -13,7 +13,7 @@ import pytest
 
 from models.training.data import catalog
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 RESERVED_DIGESTS = frozenset({
     "0dc7277e6a8bc477", "bc15b2c541ef0fd5", "0b958ea65c2e6773", "167497fbc4658bf6",
     "ebece53aa865f31a", "066f67760a2c4807", "7639336fa95ce4d5", "9b6a1b18e1421ffc",
