@@ -132,20 +132,24 @@ def _scan(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     if args.workflow:
         return _train_workflow(args)
-    from models.training.fit import train_all
+    from config import get_config
+    from models.training.baseline import train_all
 
     metrics = train_all(out_dir=Path(args.out), seed=args.seed, quick=args.quick,
-                        modalities=args.modality or None, jobs=args.jobs)
+                        modalities=args.modality or None, jobs=args.jobs,
+                        cache_dir=get_config().var_dir / "cache")
     print(json.dumps(metrics, indent=2, default=str))
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     """Leave-one-generator-out evaluation: evaluation.json, README.md and roc.png in --out."""
+    from config import get_config
     from models.training.evaluate import evaluate, write_report
 
     report = evaluate(args.modality or list(MODALITIES), seed=args.seed, quick=args.quick,
-                      jobs=args.jobs, weights_dir=args.weights)
+                      jobs=args.jobs, weights_dir=args.weights,
+                      cache_dir=get_config().var_dir / "cache")
     paths = write_report(report, args.out)
     summary = {m: {"held_out_auc": {g: f["auc"] for g, f in e["held_out"].items()},
                    "in_distribution_auc": e.get("in_distribution", {}).get("auc")}

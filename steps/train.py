@@ -72,19 +72,22 @@ def evaluate_candidate(modality: str, weights: Path, prepared: Any,
 def prepare(
     modality: str, seed: int = 0, quick: bool = False, run_id: str = "local"
 ) -> Annotated[str, Parameter(name="data_path")]:
-    """Generate and featurise `modality`'s seeded data set (models.training.fit.prepare,
-    cached under
-    VAR_DIR) into `<SCRATCH_ROOT>/<run_id>/<modality>-data.npz`; its path."""
+    """Generate and featurise `modality`'s seeded data set
+    (models.training.feature_cache.load_or_prepare, cached under VAR_DIR) into
+    `<SCRATCH_ROOT>/<run_id>/<modality>-data.npz`; its path."""
+    from config import get_config
     from models import MODALITIES
-    from models.training.fit import prepare as prepare_data
-    from models.training.fit import save_prepared, single_thread
+    from models.training.feature_cache import load_or_prepare
+    from models.training.prepared import save_prepared
+    from models.training.threads import single_thread
 
     if modality not in MODALITIES:
         raise ValueError(f"unknown modality {modality!r}")
-    out_dir = Volumes.from_config(get_config()).job_scratch(run_id)
+    cfg = get_config()
+    out_dir = Volumes.from_config(cfg).job_scratch(run_id)
     out_dir.mkdir(parents=True, exist_ok=True)
     with single_thread():
-        prepared = prepare_data(modality, int(seed), parse_bool(quick))
+        prepared = load_or_prepare(cfg.var_dir / "cache", modality, int(seed), parse_bool(quick))
     return str(save_prepared(out_dir / f"{modality}-data.npz", prepared))
 
 
@@ -92,18 +95,21 @@ def prepare(
 def train(
     modality: str, data_path: str, run_id: str = "local"
 ) -> Annotated[str, Parameter(name="weights_path")]:
-    """Train `modality` on the prepared data (models.training.fit.train_prepared) into
+    """Train `modality` on the prepared data (models.training.baseline.train_prepared) into
     `<SCRATCH_ROOT>/<run_id>/<modality>.pt`; its path (the metrics ride inside it)."""
     from models.registry.promotion import AUC_METRIC
-    from models.training.fit import load_prepared, single_thread, train_prepared
+    from models.training.baseline import train_prepared
+    from models.training.prepared import load_prepared
+    from models.training.threads import single_thread
 
-    volumes = Volumes.from_config(get_config())
+    cfg = get_config()
+    volumes = Volumes.from_config(cfg)
     prepared = load_prepared(volumes.scratch_file(data_path))
     if prepared.modality != modality:
         raise ValueError(f"{data_path} holds {prepared.modality} data, not {modality}")
     out_dir = volumes.job_scratch(run_id)
     with single_thread():
-        metrics = train_prepared(prepared, out_dir)
+        metrics = train_prepared(prepared, out_dir, cache_dir=cfg.var_dir / "cache")
     log.info("trained %s: held-out AUC %s", modality, metrics.get(AUC_METRIC))
     return str(out_dir / f"{modality}.pt")
 
@@ -114,7 +120,8 @@ def evaluate(
 ) -> Annotated[str, Parameter(name="evaluation_path")]:
     """Score the candidate and the current champion on the candidate's held-out split
     (`evaluate_candidate`); the report's path (JSON beside the weights)."""
-    from models.training.fit import load_prepared, single_thread
+    from models.training.prepared import load_prepared
+    from models.training.threads import single_thread
 
     cfg = get_config()
     volumes = Volumes.from_config(cfg)

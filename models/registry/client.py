@@ -177,10 +177,11 @@ def register_weights(
     """Log a weights file as a run artifact and register it as a new version; returns it.
 
     The version's tags carry `threshold`, `uncertain_band`, `temperature` and
-    `media_calibration` from the file (chosen on out-of-family scores by `models.training.fit`). A
-    text model's `text-lm.npz` (the human-text language models its features were computed
-    with) is logged beside it and its digest tagged `text_lm_sha256`; loading the version
-    checks that digest and scores with those language models (`_version_text_lm`).
+    `media_calibration` from the file (chosen on out-of-family scores,
+    `models.training.cross_validation`). A text model's `text-lm.npz` (the human-text language
+    models its features were computed with) is logged beside it and its digest tagged
+    `text_lm_sha256`; loading the version checks that digest and scores with those language
+    models (`_version_text_lm`).
     """
     registry = _settings(registry)
     client = _client(registry)
@@ -267,7 +268,7 @@ def ensure_baselines(
                 start = time.perf_counter()
                 version = register_weights(
                     modality, weights, registry,
-                    description="baseline trained by models.training.fit", source="baseline",
+                    description="baseline trained by models.training.baseline", source="baseline",
                 )
                 log.info("registered %s v%s in %.1fs", MODEL_NAMES[modality], version,
                          time.perf_counter() - start)

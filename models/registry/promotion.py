@@ -33,7 +33,7 @@ PROMOTED = "model.promoted"
 """The audit action of a promotion."""
 
 AUC_METRIC = "test_auc"
-"""The held-out (test split) media-level AUC written by `models.training.fit`."""
+"""The held-out (test split) media-level AUC written by `models.training.baseline`."""
 
 PROMOTION_MARGIN = 0.005
 """A candidate must beat the champion's held-out AUC by more than this to take the alias."""

@@ -5,9 +5,8 @@ A detector's media score starts as the aggregate of its unit probabilities
 recording's segments looking odd says little about the recording. So the score a user sees is
 `calibrate(raw, (a, b)) = sigmoid(a * logit(raw) + b)`, with `(a, b)` fitted by logistic
 regression (Platt scaling) on media whose families the model never saw in training (the
-out-of-fold scores of `models.training.fit.cross_validate`), so that a score of 0.8 means
-about 80% of
-such media were synthetic.
+out-of-fold scores of `models.training.cross_validation.cross_validate`), so that a score of
+0.8 means about 80% of such media were synthetic.
 
 The threshold and the uncertain band are then chosen on the same calibrated scores with the
 costliest error first: calling a real recording, photo, clip or text synthetic. See
@@ -130,3 +129,16 @@ def expected_calibration_error(scores: np.ndarray, labels: np.ndarray, bins: int
     total = sum(r["count"]) or 1
     return round(sum(c * abs(m - f) for m, f, c in zip(r["mean_score"], r["fraction_synthetic"],
                                                        r["count"], strict=True)) / total, 4)
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Temperature minimising the binary NLL on validation units (grid search, 0.1-20)."""
+    if len(logits) == 0 or len(np.unique(labels)) < 2:
+        return 1.0
+    best_t, best_nll = 1.0, math.inf
+    for t in np.exp(np.linspace(math.log(0.1), math.log(20.0), 121)):
+        z = logits / t
+        nll = float(np.mean(np.logaddexp(0, z) - labels * z))
+        if nll < best_nll - 1e-12:
+            best_t, best_nll = float(t), nll
+    return best_t

@@ -1,10 +1,11 @@
 """Evaluation of every modality on what it never saw: source families, generators, transforms.
 
 - **Leave one source family out** (the headline): each real catalogue family is scored by a
-  model trained and calibrated without it (`models.training.fit.cross_validate`: families are dealt
-  whole into folds). Per family: its real items' false-positive rate (verdict `synthetic`) and
-  `uncertain` rate at that model's threshold, and the AUC of its real items against the same
-  fold's synthetic items. A reliability diagram of the out-of-family scores shows calibration.
+  model trained and calibrated without it (`models.training.cross_validation.cross_validate`:
+  families are dealt whole into folds). Per family: its real items' false-positive rate
+  (verdict `synthetic`) and `uncertain` rate at that model's threshold, and the AUC of its real
+  items against the same fold's synthetic items. A reliability diagram of the out-of-family
+  scores shows calibration.
 - **Leave one generator out**: for each generator G a model trained and calibrated without G's
   media, tested on the held-out real items plus every G item.
 - **Robustness**: the committed weights on held-out media (never trained on), untouched and
@@ -80,11 +81,11 @@ def roc_points(labels: np.ndarray, scores: np.ndarray) -> dict[str, list[float]]
 
 def figures(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, Any]:
     """AUC, EER, accuracy at the model's threshold, counts and the ROC of one test set."""
-    from models.training.fit import _auc
+    from models.training.scores import auc
 
     labels = np.asarray(labels)
     return {
-        "auc": _auc(labels, scores),
+        "auc": auc(labels, scores),
         "eer": equal_error_rate(labels, scores),
         "accuracy": round(float(((scores > threshold) == (labels == 1)).mean()), 4)
         if len(labels) else None,
@@ -103,7 +104,9 @@ def held_out_generator(prepared: Any, generator: str) -> dict[str, Any]:
     """Train and calibrate without `generator`'s media; test on the held-out real items plus
     every media of `generator`."""
     from models.training.calibration import calibrate
-    from models.training.fit import fit, raw_scores, subset
+    from models.training.fit import fit
+    from models.training.scores import raw_scores
+    from models.training.units import subset
 
     start = time.perf_counter()
     other = prepared.kinds != generator
@@ -118,12 +121,13 @@ def held_out_generator(prepared: Any, generator: str) -> dict[str, Any]:
     return found
 
 
-def out_of_family(prepared: Any) -> dict[str, Any]:
-    """The leave-one-source-family-out figures (`models.training.fit.cross_validate`, cached)."""
+def out_of_family(prepared: Any, cache_dir: Path | None = None) -> dict[str, Any]:
+    """The leave-one-source-family-out figures (`models.training.cross_validation
+    .cross_validate`, kept under `cache_dir` when given)."""
     from models.training.calibration import expected_calibration_error, reliability
-    from models.training.fit import cross_validate, family_table
+    from models.training.cross_validation import cross_validate, family_table
 
-    cv = cross_validate(prepared)
+    cv = cross_validate(prepared, cache_dir=cache_dir)
     labels = prepared.labels
     threshold, band = cv.per_media("thresholds"), cv.per_media("bands")
     found = figures(labels, cv.scores, 0.5)
@@ -164,9 +168,9 @@ def _checkpoint_network(ckpt: dict[str, Any], modality: str) -> Any:
 
 def _checkpoint_scores(ckpt: dict[str, Any], network: Any, units: Any) -> np.ndarray:
     from models.training.calibration import calibrate
-    from models.training.fit import _logits, scores_of
+    from models.training.scores import scores_of, unit_logits
 
-    raw = scores_of(_logits(network, units.x), float(ckpt["temperature"]), units)
+    raw = scores_of(unit_logits(network, units.x), float(ckpt["temperature"]), units)
     return calibrate(raw, tuple(ckpt.get("media_calibration", (1.0, 0.0))))
 
 
@@ -174,7 +178,7 @@ def score_checkpoint(ckpt: dict[str, Any], prepared: Any) -> dict[str, Any]:
     """`figures` of a weights checkpoint on the prepared data's held-out items (never trained
     on), plus `by_generator` (AUC of real vs each generator). Raises ValueError when the
     checkpoint was trained on other features or another modality."""
-    from models.training.fit import subset
+    from models.training.units import subset
 
     network = _checkpoint_network(ckpt, prepared.modality)
     keep = prepared.held_out
@@ -200,7 +204,7 @@ def robustness(modality: str, weights: Path, seed: int = 0,
 
     from models.checkpoint import load_checkpoint
     from models.training.data import generate
-    from models.training.fit import featurize_samples
+    from models.training.units import featurize_samples
 
     try:
         transforms = importlib.import_module(f"models.training.data.augment_{modality}").ROBUSTNESS
@@ -241,10 +245,11 @@ def _transformed(sample: Any, transform: Any) -> Any:
 
 
 def _task(modality: str, what: str, data_path: str, weights_dir: str, seed: int,
-          quick: bool) -> tuple[str, str, dict[str, Any]]:
+          quick: bool, cache_dir: Path) -> tuple[str, str, dict[str, Any]]:
     """One unit of work for the pool on the prepared data of `data_path`: `what` is a held-out
     generator, or one of "@family", "@in_distribution", "@robustness"."""
-    from models.training.fit import load_prepared, single_thread
+    from models.training.prepared import load_prepared
+    from models.training.threads import single_thread
 
     weights = Path(weights_dir) / f"{modality}.pt"
     with single_thread():
@@ -253,7 +258,7 @@ def _task(modality: str, what: str, data_path: str, weights_dir: str, seed: int,
                                               QUICK_ROBUSTNESS if quick else None)
         prepared = load_prepared(data_path)
         if what == "@family":
-            return modality, what, out_of_family(prepared)
+            return modality, what, out_of_family(prepared, cache_dir)
         if what == "@in_distribution":
             return modality, what, in_distribution(prepared, weights)
         return modality, what, held_out_generator(prepared, what)
@@ -270,10 +275,13 @@ def evaluate(
     jobs: int = 2,
     weights_dir: str | Path | None = None,
     robust: bool = True,
+    *,
+    cache_dir: Path,
 ) -> dict[str, Any]:
     """Leave-one-family-out, leave-one-generator-out, robustness and in-distribution figures
     of `modalities` (see the module docstring), on `jobs` worker processes. Data sets are
-    prepared first (one modality a worker, cached)."""
+    prepared first (one modality a worker) and kept, with the cross-validation scores, under
+    `cache_dir` (`models.training.feature_cache`), where the workers read them."""
     from models.checkpoint import WEIGHTS_DIR
 
     for m in modalities:
@@ -286,12 +294,13 @@ def evaluate(
                               "load_average_at_start": [round(v, 2) for v in os.getloadavg()]}
     with _pool(jobs) as pool:
         prepared = dict(zip(order, pool.map(_prepare, order, [seed] * len(order),
-                                            [quick] * len(order)), strict=True))
+                                            [quick] * len(order), [cache_dir] * len(order)),
+                            strict=True))
         special = ["@family", "@in_distribution"] + (["@robustness"] if robust else [])
         tasks = [(m, "@family") for m in order] + [
             (m, g) for m in order for g in prepared[m][1]] + [
             (m, w) for m in order for w in special[1:]]
-        futures = [pool.submit(_task, m, w, prepared[m][0], weights_dir, seed, quick)
+        futures = [pool.submit(_task, m, w, prepared[m][0], weights_dir, seed, quick, cache_dir)
                    for m, w in tasks]
         for future in futures:
             modality, what, found = future.result()
@@ -314,14 +323,16 @@ def evaluate(
     return report
 
 
-def _prepare(modality: str, seed: int, quick: bool) -> tuple[str, list[str]]:
+def _prepare(modality: str, seed: int, quick: bool, cache_dir: Path) -> tuple[str, list[str]]:
     """Prepare (or find cached) a modality's data: its cache file and its generators. The tasks
     read that file, so they all see the same data even if the code changes meanwhile."""
-    from models.training.fit import cache_path, prepare, save_prepared, single_thread
+    from models.training.feature_cache import cache_path, load_or_prepare
+    from models.training.prepared import save_prepared
+    from models.training.threads import single_thread
 
     with single_thread():
-        prepared = prepare(modality, seed, quick)
-        path = cache_path(modality, seed, quick)
+        prepared = load_or_prepare(cache_dir, modality, seed, quick)
+        path = cache_path(cache_dir, modality, seed, quick)
         if not path.is_file():
             save_prepared(path, prepared)
         return str(path), generators_of(prepared)

@@ -1,4 +1,4 @@
-"""Trained generator networks kept on disk, and torch pinned to one thread while they train."""
+"""Trained generator networks kept on disk."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -15,18 +14,6 @@ import torch
 from torch import nn
 
 Net = TypeVar("Net", bound=nn.Module)
-
-
-@contextmanager
-def single_thread() -> Iterator[None]:
-    """Torch on one intra-op thread: deterministic, and on a shared 2-core machine it trains
-    about 5x faster than two."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def cache_path(cache_dir: Path, name: str, seed: int, params: dict, version: int) -> Path:

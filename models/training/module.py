@@ -1,4 +1,4 @@
-"""The Lightning module shared by every modality: a network trained with BCE-with-logits."""
+"""The Lightning module shared by every modality: a given network trained with BCE-with-logits."""
 
 from __future__ import annotations
 
@@ -8,23 +8,21 @@ import lightning as L
 import torch
 from torch import nn
 
-from models.training.networks import build_network
-
 
 class DetectorModule(L.LightningModule):
-    """Binary authentic (0) / synthetic (1) classifier over feature units."""
+    """Binary authentic (0) / synthetic (1) classifier over feature units: `network` (from
+    `models.training.networks.build_network`) maps a batch of units to one logit per unit."""
 
     def __init__(
         self,
-        modality: str,
-        net: dict[str, Any] | None = None,
+        network: nn.Module,
         lr: float = 2e-3,
         weight_decay: float = 1e-4,
         pos_weight: float = 1.0,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()
-        self.net = build_network(modality, **(net or {}))
+        self.save_hyperparameters(ignore=["network"])  # the network's weights are not a setting
+        self.net = network
         self.loss = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(float(pos_weight)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -17,8 +17,9 @@ import pytest
 from models import MODALITIES
 from models.checkpoint import WEIGHTS_DIR, load_checkpoint
 from models.training.evaluate import _checkpoint_network, _checkpoint_scores
-from models.training.fit import _auc, featurize_samples
 from models.training.folds import holdout
+from models.training.scores import auc
+from models.training.units import featurize_samples
 
 DRAW_PER_CLASS = {"text": 300, "image": 150, "audio": 120, "video": 80}
 """Media per class drawn; about 15% of them (their group held out) are scored."""
@@ -51,9 +52,10 @@ def test_committed_weights_clear_the_floor_on_unseen_items(modality: str, var_di
     ckpt = load_checkpoint(WEIGHTS_DIR / f"{modality}.pt")
     units = featurize_samples(modality, kept, np.random.default_rng(0), 10**6)
     scores = _checkpoint_scores(ckpt, _checkpoint_network(ckpt, modality), units)
-    auc = _auc(labels, scores)
+    media_auc = auc(labels, scores)
     real = scores[labels == 0]
     fpr = float(np.mean(real > ckpt["threshold"] + ckpt["uncertain_band"]))
-    print(f"{modality}: {len(real)} real / {int(labels.sum())} synthetic, AUC {auc}, FPR {fpr}")
-    assert auc is not None and auc >= MIN_AUC[modality], f"{modality} AUC {auc}"
+    print(f"{modality}: {len(real)} real / {int(labels.sum())} synthetic, AUC {media_auc}, "
+          f"FPR {fpr}")
+    assert media_auc is not None and media_auc >= MIN_AUC[modality], f"{modality} AUC {media_auc}"
     assert fpr <= MAX_REAL_FPR, f"{modality}: {fpr:.0%} of {len(real)} real items called synthetic"

@@ -12,12 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.training.generator_cache import (
-    cache_path,
-    default_cache_dir,
-    load_or_train,
-    single_thread,
-)
+from models.training.generator_cache import cache_path, default_cache_dir, load_or_train
+from models.training.threads import single_thread
 
 CODE_VERSION = 2  # bump when the network, the training data or the training loop changes
 

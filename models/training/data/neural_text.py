@@ -10,12 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.training.generator_cache import (
-    cache_path,
-    default_cache_dir,
-    load_or_train,
-    single_thread,
-)
+from models.training.generator_cache import cache_path, default_cache_dir, load_or_train
+from models.training.threads import single_thread
 
 CODE_VERSION = 2  # bump when the network, the vocabulary, the training loop or its corpus changes
 EOT = 0  # end of a text; also the start symbol when sampling

@@ -11,8 +11,8 @@ from models.features.image import PATCH, noise_level, patch_channels
 from models.features.text import DOC_STATS, NGRAM_IDS, TEXT_DIM, TEXT_WIDTH, ngram_ids, ngram_tokens
 from models.training.data import Sample
 from models.training.data.image import boundary, change_map, self_blend, upsample
-from models.training.fit import change_label, image_training_crops
 from models.training.networks import NgramTable, build_network
+from models.training.units import change_label, image_training_crops
 
 
 def _textured(seed: int = 0, size: int = 256) -> np.ndarray:

@@ -21,7 +21,7 @@ from models.checkpoint import WEIGHTS_DIR, load_checkpoint
 from models.media.decode import SAMPLE_RATE
 from models.training.data import Sample
 from models.training.evaluate import _checkpoint_network, _checkpoint_scores
-from models.training.fit import featurize_samples
+from models.training.units import featurize_samples
 
 MAX_MEAN_RISE = 0.1
 ITEMS = 12

@@ -9,12 +9,17 @@ import numpy as np
 import pytest
 
 from models.checkpoint import load_checkpoint, network_from_checkpoint
-from models.training.fit import fit_temperature, train_all
+from models.training.baseline import train_all
+from models.training.calibration import fit_temperature
+from models.training.feature_cache import cache_path
 
 
 @pytest.mark.skipif(not Path("/usr/share/games/fortunes").exists(), reason="needs fortunes")
 def test_quick_training_writes_weights_and_metrics(tmp_path: Path) -> None:
-    report = train_all(tmp_path, seed=0, quick=True, modalities=["text"])
+    report = train_all(tmp_path, seed=0, quick=True, modalities=["text"],
+                       cache_dir=tmp_path / "cache")
+    for kind in ("units", "cv"):  # the data set and the out-of-family scores are kept
+        assert cache_path(tmp_path / "cache", "text", 0, True, kind).is_file()
     ckpt = load_checkpoint(tmp_path / "text.pt")
     assert ckpt["modality"] == "text" and 0 < ckpt["threshold"] < 1
     assert 0 < ckpt["uncertain_band"] <= 0.3 and ckpt["temperature"] > 0
