@@ -7,7 +7,6 @@ like with like; `promote` runs that gate (`models.registry.promotion.promote_if_
 
 import json
 import logging
-from pathlib import Path
 from typing import Annotated, Any
 
 from hera.workflows import Parameter, script
@@ -15,6 +14,7 @@ from hera.workflows import Parameter, script
 from config import get_config
 from models.files import atomic_write_text
 from models.registry.settings import RegistrySettings
+from storage.audit import record_workflow_audit
 from storage.paths import Volumes, safe_id
 
 # No `from __future__ import annotations` in step modules: Hera reads the live annotations.
@@ -32,42 +32,6 @@ def parse_bool(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
-def record_audit(action: str, **details: Any) -> None:
-    """An audit event in MongoDB when one is configured (a promotion by the workflow)."""
-    from storage import audit
-    from storage.db import get_db
-
-    try:
-        db = get_db()
-    except RuntimeError:  # no MongoDB configured: nothing to record to
-        return
-    audit.record(db, action, user_id=None, address="cli", **details)
-
-
-def evaluate_candidate(modality: str, weights: Path, prepared: Any,
-                       registry: RegistrySettings | None = None) -> dict[str, Any]:
-    """Score the candidate weights and the current champion on the candidate's held-out split:
-    {"candidate": figures, "champion": {"version", figures...} | None, "champion_error"}."""
-    from models.checkpoint import load_checkpoint
-    from models.registry.client import champion_version, version_checkpoint
-    from models.training.evaluate import score_checkpoint
-
-    report: dict[str, Any] = {"modality": modality, "seed": prepared.seed,
-                              "quick": prepared.quick,
-                              "candidate": score_checkpoint(load_checkpoint(weights), prepared),
-                              "champion": None}
-    champion = champion_version(modality, registry)
-    if champion is not None:
-        ckpt = version_checkpoint(modality, champion, registry)
-        try:
-            if ckpt is None:
-                raise ValueError("not a detector weights checkpoint")
-            report["champion"] = {"version": champion, **score_checkpoint(ckpt, prepared)}
-        except ValueError as exc:
-            report["champion_error"] = f"v{champion}: {exc}"
-    return report
-
-
 @script(constructor="runner")
 def prepare(
     modality: str, seed: int = 0, quick: bool = False, run_id: str = "local"
@@ -75,7 +39,6 @@ def prepare(
     """Generate and featurise `modality`'s seeded data set
     (models.training.feature_cache.load_or_prepare, cached under VAR_DIR) into
     `<SCRATCH_ROOT>/<run_id>/<modality>-data.npz`; its path."""
-    from config import get_config
     from models import MODALITIES
     from models.training.feature_cache import load_or_prepare
     from models.training.prepared import save_prepared
@@ -119,7 +82,9 @@ def evaluate(
     modality: str, weights_path: str, data_path: str
 ) -> Annotated[str, Parameter(name="evaluation_path")]:
     """Score the candidate and the current champion on the candidate's held-out split
-    (`evaluate_candidate`); the report's path (JSON beside the weights)."""
+    (`models.registry.promotion.evaluate_candidate`); the report's path (JSON beside the
+    weights)."""
+    from models.registry.promotion import evaluate_candidate
     from models.training.prepared import load_prepared
     from models.training.threads import single_thread
 
@@ -174,7 +139,7 @@ def promote(
     if evaluation_path:
         same_set = json.loads(volumes.scratch_file(evaluation_path).read_text())
     decision = promote_if_better(modality, str(version), same_set,
-                                 RegistrySettings.from_config(cfg), record_audit)
+                                 RegistrySettings.from_config(cfg), record_workflow_audit)
     text = json.dumps(decision, sort_keys=True)
     log.info("promotion %s", text)
     return text

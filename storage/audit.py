@@ -26,6 +26,18 @@ def record(db: Database, action: str, *, user_id: str | None = None,
     logs.log_event(db, level, action, audit=True, user_id=user_id, address=address, **details)
 
 
+def record_workflow_audit(action: str, **details: Any) -> None:
+    """An audit event for an act of a workflow step (no user, address "cli") in the configured
+    MongoDB; nothing when none is configured (a step run without a database)."""
+    from storage.db import get_db
+
+    try:
+        db = get_db()
+    except RuntimeError:
+        return
+    record(db, action, user_id=None, address="cli", **details)
+
+
 def events(db: Database, action: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """The newest audit events first, all or of one action."""
     query: dict[str, Any] = {"audit": True}

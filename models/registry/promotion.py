@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from models.registry.client import (
@@ -124,7 +125,7 @@ def decide(
     """The decision dict {modality, candidate, champion, candidate_auc, champion_auc,
     promoted, reason, compared_on} (pure: the figures are given).
 
-    `same_set` is the evaluate step's report (`steps.train.evaluate_candidate`): when it scored
+    `same_set` is the evaluate step's report (`evaluate_candidate`): when it scored
     the current champion on the candidate's held-out split, those two AUCs are compared;
     otherwise the stored figures `cand_eval` / `champ_eval` (`version_evaluation`)."""
     fair = (same_set is not None and champion is not None and same_set.get("champion")
@@ -186,3 +187,27 @@ def promote_if_better(modality: str, version: str, same_set: dict[str, Any] | No
     set_version_tag(modality, str(version), DECISION_TAG, json.dumps(decision, sort_keys=True),
                     registry)
     return decision
+
+
+def evaluate_candidate(modality: str, weights: Path, prepared: Any,
+                       registry: RegistrySettings | None = None) -> dict[str, Any]:
+    """Score the candidate weights and the current champion on the candidate's held-out split:
+    {"candidate": figures, "champion": {"version", figures...} | None, "champion_error"}."""
+    from models.checkpoint import load_checkpoint
+    from models.registry.client import champion_version, version_checkpoint
+    from models.training.evaluate import score_checkpoint
+
+    report: dict[str, Any] = {"modality": modality, "seed": prepared.seed,
+                              "quick": prepared.quick,
+                              "candidate": score_checkpoint(load_checkpoint(weights), prepared),
+                              "champion": None}
+    champion = champion_version(modality, registry)
+    if champion is not None:
+        ckpt = version_checkpoint(modality, champion, registry)
+        try:
+            if ckpt is None:
+                raise ValueError("not a detector weights checkpoint")
+            report["champion"] = {"version": champion, **score_checkpoint(ckpt, prepared)}
+        except ValueError as exc:
+            report["champion_error"] = f"v{champion}: {exc}"
+    return report
