@@ -57,6 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["sync_writers"] = ThreadPoolExecutor(
         max(1, cfg.sync_write_threads), thread_name_prefix="sync-writer")
     app.extensions["engine"] = app.config["ENGINE"] or _default_engine(cfg)
+    _check_engine(app.extensions["engine"])
     app.extensions["inference"] = app.config["INFERENCE"] or _default_inference(app, cfg)
     from api.webhooks import register_webhooks
 
@@ -66,6 +67,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     auth.register_protections(app)  # TRUSTED_PROXIES, rate limits, login hashing slots
     _bootstrap_admin(app)
     return app
+
+
+def _check_engine(engine: object) -> None:
+    """Refuse, at start, an engine the job routes could not drive (submit, refresh, wait, stop,
+    retry: `workflows.engine.Engine`)."""
+    from workflows.engine import Engine
+
+    if not isinstance(engine, Engine):
+        raise TypeError(f"{type(engine).__name__} is not a workflow engine "
+                        "(workflows.engine.Engine)")
 
 
 def _default_engine(cfg: Config) -> Engine:

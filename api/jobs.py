@@ -64,9 +64,8 @@ def _act(job_id: str, action: str) -> ResponseReturnValue:
     from workflows.engine import JobStateError
 
     _own_job(job_id)
-    method = getattr(engine(), action, None)
-    if method is None:
-        raise ApiError(409, "conflict", f"the {engine().name} engine cannot {action} jobs")
+    jobs = engine()
+    method = {"stop": jobs.stop, "retry": jobs.retry}[action]
     try:
         method(job_id)
     except JobStateError as exc:

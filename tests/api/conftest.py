@@ -18,9 +18,10 @@ from api import create_app
 from config import Config
 from storage import jobs, media, results, users
 from storage.db import get_db
+from tests.engine_double import RunOnlyEngine
 
 
-class FakeEngine:
+class FakeEngine(RunOnlyEngine):
     """Stands in for the workflow: writes a result per media through storage when the job
     is waited on or refreshed (as if it had run in the background meanwhile)."""
 

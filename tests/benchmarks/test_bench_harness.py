@@ -20,6 +20,7 @@ from config import Config
 from storage import jobs, results
 from storage.db import get_db
 from storage.users import create_user
+from tests.engine_double import RunOnlyEngine
 
 
 @pytest.fixture(autouse=True)
@@ -99,7 +100,7 @@ class StandInInference:
                 "explanation": {"units": []}}
 
 
-class StandInEngine:
+class StandInEngine(RunOnlyEngine):
     """Finishes a job with a stand-in result as soon as it is waited on or refreshed."""
 
     name = "stand-in"

@@ -6,9 +6,10 @@ from flask.testing import FlaskClient
 
 from storage import users
 from storage.db import get_db
+from tests.engine_double import RunOnlyEngine
 
 
-class HeldEngine:
+class HeldEngine(RunOnlyEngine):
     """An engine whose workers are all busy: jobs it is given stay queued (what a user who
     filled the engine sees); `wait` times out at once."""
 

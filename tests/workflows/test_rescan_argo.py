@@ -14,6 +14,7 @@ from storage import users
 from storage.db import get_db
 from storage.jobs import get_job
 from storage.rescan_select import Filters
+from tests.api.conftest import FakeEngine
 from workflows import argo_schema
 from workflows.rescan import build_rescan_workflow, strict_manifests
 from workflows.rescan_runner import start_rescan
@@ -58,7 +59,7 @@ def test_submit_from_the_cronworkflow_with_the_job_and_filters(argo):
 
 def test_the_api_starts_an_argo_rescan_and_links_the_ui(argo):
     cfg, server, session = argo
-    app = create_app({"TESTING": True, "ENGINE": object(), "ARGO_SESSION": session})
+    app = create_app({"TESTING": True, "ENGINE": FakeEngine(), "ARGO_SESSION": session})
     client = app.test_client()
     users.create_user(get_db(), "root", "password-root", admin=True)
     token = client.post("/api/v1/auth/token", auth=("root", "password-root")).json
