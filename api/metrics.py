@@ -26,16 +26,15 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask
 from prometheus_client import CollectorRegistry, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from api.inference.metrics import LATENCY_BUCKETS, HttpMetrics
+from api.http_metrics import LATENCY_BUCKETS, HttpMetrics, count_requests
 
 PREFIX = "detector_api"
 QUEUE_STATES = ("queued", "running")
-UNMATCHED = "unmatched"
 SCRAPE_TIMEOUT_S = 2.0
 """Longest wait for MongoDB during a scrape (Prometheus's default scrape timeout is 10 s)."""
 log = logging.getLogger(__name__)
@@ -112,11 +111,6 @@ class TimedInference:
         return getattr(self.client, name)
 
 
-def _route() -> str:
-    rule = request.url_rule
-    return rule.rule if rule is not None else UNMATCHED
-
-
 def register_metrics(app: Flask, count_jobs: Callable[[], dict[str, int]] | None = None) -> None:
     """Count every request of `app` and time its sync inference calls (`app.extensions
     ["metrics"]`; served by `start_metrics_server`, not by `app`).
@@ -131,26 +125,7 @@ def register_metrics(app: Flask, count_jobs: Callable[[], dict[str, int]] | None
     if app.extensions.get("inference") is not None:
         app.extensions["inference"] = TimedInference(app.extensions["inference"], metrics)
 
-    @app.before_request
-    def _begin() -> None:
-        g.metrics_started = time.perf_counter()
-        metrics.in_flight.inc()
-
-    @app.after_request
-    def _count(response: Response) -> Response:
-        started = g.pop("metrics_started", None)
-        if started is not None:
-            metrics.observe_request(_route(), request.method, response.status_code,
-                                    time.perf_counter() - started)
-            metrics.in_flight.dec()
-        return response
-
-    @app.teardown_request
-    def _end(exc: BaseException | None) -> None:
-        started = g.pop("metrics_started", None)  # after_request never ran: the request broke
-        if started is not None:
-            metrics.observe_request(_route(), request.method, 500, time.perf_counter() - started)
-            metrics.in_flight.dec()
+    count_requests(app, metrics)
 
 
 def start_metrics_server(app: Flask, host: str, port: int) -> tuple[Any, threading.Thread]:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from flask import Flask
 
 from api.errors import register_json_errors
+from api.http_metrics import count_requests
 from api.inference.batcher import MicroBatcher
-from api.inference.metrics import ServiceMetrics, count_requests
+from api.inference.metrics import ServiceMetrics
 from api.inference.routes import CHUNK, bp
 from api.inference.scorer import Scorer
 from api.inference.service import EXTENSION, InferenceService

@@ -2,76 +2,22 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from flask import Flask, Response, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
-    generate_latest,
 )
-from prometheus_client.process_collector import ProcessCollector
+
+from api.http_metrics import LATENCY_BUCKETS, HttpMetrics
 
 PREFIX = "detector_inference"
-# Request latency: sync scoring is meant to take < 100 ms; video and long audio take seconds.
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-                   30.0)
 MODEL_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 BATCH_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 32)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
-UNMATCHED = "unmatched"
-"""The `route` label of a request no URL rule matched (never the raw path: unbounded labels)."""
-
-
-class HttpMetrics:
-    """What every HTTP service of the detector exports, in a registry of its own: process
-    metrics, request counts by route, method and status, latency by route and status, and
-    requests in flight, all named `<prefix>_...`."""
-
-    def __init__(self, prefix: str, registry: CollectorRegistry | None = None) -> None:
-        self.registry = r = registry or CollectorRegistry()
-        ProcessCollector(registry=r)
-        self.requests = Counter(f"{prefix}_requests", "HTTP requests answered",
-                                ["route", "method", "status"], registry=r)
-        self.latency = Histogram(f"{prefix}_request_seconds", "HTTP request latency",
-                                 ["route", "status"], buckets=LATENCY_BUCKETS, registry=r)
-        self.in_flight = Gauge(f"{prefix}_in_flight_requests", "Requests being handled now",
-                               registry=r)
-
-    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route, str(status)).observe(seconds)
-
-    def render(self) -> bytes:
-        """The text exposition format."""
-        return generate_latest(self.registry)
-
-
-def count_requests(app: Flask, metrics: HttpMetrics) -> None:
-    """Count and time every request of `app` into `metrics`, with the requests in flight.
-
-    Call before registering other `before_request` hooks: a request one of them answers (a
-    refused token) is counted too."""
-
-    @app.before_request
-    def _begin() -> None:
-        g.metrics_started = time.perf_counter()
-        metrics.in_flight.inc()
-
-    @app.after_request
-    def _count(response: Response) -> Response:
-        route = request.url_rule.rule if request.url_rule is not None else UNMATCHED
-        metrics.observe_request(route, request.method, response.status_code,
-                                time.perf_counter() - g.metrics_started)
-        return response
-
-    @app.teardown_request
-    def _end(exc: BaseException | None) -> None:
-        metrics.in_flight.dec()
 
 
 class ServiceMetrics(HttpMetrics):

@@ -12,9 +12,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 API = ROOT / "api"
 INFERENCE = API / "inference"
-API_PROCESS_IMPORTS_OF_INFERENCE = {"api.inference.client", "api.inference.metrics"}
-"""What the API process may import from the inference service's package: its client and the
-HTTP metrics both services share (no decoder in either)."""
+API_PROCESS_IMPORTS_OF_INFERENCE = {"api.inference.client"}
+"""What the API process may import from the inference service's package: its client (no decoder
+in it)."""
 INGEST = ROOT / "workflows" / "ingest.py"
 """The upload path the API runs in its own process (shared with the CLI)."""
 DECODERS = {

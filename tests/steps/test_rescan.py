@@ -4,37 +4,14 @@ handler closes it with its summary."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 
 import steps.rescan as rescan
-from config import Config, get_config
+from config import Config
 from models.registry import aliases
 from storage.db import get_db
 from storage.jobs import get_job
 from storage.media import insert_media
-from storage.results import upsert_result
-
-CHAMPIONS = {"image": ("detector-image", "3"), "text": ("detector-text", "1")}
-
-
-def _media(modality: str = "image", owner: str = "u1", created_at: datetime | None = None
-           ) -> str:
-    path = get_config().media_root / "cd" / modality
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"x")
-    doc = {"owner": owner, "sha256": "cd" * 32, "modality": modality, "filename": "x",
-           "size": 1, "path": f"cd/{modality}"}
-    if created_at is not None:
-        doc["created_at"] = created_at
-    return insert_media(get_db(), doc)
-
-
-def _result(media_id: str, job: str, name: str, version: str, minutes: int = 0) -> None:
-    upsert_result(get_db(), {
-        "job_id": job, "media_id": media_id, "score": 0.5, "verdict": "uncertain",
-        "model": {"name": name, "version": version},
-        "created_at": datetime.now(UTC) + timedelta(minutes=minutes),
-    })
+from tests.rescan_helpers import CHAMPIONS, stored_media, stored_result
 
 
 def test_select_stale_opens_a_system_job_and_finish_closes_it(detector_env: Config,
@@ -43,9 +20,9 @@ def test_select_stale_opens_a_system_job_and_finish_closes_it(detector_env: Conf
     assert rescan.select_stale(batch_size=2, workflow_uid="uid-0") == "[]"  # nothing stale
     rescan.finish_rescan("uid-0", "Succeeded")  # no job opened: nothing to do
 
-    media_ids = [_media() for _ in range(3)]
+    media_ids = [stored_media() for _ in range(3)]
     for media_id in media_ids:
-        _result(media_id, "j1", "detector-image", "0")
+        stored_result(media_id, "j1", "detector-image", "0")
     chosen = json.loads(rescan.select_stale(
         batch_size=2, engine="local", workflow_name="rescan-x", workflow_namespace="ns",
         workflow_uid="uid-1"))
@@ -68,11 +45,11 @@ def test_select_stale_opens_a_system_job_and_finish_closes_it(detector_env: Conf
 
 def test_media_whose_bytes_are_gone_are_listed_as_missing(detector_env: Config, monkeypatch):
     monkeypatch.setattr(aliases, "current_champions", lambda _uri: CHAMPIONS)
-    present = _media()
+    present = stored_media()
     gone = insert_media(get_db(), {"owner": "u1", "sha256": "ee" * 32, "modality": "image",
                                    "filename": "y", "size": 1, "path": "ee/deleted"})
     for media_id in (present, gone):
-        _result(media_id, "j1", "detector-image", "2")
+        stored_result(media_id, "j1", "detector-image", "2")
     chosen = json.loads(rescan.select_stale(batch_size=10, workflow_uid="uid-m"))
     assert [i["media_id"] for b in chosen for i in b["media"]] == [present]
     job = get_job(get_db(), chosen[0]["job_id"])
@@ -103,13 +80,13 @@ def test_a_failed_media_is_recorded_with_its_error(detector_env: Config, monkeyp
     from storage.jobs import set_node
 
     monkeypatch.setattr(aliases, "current_champions", lambda _uri: CHAMPIONS)
-    ok, bad = _media(), _media()
+    ok, bad = stored_media(), stored_media()
     for media_id in (ok, bad):
-        _result(media_id, "j1", "detector-image", "2")
+        stored_result(media_id, "j1", "detector-image", "2")
     chosen = json.loads(rescan.select_stale(batch_size=1, workflow_uid="uid-f"))
     job_id = chosen[0]["job_id"]
     order = [b["media"][0]["media_id"] for b in chosen]
-    _result(ok, job_id, "detector-image", "3", minutes=1)  # what persist would write
+    stored_result(ok, job_id, "detector-image", "3", minutes=1)  # what persist would write
     set_node(get_db(), job_id, f"rescan-batch({order.index(bad)})/detect-one(0)/preprocess",
              status="failed", error="cannot decode")
     rescan.finish_rescan("uid-f", "Succeeded")
