@@ -8,8 +8,6 @@ torch (~240 MiB resident), which the API process otherwise never needs.
 from __future__ import annotations
 
 import logging
-import threading
-from typing import Any
 
 import pymongo
 from flask import Blueprint, jsonify
@@ -20,17 +18,12 @@ from api.error_codes import error_body
 from api.openapi import documented
 from api.schemas import Health
 from models import MODALITIES
+from models.registry.aliases import alias_version
 
 bp = Blueprint("health", __name__)
 PING_TIMEOUT_S = 2.0
-MODEL_NAME = "detector-{modality}"
-"""Registered model name of a modality (as `models.registry.client.MODEL_NAMES`; a test checks
-both)."""
-ALIAS = "champion"
 
 log = logging.getLogger(__name__)
-_clients: dict[str, Any] = {}
-_clients_lock = threading.Lock()
 
 
 @bp.get("/healthz")
@@ -38,29 +31,6 @@ _clients_lock = threading.Lock()
 def healthz() -> ResponseReturnValue:
     """Liveness: no dependencies checked."""
     return jsonify({"status": "ok"})
-
-
-def _champion_version(modality: str) -> str | None:
-    """The champion's version of the modality's model in MLflow (None when there is none)."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        mv = _client(settings().mlflow_tracking_uri).get_model_version_by_alias(
-            MODEL_NAME.format(modality=modality), ALIAS)
-    except MlflowException:
-        return None
-    return str(mv.version)
-
-
-def _client(uri: str) -> Any:
-    """One MlflowClient per tracking URI (creating one checks the store's schema)."""
-    from mlflow import MlflowClient
-
-    with _clients_lock:
-        client = _clients.get(uri)
-        if client is None:
-            client = _clients[uri] = MlflowClient(tracking_uri=uri, registry_uri=uri)
-        return client
 
 
 def _check_mongo() -> str | None:
@@ -79,7 +49,7 @@ def _check_models(checks: dict) -> list[str]:
     reasons = []
     for modality in MODALITIES:
         try:
-            version = _champion_version(modality)
+            version = alias_version(settings().mlflow_tracking_uri, modality)
         except Exception as exc:
             log.warning("readyz: mlflow: %s: %s", modality, exc)
             checks[modality] = None

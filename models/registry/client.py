@@ -23,19 +23,13 @@ from torch import nn
 from models import MODALITIES
 from models.checkpoint import WEIGHTS_DIR, load_checkpoint, network_from_checkpoint
 from models.registry.alias_audit import move_alias
+from models.registry.aliases import ALIAS, MODEL_NAMES, forget_clients, registry_client
 from models.registry.artifact_guard import load_state_dict_checkpoint, vetted_weights
 from models.registry.settings import RegistrySettings
 from models.scoring import LoadedModel
 
 log = logging.getLogger(__name__)
 
-MODEL_NAMES = {
-    "image": "detector-image",
-    "audio": "detector-audio",
-    "video": "detector-video",
-    "text": "detector-text",
-}
-ALIAS = "champion"
 EXPERIMENT = "detector-baselines"
 ARTIFACT_DIR = "detector"  # run artifact folder holding `<modality>.pt`
 DEFAULT_THRESHOLD = 0.5
@@ -43,7 +37,6 @@ DEFAULT_BAND = 0.1
 
 _lock = threading.RLock()
 _models: dict[tuple[str, str, str], RegisteredModel] = {}
-_clients: dict[str, Any] = {}
 
 
 @dataclass
@@ -126,15 +119,7 @@ def _settings(registry: RegistrySettings | None) -> RegistrySettings:
 
 
 def _client(registry: RegistrySettings | None = None) -> Any:
-    from mlflow import MlflowClient
-
-    uri = _settings(registry).tracking_uri
-    with _lock:
-        if uri not in _clients:
-            if uri.startswith("sqlite:///"):
-                Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            _clients[uri] = MlflowClient(tracking_uri=uri, registry_uri=uri)
-        return _clients[uri]
+    return registry_client(_settings(registry).tracking_uri)
 
 
 def _experiment_id(client: Any, registry: RegistrySettings) -> str:
@@ -380,7 +365,7 @@ def clear_cache() -> None:
     """Forget loaded models and clients (tests, or after a registry is replaced)."""
     with _lock:
         _models.clear()
-        _clients.clear()
+    forget_clients()
 
 
 def version_tags(modality: str, version: str,

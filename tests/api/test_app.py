@@ -15,7 +15,7 @@ def test_healthz_needs_nothing(client: FlaskClient) -> None:
 
 
 def test_readyz_ready(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(health, "_champion_version", lambda modality: "3")
+    monkeypatch.setattr(health, "alias_version", lambda _uri, modality: "3")
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json["checks"] == {
@@ -23,12 +23,12 @@ def test_readyz_ready(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_readyz_names_missing_champions(client: FlaskClient, monkeypatch) -> None:
-    def lookup(modality: str) -> str | None:
+    def lookup(_uri: str, modality: str) -> str | None:
         if modality == "audio":
             raise ConnectionError("registry down")
         return None if modality == "video" else "1"
 
-    monkeypatch.setattr(health, "_champion_version", lookup)
+    monkeypatch.setattr(health, "alias_version", lookup)
     response = client.get("/readyz")
     assert response.status_code == 503
     reasons = response.json["reasons"]
@@ -39,7 +39,7 @@ def test_readyz_names_missing_champions(client: FlaskClient, monkeypatch) -> Non
 
 
 def test_readyz_without_mongodb(detector_env, engine, monkeypatch) -> None:
-    monkeypatch.setattr(health, "_champion_version", lambda modality: "1")
+    monkeypatch.setattr(health, "alias_version", lambda _uri, modality: "1")
     monkeypatch.setattr(health, "PING_TIMEOUT_S", 0.2)
     app = create_app({"ENGINE": engine, "MONGO_URI": "mongodb://127.0.0.1:1/"})
     response = app.test_client().get("/readyz")

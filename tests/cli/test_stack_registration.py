@@ -32,10 +32,6 @@ def test_register_baselines_in_a_child_process(fresh_mlflow: Config) -> None:
     assert register_baselines(fresh_mlflow, in_process=False) == versions  # idempotent
 
 
-def test_readyz_model_names_match_the_registry() -> None:
-    assert {m: health.MODEL_NAME.format(modality=m) for m in health.MODALITIES} == MODEL_NAMES
-
-
 def test_serve_stack_and_readyz_never_import_torch(fresh_mlflow: Config) -> None:
     """What `detector serve` does in its own process: the embedded stack (registration) and
     the app answering /readyz from the real registry; torch stays out of that process."""

@@ -55,10 +55,3 @@ def test_a_promoted_copy_makes_media_stale(fresh_mlflow: Config, tmp_path):
     assert (event["user_id"], event["champion"], event["previous"]) == ("admin-1", "2", "1")
     assert modality_of("detector-image") == "image" and modality_of("text") == "text"
     assert champions == {"image": ("detector-image", "2")}  # read without torch
-
-
-def test_selection_names_the_registry_models():
-    from models.registry.aliases import MODEL_NAMES as SELECTION_NAMES
-    from models.registry.client import MODEL_NAMES
-
-    assert SELECTION_NAMES == MODEL_NAMES
