@@ -149,8 +149,6 @@ class Faults:
         )
 
 
-FAULT_VARS = ("MAX_STEP_RETRIES", "STEP_DEADLINE_S", "TRAIN_STEP_DEADLINE_S")
-"""The variables that change rendered workflows (`workflows.render` renders their defaults)."""
 # --- end of faults ---
 
 
