@@ -287,6 +287,9 @@ class Config:
     argo_verify_tls: bool
     argo_timeout_s: float
     argo_ui_url: str | None
+    mlflow_ui_url: str | None
+    """MLFLOW_UI_URL (unset: no links): the MLflow UI as users reach it; the page, the history
+    and the models list link model versions there."""
     rescan_schedule: str | None
     inference_url: str | None
     inference_timeout_s: float
@@ -309,6 +312,9 @@ class Config:
     """LOCAL_IN_FLIGHT_PER_WORKER (default 2): steps the local engine hands to its worker pool
     at once, per worker; the other ready steps of all jobs wait their turn in the engine."""
     port: int
+    champion_ttl_s: float
+    """CHAMPION_TTL_S (default 300): how long a workflow step's process reuses the champion
+    version it looked up before asking the registry again (a promotion)."""
     text_lm_path: Path
     """TEXT_LM_PATH (default models/weights/text-lm.npz, beside text.pt): the language models of
     human text behind the text detector's fluency features, written by `detector train` and
@@ -356,6 +362,7 @@ class Config:
             argo_verify_tls=_env_bool("ARGO_VERIFY_TLS", True),
             argo_timeout_s=_env_float("ARGO_TIMEOUT_S", 10.0),
             argo_ui_url=_env("ARGO_UI_URL"),
+            mlflow_ui_url=_env("MLFLOW_UI_URL"),
             rescan_schedule=_env("RESCAN_SCHEDULE"),
             inference_url=_env("INFERENCE_URL"),
             inference_timeout_s=_env_float("INFERENCE_TIMEOUT_S", 30.0),
@@ -366,6 +373,7 @@ class Config:
             local_node_write_linger_s=_env_float("LOCAL_NODE_WRITE_LINGER_S", 0.25),
             local_in_flight_per_worker=max(1, _env_int("LOCAL_IN_FLIGHT_PER_WORKER", 2)),
             port=_env_int("PORT", 8000),
+            champion_ttl_s=_env_float("CHAMPION_TTL_S", 300.0),
             faults=Faults.from_env(),
             text_lm_path=text_lm_path(),
             rescans=Rescans.from_env(),

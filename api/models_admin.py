@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 from urllib.parse import quote
 
@@ -21,16 +20,17 @@ MAX_VERSIONS = 50
 """Versions listed per model at most, newest first."""
 
 
-def mlflow_ui_link(name: str | None, version: str | None) -> str | None:
-    """The model version's page in the MLflow UI (MLFLOW_UI_URL, e.g. https://mlflow.example.com),
-    or None when it is unset or the model is unknown."""
-    base = os.environ.get("MLFLOW_UI_URL")
+def mlflow_ui_link(base: str | None, name: str | None, version: str | None) -> str | None:
+    """The model version's page in the MLflow UI at `base` (MLFLOW_UI_URL,
+    `Config.mlflow_ui_url`, e.g. https://mlflow.example.com), or None when it is unset or the
+    model is unknown."""
     if not base or not name or not version:
         return None
     return f"{base.rstrip('/')}/#/models/{quote(name)}/versions/{quote(str(version))}"
 
 
-def _listing(rows: list[dict[str, Any]], name: str) -> tuple[list[dict[str, Any]], str | None]:
+def _listing(rows: list[dict[str, Any]], name: str,
+             mlflow_ui_url: str | None) -> tuple[list[dict[str, Any]], str | None]:
     """The newest MAX_VERSIONS versions of `name` in `rows` (`models.registry.client.list_models`,
     newest first) as listed here, and the one holding the champion alias."""
     from models.registry.client import ALIAS
@@ -38,7 +38,8 @@ def _listing(rows: list[dict[str, Any]], name: str) -> tuple[list[dict[str, Any]
     mine = [row for row in rows if row["name"] == name]
     champion = next((row["version"] for row in mine if ALIAS in row["aliases"]), None)
     return [{"version": row["version"], "aliases": row["aliases"], "created_at": row["created"],
-             "description": row["description"], "link": mlflow_ui_link(name, row["version"])}
+             "description": row["description"],
+             "link": mlflow_ui_link(mlflow_ui_url, name, row["version"])}
             for row in mine[:MAX_VERSIONS]], champion
 
 
@@ -59,7 +60,7 @@ def list_models() -> ResponseReturnValue:
         rows = []
     models = []
     for modality, name in client.MODEL_NAMES.items():
-        versions, champion = _listing(rows, name)
+        versions, champion = _listing(rows, name, settings().mlflow_ui_url)
         models.append({"modality": modality, "name": name, "champion": champion,
                        "versions": versions})
     return jsonify({"models": models})

@@ -1,30 +1,25 @@
 """Step 2 of detect: score the features with the modality's champion model, write a result JSON."""
 
 import json
-import os
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 from hera.workflows import Parameter, script
 
-from config import get_config
+from config import Config, get_config
 from models.files import atomic_write_text, json_default, load_features
 from storage.paths import Volumes, safe_id
 
 if TYPE_CHECKING:  # it loads torch: the step imports it when it runs
     from models.registry.champions import ChampionSet
 
-CHAMPION_TTL_S = float(os.environ.get("CHAMPION_TTL_S", "300"))
-"""How long a worker keeps a loaded champion before asking the registry again (a promotion)."""
-
-
-def step_champions() -> "ChampionSet":
+def step_champions(cfg: Config) -> "ChampionSet":
     """This process's champion cache (`models.registry.champions.shared_champions`) for the
-    registry the environment names now."""
+    registry `cfg` names, each champion reused for CHAMPION_TTL_S (`Config.champion_ttl_s`)."""
     from models.registry.champions import shared_champions
     from models.registry.settings import RegistrySettings
 
-    return shared_champions(RegistrySettings.from_env(), CHAMPION_TTL_S)
+    return shared_champions(RegistrySettings.from_config(cfg), cfg.champion_ttl_s)
 
 
 def warm_up() -> list[str]:
@@ -33,7 +28,7 @@ def warm_up() -> list[str]:
     may not be filled yet."""
     from models import MODALITIES
 
-    champions = step_champions()
+    champions = step_champions(get_config())
     loaded = []
     for modality in MODALITIES:
         try:
@@ -51,10 +46,11 @@ def infer(
     """Score `features_path` with the champion; write `<job scratch>/<media_id>.result.json`."""
     from models.scoring import score
 
-    volumes = Volumes.from_config(get_config())
+    cfg = get_config()
+    volumes = Volumes.from_config(cfg)
     out = volumes.job_scratch(job_id) / f"{safe_id(media_id, 'media_id')}.result.json"
     features = load_features(volumes.scratch_file(features_path))
-    result = dict(score(modality, features, step_champions().current(modality)))
+    result = dict(score(modality, features, step_champions(cfg).current(modality)))
     result.update(
         job_id=job_id,
         media_id=media_id,

@@ -62,7 +62,7 @@ def preprocess(
         from steps.infer import step_champions
 
         try:
-            lm = step_champions().current("text").text_lm
+            lm = step_champions(cfg).current("text").text_lm
         except LookupError:  # no champion yet: the served models (infer will say why)
             lm = None
     with version_lm(lm):
