@@ -18,12 +18,12 @@ from benchmarks.report import BENCH_DIR, Report, load_average
 
 NEEDS_API = {"sync_latency", "api_overhead", "concurrency", "video", "memory"}
 ORDER = ("sync_latency", "api_overhead", "concurrency", "batch", "orchestration", "video",
-         "memory")
+         "history", "memory")
 """Memory last: measured after the others, when the processes have done every kind of work."""
 
 
 def _runner(name: str) -> Callable:
-    from benchmarks import batch, memory, orchestration, sync, video
+    from benchmarks import batch, history, memory, orchestration, sync, video
 
     return {
         "sync_latency": lambda s, cfg, q, r: sync.latency(s, q, r),
@@ -32,6 +32,7 @@ def _runner(name: str) -> Callable:
         "batch": lambda s, cfg, q, r: batch.batch(cfg, q, r),
         "orchestration": lambda s, cfg, q, r: orchestration.orchestration(cfg, q, r),
         "video": lambda s, cfg, q, r: video.video(s, q, r),
+        "history": lambda s, cfg, q, r: history.history(q, r),
         "memory": lambda s, cfg, q, r: memory.memory(s, q, r),
     }[name]
 

@@ -14,7 +14,7 @@ from cli.detect import _owner
 from cli.scan import Row, ScanError, row
 from config import Config
 from models.media.probe import MediaError
-from storage import jobs
+from storage import jobs, results
 from storage._common import NO_ID
 from storage.db import get_db
 from workflows.engine import get_engine
@@ -124,5 +124,5 @@ class LocalScan:
                     doc = self.db.jobs.find_one({"job_id": job_id}, {"_id": 0, "status": 1})
                     if (doc or {}).get("status") in TERMINAL:
                         open_jobs.discard(job_id)
-                done = self.db.results.count_documents({"job_id": {"$in": job_ids}})
+                done = results.count_for_jobs(self.db, job_ids)
                 bar.update(done - bar.n)

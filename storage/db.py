@@ -70,6 +70,7 @@ def ensure_indexes(db: Database) -> None:
     db.media.create_index([("owner", ASCENDING), ("created_at", DESCENDING)])
     db.jobs.create_index([("job_id", ASCENDING)], unique=True)
     db.jobs.create_index([("owner", ASCENDING)])
+    db.jobs.create_index([("owner", ASCENDING), ("status", ASCENDING)])  # the in-flight cap
     db.job_nodes.create_index([("job_id", ASCENDING), ("node", ASCENDING)], unique=True)
     db.job_nodes.create_index([("job_id", ASCENDING)])
     db.results.create_index([("job_id", ASCENDING), ("media_id", ASCENDING)], unique=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from storage._common import NO_ID
+from storage._common import NO_ID, count
 
 _NEWEST = [("created_at", -1), ("media_id", 1)]
 
@@ -29,7 +29,7 @@ def find_results(
     window = {op: when for op, when in (("$gte", since), ("$lt", until)) if when is not None}
     if window:
         query["created_at"] = window
-    total = db.results.count_documents(query)
+    total = count(db.results, query)
     cursor = db.results.find(query, NO_ID).sort(_NEWEST).skip((page - 1) * per_page)
     return list(cursor.limit(per_page)), total
 

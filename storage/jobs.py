@@ -19,7 +19,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from storage._common import NO_ID, insert, modify, new_id, utcnow
+from storage._common import NO_ID, count, insert, modify, new_id, utcnow
 
 STATUSES = ("queued", "running", "succeeded", "failed")
 IN_FLIGHT = ("queued", "running")
@@ -134,7 +134,7 @@ def this_process() -> dict[str, Any]:
 
 def count_in_flight(db: Database, owner: str) -> int:
     """How many of `owner`'s jobs are queued or running."""
-    return db.jobs.count_documents({"owner": owner, "status": {"$in": list(IN_FLIGHT)}})
+    return count(db.jobs, {"owner": owner, "status": {"$in": list(IN_FLIGHT)}})
 
 
 def responsible_pid(job: dict[str, Any], host: str) -> int | None:

@@ -47,4 +47,4 @@ def delete_media(db: Database, media_ids: Iterable[str]) -> int:
 def bytes_in_use(db: Database, rel: str) -> bool:
     """Whether any media document still references the stored bytes at `rel` (uploads are
     stored by content, so two media may share them)."""
-    return db.media.count_documents({"path": rel}, limit=1) > 0
+    return db.media.find_one({"path": rel}, {"_id": 1}) is not None

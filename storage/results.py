@@ -9,7 +9,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from storage._common import NO_ID, modify, utcnow
+from storage._common import NO_ID, count, modify, utcnow
 
 # Copied from the media document when the persist step does not pass them.
 _FROM_MEDIA = ("owner", "sha256", "modality", "filename")
@@ -118,7 +118,7 @@ def list_results(
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page start at 1")
     query = {"owner": owner}
-    total = db.results.count_documents(query)
+    total = count(db.results, query)
     cursor = db.results.find(query, NO_ID).sort(_NEWEST).skip((page - 1) * per_page)
     return list(cursor.limit(per_page)), total
 
@@ -162,7 +162,12 @@ def count_for_job(db: Database, job_id: str, changed: bool = False) -> int:
     query: dict[str, Any] = {"job_id": job_id}
     if changed:
         query["changed_from"] = {"$exists": True}
-    return db.results.count_documents(query)
+    return count(db.results, query)
+
+
+def count_for_jobs(db: Database, job_ids: list[str]) -> int:
+    """Results the jobs made, all together (a scan's progress)."""
+    return count(db.results, {"job_id": {"$in": job_ids}})
 
 
 def delete_for_media(db: Database, media_id: str) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from storage._common import NO_ID, new_id, utcnow
+from storage._common import NO_ID, count, new_id, utcnow
 
 _PUBLIC = {"_id": 0, "_rev": 0, "password_hash": 0}
 INTERNAL_FIELDS = ("_id", "_rev", "password_hash", "token_version", "revoked_tokens")
@@ -88,7 +88,7 @@ def list_users(db: Database, page: int = 1, per_page: int = 20
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page start at 1")
     cursor = db.users.find({}, _PUBLIC).sort("name", 1).skip((page - 1) * per_page)
-    return [public_user(d) for d in cursor.limit(per_page)], db.users.count_documents({})
+    return [public_user(d) for d in cursor.limit(per_page)], count(db.users, {})
 
 
 def _change(db: Database, user_id: str,

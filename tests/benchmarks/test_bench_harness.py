@@ -14,7 +14,7 @@ import pytest
 from waitress import create_server
 
 from api import create_app
-from benchmarks import media, memory, orchestration, report, stack, sync, video
+from benchmarks import history, media, memory, orchestration, report, stack, sync, video
 from benchmarks.report import Report, figure, percentile
 from config import Config
 from storage import jobs, results
@@ -45,6 +45,16 @@ def test_figures_percentiles_and_the_json_file(bench_dirs: Path) -> None:
     assert doc["figures"][0]["target"] == "<= 25 ms" and doc["figures"][0]["runs"] == [
         10.0, 30.0, 20.0]
     assert len(doc["load_average"]["before"]) == 3
+
+
+def test_history_fills_a_heavy_user_and_times_its_queries() -> None:
+    rep = Report("history", "python -m benchmarks.run --quick --only history", quick=True)
+    history.history(True, rep)
+    assert [f.name for f in rep.figures] == ["in-flight cap check, 2000 jobs of the user",
+                                             "newest page of results with total, 2000 results "
+                                             "of the user"]
+    assert all(len(f.runs) == 3 and f.measured > 0 for f in rep.figures)
+    assert rep.details == {"jobs": 2000, "results": 2000, "repeats": 3}
 
 
 def test_media_are_made_and_cached(bench_dirs: Path) -> None:
