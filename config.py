@@ -423,8 +423,8 @@ def _local_secret(var_dir: Path, name: str = "jwt.key") -> str:
 
 
 def text_lm_path() -> Path:
-    """TEXT_LM_PATH alone (`Config.text_lm_path`): scoring text reads it on every call, and the
-    whole `Config` would read the JWT key file each time."""
+    """TEXT_LM_PATH alone (`Config.text_lm_path`), for the core's text features
+    (`models.features.text_lm.served_lm`, which reads it once per process)."""
     return Path(_env("TEXT_LM_PATH", str(_WEIGHTS_DIR / "text-lm.npz"))).resolve()
 
 

@@ -395,17 +395,16 @@ def _compact(a: np.ndarray) -> np.ndarray:
     return ints
 
 
+@functools.cache
 def served_lm() -> HumanLM:
-    """The text models of the weights (`config.text_lm_path`, written by training): loaded once
-    per process. Without the file, built from the reference corpus of seed 0 where the fortunes
-    are installed (seconds, with a warning); otherwise FileNotFoundError."""
+    """The text models of the weights (TEXT_LM_PATH, `config.Config.text_lm_path`, written by
+    training): the path is read and the file loaded once per process, the first time text is
+    scored without a model version's own models. Without the file, built from the reference
+    corpus of seed 0 where the fortunes are installed (seconds, with a warning); otherwise
+    FileNotFoundError."""
     from config import text_lm_path
 
-    return _served_lm(text_lm_path())
-
-
-@functools.cache
-def _served_lm(path: Path) -> HumanLM:
+    path = text_lm_path()
     if path.is_file():
         return HumanLM.load(path)
     log.warning("%s is missing: building the text language models from the fortunes corpus "

@@ -43,7 +43,7 @@ def _clear_caches() -> None:
     data_text._split_corpus.cache_clear()
     text_corpus.paragraphs.cache_clear()
     T.human_lm.cache_clear()
-    T._served_lm.cache_clear()
+    T.served_lm.cache_clear()
 
 
 @pytest.fixture
@@ -132,13 +132,13 @@ def test_without_file_the_models_are_built_from_the_corpus(
 
     monkeypatch.setattr(T, "human_lm", fake_human_lm)
     monkeypatch.setenv("TEXT_LM_PATH", str(tmp_path / "text-lm.npz"))
-    T._served_lm.cache_clear()
+    T.served_lm.cache_clear()
     try:
         with caplog.at_level(logging.WARNING, logger=T.__name__):
             assert T.served_lm() is small_lm
         assert built == [0] and "detector train" in caplog.text
     finally:
-        T._served_lm.cache_clear()
+        T.served_lm.cache_clear()
 
 
 def test_inside_a_reference_seed_the_corpus_models_are_used(
@@ -147,7 +147,7 @@ def test_inside_a_reference_seed_the_corpus_models_are_used(
     other = T.HumanLM(_corpus(seed=5))
     monkeypatch.setenv("TEXT_LM_PATH", str(small_lm.save(tmp_path / "lm.npz")))
     monkeypatch.setattr(T, "human_lm", lambda seed=0: other)
-    T._served_lm.cache_clear()
+    T.served_lm.cache_clear()
     try:
         spans = split_sentences(TEXT)
         outside = T.lm_features(TEXT, spans)
@@ -156,4 +156,4 @@ def test_inside_a_reference_seed_the_corpus_models_are_used(
         np.testing.assert_array_equal(outside, small_lm.features(TEXT, spans))
         np.testing.assert_array_equal(inside, other.features(TEXT, spans))
     finally:
-        T._served_lm.cache_clear()
+        T.served_lm.cache_clear()
