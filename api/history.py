@@ -65,15 +65,15 @@ def list_history() -> ResponseReturnValue:
     from workflows.argo_engine import argo_ui_link
 
     jobs = history.jobs_by_id(db(), [doc["job_id"] for doc in items])
-    argo_ui_url, mlflow_ui_url = settings().argo_ui_url, settings().mlflow_ui_url
+    cfg = settings()
     out = []
     for doc in items:
         item = public_result(doc)
         model = item["model"]
         item["links"] = {**(item.get("links") or {}),
                          "job": f"/api/v1/jobs/{doc['job_id']}",
-                         "argo_ui": argo_ui_link(jobs.get(doc["job_id"], {}), argo_ui_url),
-                         "mlflow": mlflow_ui_link(mlflow_ui_url, model.get("name"),
+                         "argo_ui": argo_ui_link(jobs.get(doc["job_id"], {}), cfg.argo_ui_url),
+                         "mlflow": mlflow_ui_link(cfg.mlflow_ui_url, model.get("name"),
                                                   model.get("version"))}
         out.append(item)
     return jsonify({"items": out, "page": page, "per_page": per_page, "total": total})

@@ -1,4 +1,4 @@
-"""(8) A heavy user: what each upload and each history page costs when one user already has
+"""(7) A heavy user: what each upload and each history page costs when one user already has
 many jobs and results (the in-flight cap's count, the newest page of results with its total).
 
 Runs on a MongoDB of its own (a fresh nx-27017 in a temporary folder), so the figures do not
@@ -13,13 +13,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pymongo.database import Database
+
 from benchmarks.report import Report, figure
 
 OWNER = "heavy-user"
 INSERT_BATCH = 10_000
 
 
-def _fill(db: object, n: int) -> None:
+def _fill(db: Database, n: int) -> None:
     """`n` finished jobs of OWNER, each with one result, one second apart."""
     start = datetime(2026, 1, 1, tzinfo=UTC)
     for first in range(0, n, INSERT_BATCH):

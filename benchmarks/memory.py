@@ -1,4 +1,4 @@
-"""(7) Memory: resident set of the inference service (four models loaded) and of the API."""
+"""(8) Memory: resident set of the inference service (four models loaded) and of the API."""
 
 from __future__ import annotations
 

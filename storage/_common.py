@@ -43,6 +43,17 @@ def count(collection: Collection, query: dict[str, Any]) -> int:
     return int(reply["n"])
 
 
+def page_of(collection: Collection, query: dict[str, Any], sort: list[tuple[str, int]],
+            page: int, per_page: int, projection: dict[str, int] | None = None
+            ) -> tuple[list[dict[str, Any]], int]:
+    """One page (1-based) of the documents matching `query` in `sort` order (without `_id` and
+    `_rev` unless `projection` says otherwise), and how many match in all."""
+    if page < 1 or per_page < 1:
+        raise ValueError("page and per_page start at 1")
+    cursor = collection.find(query, projection or NO_ID).sort(sort)
+    return list(cursor.skip((page - 1) * per_page).limit(per_page)), count(collection, query)
+
+
 def public(doc: dict[str, Any] | None) -> dict[str, Any] | None:
     """The document without `_id` and `_rev`."""
     if doc is None:

@@ -7,9 +7,8 @@ from typing import Any
 
 from pymongo.database import Database
 
-from storage._common import NO_ID, count
-
-_NEWEST = [("created_at", -1), ("media_id", 1)]
+from storage._common import page_of
+from storage.results import NEWEST
 
 
 def find_results(
@@ -19,8 +18,6 @@ def find_results(
 ) -> tuple[list[dict[str, Any]], int]:
     """One page (1-based) of the owner's results matching every given filter (`since`
     inclusive, `until` exclusive), newest first, and how many match in all."""
-    if page < 1 or per_page < 1:
-        raise ValueError("page and per_page start at 1")
     query: dict[str, Any] = {"owner": owner}
     if modality:
         query["modality"] = modality
@@ -29,9 +26,7 @@ def find_results(
     window = {op: when for op, when in (("$gte", since), ("$lt", until)) if when is not None}
     if window:
         query["created_at"] = window
-    total = count(db.results, query)
-    cursor = db.results.find(query, NO_ID).sort(_NEWEST).skip((page - 1) * per_page)
-    return list(cursor.limit(per_page)), total
+    return page_of(db.results, query, NEWEST, page, per_page)
 
 
 def jobs_by_id(db: Database, job_ids: list[str]) -> dict[str, dict[str, Any]]:

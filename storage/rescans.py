@@ -9,7 +9,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from storage._common import NO_ID, count
+from storage._common import page_of
 from storage.jobs import create_job, get_job, update_job
 from storage.paths import safe_id
 from storage.results import count_for_job
@@ -30,10 +30,7 @@ def open_rescan(db: Database, engine: str, filters: dict[str, Any],
 
 def list_rescans(db: Database, page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
     """One page of rescan jobs, newest first, and their total."""
-    query = {"mode": RESCAN_MODE}
-    total = count(db.jobs, query)
-    cursor = db.jobs.find(query, NO_ID).sort("created_at", -1).skip((page - 1) * per_page)
-    return list(cursor.limit(per_page)), total
+    return page_of(db.jobs, {"mode": RESCAN_MODE}, [("created_at", -1)], page, per_page)
 
 
 def get_rescan(db: Database, job_id: str) -> dict[str, Any] | None:

@@ -9,11 +9,12 @@ from typing import Any
 
 from pymongo.database import Database
 
-from storage._common import NO_ID, count, modify, utcnow
+from storage._common import NO_ID, count, modify, page_of, utcnow
 
 # Copied from the media document when the persist step does not pass them.
 _FROM_MEDIA = ("owner", "sha256", "modality", "filename")
-_NEWEST = [("created_at", -1), ("media_id", 1)]
+NEWEST = [("created_at", -1), ("media_id", 1)]
+"""Newest first; ties in media order, so pages are stable."""
 _LATEST_FIELDS = {"_id": 0, "media_id": 1, "model": 1, "verdict": 1, "created_at": 1}
 RESULT_FIELDS = ("score", "verdict", "model", "explanation")
 REFUSAL_FIELDS = ("reason", "reason_code")
@@ -115,12 +116,7 @@ def list_results(
     db: Database, owner: str, page: int = 1, per_page: int = 20
 ) -> tuple[list[dict[str, Any]], int]:
     """One page (1-based) of the owner's results, newest first, and the owner's total."""
-    if page < 1 or per_page < 1:
-        raise ValueError("page and per_page start at 1")
-    query = {"owner": owner}
-    total = count(db.results, query)
-    cursor = db.results.find(query, NO_ID).sort(_NEWEST).skip((page - 1) * per_page)
-    return list(cursor.limit(per_page)), total
+    return page_of(db.results, {"owner": owner}, NEWEST, page, per_page)
 
 
 def latest_result(db: Database, media_id: str, owner: str | None = None
@@ -129,13 +125,13 @@ def latest_result(db: Database, media_id: str, owner: str | None = None
     query: dict[str, Any] = {"media_id": media_id}
     if owner is not None:
         query["owner"] = owner
-    docs = db.results.find(query, NO_ID).sort(_NEWEST).limit(1)
+    docs = db.results.find(query, NO_ID).sort(NEWEST).limit(1)
     return next(iter(docs), None)
 
 
 def result_history(db: Database, media_id: str, owner: str) -> list[dict[str, Any]]:
     """Every result of the owner's media, newest first (the first is the current one)."""
-    return list(db.results.find({"media_id": media_id, "owner": owner}, NO_ID).sort(_NEWEST))
+    return list(db.results.find({"media_id": media_id, "owner": owner}, NO_ID).sort(NEWEST))
 
 
 def latest_by_media(db: Database, modality: str, media_ids: Iterable[str] | None = None

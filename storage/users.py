@@ -16,7 +16,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from storage._common import NO_ID, count, new_id, utcnow
+from storage._common import NO_ID, new_id, page_of, utcnow
 
 _PUBLIC = {"_id": 0, "_rev": 0, "password_hash": 0}
 INTERNAL_FIELDS = ("_id", "_rev", "password_hash", "token_version", "revoked_tokens")
@@ -85,10 +85,8 @@ def get_user_by_name(db: Database, name: str) -> dict[str, Any] | None:
 def list_users(db: Database, page: int = 1, per_page: int = 20
                ) -> tuple[list[dict[str, Any]], int]:
     """One page (1-based) of every user by name, as `public_user`, and the total."""
-    if page < 1 or per_page < 1:
-        raise ValueError("page and per_page start at 1")
-    cursor = db.users.find({}, _PUBLIC).sort("name", 1).skip((page - 1) * per_page)
-    return [public_user(d) for d in cursor.limit(per_page)], count(db.users, {})
+    docs, total = page_of(db.users, {}, [("name", 1)], page, per_page, _PUBLIC)
+    return [public_user(d) for d in docs], total
 
 
 def _change(db: Database, user_id: str,
